@@ -1,0 +1,76 @@
+"""门店培训认证平台: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as default_config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the app: config, extensions, blueprints, CLI. No side effects."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LMS")
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import web
+    from .accounts import bp as accounts_bp
+    from .accounts.admin import admin_bp
+    from .courses import bp as courses_bp
+    from .reports import bp as reports_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(reports_bp)
+    web.init_app(app)
+
+    from .cli import lms_cli
+
+    app.cli.add_command(lms_cli)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Derive the database URI and secret key from the merged configuration."""
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "lms.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if key_file.is_file():
+            app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Turn on foreign keys, WAL and a busy timeout for every SQLite connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

@@ -1,0 +1,85 @@
+"""Forms for log-in, own password, people, stores, regions, leave and roster import."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+from .constants import POSITIONS, ROLE_LABELS, STORE_ROLES
+from .roster import EMP_NO_RE
+
+
+class LoginForm(FlaskForm):
+    emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Length(max=32)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
+    remember = BooleanField("在这台设备上保持登录")
+    submit = SubmitField("登录")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(8, 128, "新密码至少 8 位")])
+    confirm = PasswordField("再输一次新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
+    submit = SubmitField("修改密码")
+
+
+class PersonForm(FlaskForm):
+    emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Regexp(EMP_NO_RE, message="工号为 2–32 位字母、数字、- 或 _")])
+    name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
+    role = SelectField("角色", choices=list(ROLE_LABELS.items()), default="staff")
+    position = SelectField("岗位", choices=[("", "（无）")] + [(p, p) for p in POSITIONS], default="")
+    store_id = SelectField("营业厅", coerce=lambda v: int(v) if v not in (None, "", "None") else None, choices=[])
+    hire_date = DateField("入职日期", validators=[Optional()])
+    submit = SubmitField("保存")
+
+    def validate_store_id(self, field):
+        if self.role.data in STORE_ROLES and field.data is None:
+            raise ValidationError("员工和营业厅经理必须属于一个营业厅")
+
+    def validate_position(self, field):
+        if self.role.data in STORE_ROLES and not field.data:
+            raise ValidationError("员工和营业厅经理必须有岗位")
+
+    def validate_hire_date(self, field):
+        if self.role.data in STORE_ROLES and field.data is None:
+            raise ValidationError("请填写入职日期")
+
+
+class StoreForm(FlaskForm):
+    code = StringField("营业厅编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
+    name = StringField("营业厅名称", validators=[DataRequired("请输入名称"), Length(max=100)])
+    region_id = SelectField("地市公司", coerce=int, choices=[])
+    address = StringField("地址", validators=[Optional(), Length(max=200)])
+    submit = SubmitField("保存")
+
+
+class RegionForm(FlaskForm):
+    code = StringField("地市编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
+    name = StringField("地市公司名称", validators=[DataRequired("请输入名称"), Length(max=100)])
+    submit = SubmitField("新增地市公司")
+
+
+class LeaveForm(FlaskForm):
+    start_date = DateField("开始日期", validators=[DataRequired("请选择开始日期")])
+    end_date = DateField("结束日期", validators=[DataRequired("请选择结束日期")])
+    reason = StringField("事由", validators=[Optional(), Length(max=100)])
+    submit = SubmitField("登记假期")
+
+
+class RosterUploadForm(FlaskForm):
+    file = FileField("花名册文件（.csv 或 .xlsx）", validators=[
+        FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只支持 .csv 或 .xlsx 文件")])
+    submit = SubmitField("上传并预览")
+
+
+class RosterConfirmForm(FlaskForm):
+    payload = HiddenField(validators=[DataRequired()])
+    submit = SubmitField("确认导入")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button with a CSRF token."""
+
+    submit = SubmitField("确定")

@@ -1,0 +1,109 @@
+"""Accounts: regions (地市公司), stores (营业厅), people and their leave."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..clock import now
+from ..dbtypes import UTCDateTime
+from ..extensions import db
+from .constants import POSITIONS, ROLE_LABELS, ROLES
+
+
+class Region(db.Model):
+    """A city company (地市公司) that owns stores."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    stores: Mapped[list["Store"]] = relationship(back_populates="region", order_by="Store.code")
+
+
+class Store(db.Model):
+    """A store (营业厅); every staff member belongs to one."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    region: Mapped[Region] = relationship(back_populates="stores")
+    users: Mapped[list["User"]] = relationship(back_populates="store")
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: 工号 (emp_no) is the log-in name."""
+
+    __tablename__ = "users"  # "user" is reserved in PostgreSQL
+
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+        CheckConstraint(
+            f"position IS NULL OR position IN ({', '.join(repr(p) for p in POSITIONS)})",
+            name="position",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emp_no: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    position: Mapped[str | None] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
+    hire_date: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    store: Mapped[Store | None] = relationship(back_populates="users")
+    leaves: Mapped[list["Leave"]] = relationship(
+        back_populates="user", order_by="Leave.start_date.desc()", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated person cannot log in
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Tell whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def on_leave(self, day: date) -> "Leave | None":
+        """Return the leave that covers the day, if any."""
+        return next((lv for lv in self.leaves if lv.start_date <= day <= lv.end_date), None)
+
+    def __repr__(self) -> str:
+        return f"<User {self.emp_no} {self.role}>"
+
+
+class Leave(db.Model):
+    """A period (inclusive dates) when a person is away from the store."""
+
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="dates"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(100), default="")
+
+    user: Mapped[User] = relationship(back_populates="leaves")
+

@@ -1,0 +1,85 @@
+"""Log-in, log-out and one's own password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter, login_manager
+from . import bp
+from .forms import LoginForm, PasswordForm
+from .models import User
+from .service import DomainError, authenticate, change_own_password
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "请先登录。"
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the logged-in person from the session."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def home_url_for(user: User) -> str:
+    """Return where a person lands after log-in."""
+    if user.role == "admin":
+        return url_for("admin.people")
+    if user.role == "manager":
+        return url_for("reports.store_home")
+    return url_for("courses.home")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    """Show the log-in form and log a person in."""
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.emp_no.data, form.password.data)
+        if user is None:
+            flash("工号或密码不正确，或账号已停用。", "error")
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"{user.name}，欢迎回来。", "success")
+            return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out and return to the log-in page."""
+    logout_user()
+    flash("已退出登录。", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Let a person change their own password."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user, form.current.data, form.new.data)
+        except DomainError as exc:
+            form.current.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("密码已修改。", "success")
+            return redirect(home_url_for(current_user))
+    return render_template("accounts/password.html", form=form)

@@ -1,0 +1,247 @@
+"""Account use cases: people, stores, leave, roster import. Each flushes; the route commits."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from .. import audit
+from ..clock import now
+from ..extensions import db
+from .models import Leave, Region, Store, User
+from .roster import RosterCheck
+
+FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "position": "岗位", "store_id": "营业厅",
+                "hire_date": "入职日期"}
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class DomainError(Exception):
+    """A use case refused: the message is shown to the user as it is."""
+
+
+def generate_password(length: int = 10) -> str:
+    """Return a random password without look-alike characters (0/O, 1/l/I)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def find_by_emp_no(emp_no: str) -> User | None:
+    """Find a person by 工号, ignoring case."""
+    return db.session.scalar(select(User).where(func.upper(User.emp_no) == emp_no.strip().upper()))
+
+
+def authenticate(emp_no: str, password: str) -> User | None:
+    """Return the active person with this 工号 and password, or None."""
+    user = find_by_emp_no(emp_no)
+    if user is None or not user.check_password(password):
+        return None
+    return user if user.active else None
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """The editable fields of a person."""
+
+    emp_no: str
+    name: str
+    role: str
+    position: str | None
+    store_id: int | None
+    hire_date: date | None
+
+
+def create_person(data: PersonData, actor: User, password: str | None = None) -> tuple[User, str]:
+    """Create a person; return them and their initial password (shown once)."""
+    if find_by_emp_no(data.emp_no) is not None:
+        raise DomainError(f"工号 {data.emp_no} 已存在")
+    password = password or generate_password()
+    user = User(emp_no=data.emp_no.strip(), active=True)
+    _apply(user, data)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
+                 role=user.role, store_id=user.store_id, position=user.position)
+    return user, password
+
+
+def update_person(user: User, data: PersonData, actor: User) -> list[str]:
+    """Change a person's fields; return the names of the fields that changed."""
+    other = find_by_emp_no(data.emp_no)
+    if other is not None and other.id != user.id:
+        raise DomainError(f"工号 {data.emp_no} 已被 {other.name} 使用")
+    before = _snapshot(user)
+    user.emp_no = data.emp_no.strip()
+    _apply(user, data)
+    changed = [k for k, v in _snapshot(user).items() if before[k] != v]
+    if changed:
+        audit.record("person.updated", actor_id=actor.id, subject_id=user.id, object_type="user",
+                     object_id=user.id, changed={k: [str(before[k]), str(_snapshot(user)[k])] for k in changed})
+    db.session.flush()
+    return changed
+
+
+def _apply(user: User, data: PersonData) -> None:
+    user.name, user.role, user.position = data.name.strip(), data.role, data.position or None
+    user.store_id, user.hire_date = data.store_id, data.hire_date
+
+
+def _snapshot(user: User) -> dict:
+    return {"emp_no": user.emp_no, "name": user.name, "role": user.role, "position": user.position,
+            "store_id": user.store_id, "hire_date": user.hire_date}
+
+
+def set_active(user: User, active: bool, actor: User) -> None:
+    """Deactivate or reactivate a person; their history is kept either way."""
+    if user.id == actor.id and not active:
+        raise DomainError("不能停用自己的账号")
+    if user.active == active:
+        return
+    user.active = active
+    user.deactivated_at = None if active else now()
+    audit.record("person.reactivated" if active else "person.deactivated", actor_id=actor.id,
+                 subject_id=user.id, object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+def reset_password(user: User, actor: User) -> str:
+    """Give the person a new random password and return it (shown once)."""
+    password = generate_password()
+    user.set_password(password)
+    audit.record("person.password_reset", actor_id=actor.id, subject_id=user.id, object_type="user",
+                 object_id=user.id)
+    db.session.flush()
+    return password
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """Change one's own password after checking the current one."""
+    if not user.check_password(current):
+        raise DomainError("当前密码不正确")
+    user.set_password(new)
+    audit.record("person.password_changed", actor_id=user.id, object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> Leave:
+    """Record a leave period; overlapping periods are refused."""
+    if end < start:
+        raise DomainError("结束日期不能早于开始日期")
+    for other in user.leaves:
+        if other.start_date <= end and start <= other.end_date:
+            raise DomainError(f"与已有假期 {other.start_date}–{other.end_date} 重叠")
+    leave = Leave(user=user, start_date=start, end_date=end, reason=reason.strip())
+    db.session.add(leave)
+    db.session.flush()
+    audit.record("leave.added", actor_id=actor.id, subject_id=user.id, object_type="leave", object_id=leave.id,
+                 start=start.isoformat(), end=end.isoformat())
+    return leave
+
+
+def remove_leave(leave: Leave, actor: User) -> None:
+    """Delete a leave period entered by mistake (audited)."""
+    audit.record("leave.removed", actor_id=actor.id, subject_id=leave.user_id, object_type="leave",
+                 object_id=leave.id, start=leave.start_date.isoformat(), end=leave.end_date.isoformat())
+    db.session.delete(leave)
+    db.session.flush()
+
+
+def save_store(store: Store | None, code: str, name: str, region_id: int, address: str, actor: User) -> Store:
+    """Create a store (store=None) or change one; codes and names stay unique."""
+    code, name = code.strip().upper(), name.strip()
+    clash = db.session.scalar(select(Store).where((func.upper(Store.code) == code) | (Store.name == name)))
+    if clash is not None and (store is None or clash.id != store.id):
+        raise DomainError(f"营业厅编码或名称已被「{clash.name}」使用")
+    if store is None:
+        store = Store()
+        db.session.add(store)
+    store.code, store.name, store.region_id, store.address = code, name, region_id, address.strip()
+    db.session.flush()
+    audit.record("store.saved", actor_id=actor.id, subject_id=None, object_type="store", object_id=store.id,
+                 code=code, name=name)
+    return store
+
+
+def set_store_active(store: Store, active: bool, actor: User) -> None:
+    """Close or reopen a store; a store with active people cannot be closed."""
+    if not active:
+        staff = db.session.scalar(select(func.count()).select_from(User).where(
+            User.store_id == store.id, User.active.is_(True)))
+        if staff:
+            raise DomainError(f"该营业厅还有 {staff} 名在岗人员，请先调出或停用")
+    store.active = active
+    audit.record("store.reopened" if active else "store.closed", actor_id=actor.id, subject_id=None,
+                 object_type="store", object_id=store.id)
+    db.session.flush()
+
+
+def save_region(code: str, name: str, actor: User) -> Region:
+    """Create a region (地市公司)."""
+    code, name = code.strip().upper(), name.strip()
+    if db.session.scalar(select(Region).where(func.upper(Region.code) == code)) is not None:
+        raise DomainError(f"地市编码 {code} 已存在")
+    region = Region(code=code, name=name)
+    db.session.add(region)
+    db.session.flush()
+    audit.record("region.created", actor_id=actor.id, subject_id=None, object_type="region",
+                 object_id=region.id, code=code, name=name)
+    return region
+
+
+@dataclass
+class RosterPlan:
+    """What importing a checked roster would do, row by row."""
+
+    new: list = None  # type: ignore[assignment]
+    changed: list = None  # type: ignore[assignment]
+    unchanged: list = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        self.new, self.changed, self.unchanged = [], [], []
+
+
+def plan_roster(check: RosterCheck) -> RosterPlan:
+    """Sort valid rows into new people, changed people and unchanged people."""
+    plan = RosterPlan()
+    stores = {s.code: s for s in db.session.scalars(select(Store))}
+    for row in check.rows:
+        user = find_by_emp_no(row.emp_no)
+        data = _row_data(row, stores)
+        if user is None:
+            plan.new.append((row, None))
+            continue
+        before = _snapshot(user)
+        after = {**before, "name": data.name, "role": data.role, "position": data.position,
+                 "store_id": data.store_id, "hire_date": data.hire_date}
+        changed = [FIELD_LABELS[k] for k in before if before[k] != after[k]]
+        if changed or not user.active:
+            plan.changed.append((row, user, changed + ([] if user.active else ["重新启用"])))
+        else:
+            plan.unchanged.append((row, user))
+    return plan
+
+
+def _row_data(row, stores: dict[str, Store]) -> PersonData:
+    store = stores.get(row.store_key)
+    return PersonData(row.emp_no, row.name, row.role, row.position or None, store.id if store else None,
+                      row.hire_date)
+
+
+def apply_roster(check: RosterCheck, actor: User) -> tuple[RosterPlan, list[tuple[User, str]]]:
+    """Write a fully valid roster; return the plan and the new people with their passwords."""
+    if not check.ok:
+        raise DomainError("名单有错误，未写入任何数据")
+    plan = plan_roster(check)
+    stores = {s.code: s for s in db.session.scalars(select(Store))}
+    created: list[tuple[User, str]] = []
+    for row, _ in plan.new:
+        created.append(create_person(_row_data(row, stores), actor))
+    for row, user, _ in plan.changed:
+        update_person(user, _row_data(row, stores), actor)
+        set_active(user, True, actor)
+    audit.record("roster.imported", actor_id=actor.id, subject_id=None, object_type="roster",
+                 new=len(plan.new), changed=len(plan.changed), unchanged=len(plan.unchanged))
+    return plan, created

@@ -1,0 +1,107 @@
+"""`flask --app wsgi lms …`: init, sync, demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from .extensions import db
+
+lms_cli = AppGroup("lms", help="门店培训认证平台 commands.")
+
+
+def _content_root() -> Path:
+    root = Path(current_app.config["CONTENT_DIR"])
+    return root if root.is_absolute() else Path(current_app.config["PROJECT_ROOT"]) / root
+
+
+def ensure_secret_key() -> None:
+    """Create instance/secret_key (mode 0600) if there is none, and use it."""
+    instance = Path(current_app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        click.echo(f"已生成密钥 {key_file}")
+    if not current_app.config.get("SECRET_KEY"):
+        current_app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
+
+
+def run_sync() -> bool:
+    """Load courses/ into the database in one transaction; print the outcome."""
+    from .courses.loader import load_courses
+    from .courses.service import sync_content
+
+    root = _content_root()
+    content = load_courses(root)
+    if content.errors:
+        click.echo(f"课程内容有 {len(content.errors)} 处错误，未做任何改动：", err=True)
+        for error in content.errors:
+            click.echo(f"  {error}", err=True)
+        return False
+    report = sync_content(content)
+    db.session.commit()
+    click.echo(
+        f"课程同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节；"
+        f"新增 {len(report.created)}，更新 {len(report.updated)}，未变 {report.unchanged}，下线 {len(report.retired)}。"
+    )
+    for key in report.updated:
+        click.echo(f"  更新（版本+1）：{key}")
+    for key in report.retired:
+        click.echo(f"  下线：{key}")
+    return True
+
+
+@lms_cli.command("sync")
+def sync_command() -> None:
+    """Load courses/ into the database (idempotent; nothing changes if a file is bad)."""
+    if not run_sync():
+        sys.exit(1)
+
+
+@lms_cli.command("demo")
+def demo_command() -> None:
+    """Create the demo organisation if the database has no people yet."""
+    _create_demo_if_empty()
+
+
+def _create_demo_if_empty() -> None:
+    from .accounts.demo import create_demo, database_is_empty, format_accounts
+
+    accounts_file = Path(current_app.instance_path) / "demo-accounts.txt"
+    if not database_is_empty():
+        if accounts_file.exists():
+            click.echo(f"演示账号见 {accounts_file}")
+        return
+    accounts = create_demo()
+    db.session.commit()
+    text = format_accounts(accounts)
+    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    click.echo("已创建演示组织。演示账号（密码只显示这一次，也已写入 " + str(accounts_file) + "）：")
+    click.echo(text)
+
+
+@lms_cli.command("init")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo organisation.")
+def init_command(no_demo: bool) -> None:
+    """Set up instance/: secret key, database migrations, course sync, demo data."""
+    ensure_secret_key()
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("数据库已升级到最新版本。")
+    if not run_sync():
+        sys.exit(1)
+    if not no_demo:
+        _create_demo_if_empty()
+    click.echo("打开 http://127.0.0.1:5000 登录。")

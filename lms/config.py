@@ -1,0 +1,43 @@
+"""Default configuration; `instance/config.py` and `LMS_*` environment variables override it.
+
+Order of precedence (lowest first): these defaults, `instance/config.py`, `LMS_<KEY>`
+environment variables (values parsed as JSON where possible), then the `test_config` mapping
+passed to `create_app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Database: None means the embedded SQLite file instance/lms.sqlite3.
+DATABASE_URL: str | None = None
+
+# Secret key: None means "read instance/secret_key" (written by `lms init`).
+SECRET_KEY: str | None = None
+
+# Where course content lives; relative paths are taken from the project root.
+CONTENT_DIR = "courses"
+
+# Log-in attempts allowed per client address (Flask-Limiter syntax).
+LOGIN_RATE_LIMIT = "10 per minute"
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+
+# Uploads (roster import): 5 MiB at most, and at most this many data rows.
+MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+ROSTER_MAX_ROWS = 5000
+
+# Cookies: never readable from JavaScript, not sent on cross-site requests.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+# Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
+SESSION_COOKIE_SECURE = False
+
+# Times are stored in UTC and shown in this zone.
+DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)

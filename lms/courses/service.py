@@ -1,0 +1,203 @@
+"""Course use cases: sync content from files, record study, read progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..clock import now
+from ..extensions import db
+from ..sanitize import render_markdown
+from .loader import Content
+from .models import Course, Module, ModuleProgress
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, by kind of row."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # text changed: version bumped
+    unchanged: int = 0
+    retired: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired)
+
+
+def sync_content(content: Content) -> SyncReport:
+    """Make the database match the content read from files (the caller commits).
+
+    Idempotent: a second run with the same files changes nothing. A course's or module's
+    version goes up only when its text hash changes; items no longer in the files are retired
+    (inactive), never deleted.
+    """
+    if content.errors:
+        raise ValueError("refusing to sync content with errors")
+    report = SyncReport()
+    courses = {c.slug: c for c in db.session.scalars(select(Course))}
+    seen_courses: set[str] = set()
+    for spec in content.courses:
+        seen_courses.add(spec.slug)
+        course = courses.get(spec.slug)
+        if course is None:
+            course = Course(slug=spec.slug, version=1)
+            db.session.add(course)
+            report.created.append(spec.slug)
+        elif course.source_hash != spec.text_hash or not course.active:
+            if course.source_hash != spec.text_hash:
+                course.version += 1
+            report.updated.append(spec.slug)
+            course.updated_at = now()
+        else:
+            report.unchanged += 1
+        course.title, course.summary, course.sort_order = spec.title, spec.summary, spec.order
+        course.positions, course.source = list(spec.positions), spec.source
+        course.source_hash, course.active = spec.text_hash, True
+        _sync_modules(course, spec, report)
+    for slug, course in courses.items():
+        if slug not in seen_courses and course.active:
+            course.active = False
+            report.retired.append(slug)
+    db.session.flush()
+    return report
+
+
+def _sync_modules(course: Course, spec, report: SyncReport) -> None:
+    existing = {m.slug: m for m in course.modules}
+    seen: set[str] = set()
+    for mspec in spec.modules:
+        seen.add(mspec.slug)
+        key = f"{spec.slug}/{mspec.slug}"
+        module = existing.get(mspec.slug)
+        text_hash = mspec.text_hash
+        if module is None:
+            module = Module(slug=mspec.slug, version=1, source_hash=text_hash)
+            course.modules.append(module)
+            report.created.append(key)
+        elif module.source_hash != text_hash:
+            module.version += 1
+            module.updated_at = now()
+            report.updated.append(key)
+        elif not module.active:
+            report.updated.append(key)
+        else:
+            report.unchanged += 1
+        html = render_markdown(mspec.body)
+        module.title, module.source, module.minutes = mspec.title, mspec.source, mspec.minutes
+        module.sort_order, module.body_md, module.source_hash = mspec.order, mspec.body, text_hash
+        module.active = True
+        if module.body_html != html:  # derived; re-rendered if the sanitiser changes
+            module.body_html = html
+    for slug, module in existing.items():
+        if slug not in seen and module.active:
+            module.active = False
+            report.retired.append(f"{spec.slug}/{slug}")
+
+
+def courses_for(position: str | None, everyone: bool = False) -> list[Course]:
+    """Return the active courses a person in this position takes (all of them if everyone)."""
+    courses = db.session.scalars(
+        select(Course).where(Course.active.is_(True)).order_by(Course.sort_order, Course.slug)
+    ).all()
+    return [c for c in courses if everyone or c.open_to(position)]
+
+
+def active_modules(course: Course) -> list[Module]:
+    """Return the course's current modules in order."""
+    return [m for m in course.modules if m.active]
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    """How far a person is in a course."""
+
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.done >= self.total
+
+
+def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Count studied active modules per (user, course) in one query."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(ModuleProgress.user_id, Module.course_id, func.count())
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(ModuleProgress.user_id.in_(user_ids), Module.active.is_(True))
+        .group_by(ModuleProgress.user_id, Module.course_id)
+    ).all()
+    return {(user_id, course_id): n for user_id, course_id, n in rows}
+
+
+def module_totals() -> dict[int, int]:
+    """Count active modules per course in one query."""
+    rows = db.session.execute(
+        select(Module.course_id, func.count()).where(Module.active.is_(True)).group_by(Module.course_id)
+    ).all()
+    return dict(rows)
+
+
+def course_progress(user_id: int, courses: list[Course]) -> dict[int, CourseProgress]:
+    """Return the person's progress in each of the courses."""
+    done = progress_by_course([user_id])
+    totals = module_totals()
+    return {c.id: CourseProgress(done.get((user_id, c.id), 0), totals.get(c.id, 0)) for c in courses}
+
+
+def progress_for_modules(user_id: int, modules: list[Module]) -> dict[int, ModuleProgress]:
+    """Return the person's progress rows for these modules, by module id."""
+    ids = [m.id for m in modules]
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(ModuleProgress).where(ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(ids))
+    )
+    return {p.module_id: p for p in rows}
+
+
+def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]:
+    """Record that the person studied the module's current version.
+
+    Returns the progress row and whether anything changed: studying the same version again
+    changes nothing; studying a newer version records the new version and time. Each change
+    is also written to the training archive.
+    """
+    progress = db.session.scalar(
+        select(ModuleProgress).where(ModuleProgress.user_id == user_id, ModuleProgress.module_id == module.id)
+    )
+    if progress is not None and progress.version == module.version:
+        return progress, False
+    at = now()
+    if progress is None:
+        progress = ModuleProgress(user_id=user_id, module_id=module.id, version=module.version, completed_at=at)
+        try:
+            with db.session.begin_nested():  # a double click racing itself: the first one wins
+                db.session.add(progress)
+        except IntegrityError:
+            return complete_module(user_id, module)
+    else:
+        progress.version, progress.completed_at = module.version, at
+    audit.record(
+        "module.completed",
+        actor_id=user_id,
+        object_type="module",
+        object_id=module.id,
+        at=at,
+        course=module.course.slug,
+        module=module.slug,
+        version=module.version,
+    )
+    db.session.flush()
+    return progress, True

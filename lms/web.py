@@ -1,0 +1,87 @@
+"""Cross-cutting web pieces: error pages, template filters, security headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .accounts.constants import ROLE_LABELS
+from .clock import LOCAL_TZ
+
+ERROR_TEXT = {
+    400: ("请求无效", "提交的内容无法处理，请返回上一页重试。"),
+    403: ("没有权限", "您的账号没有访问这个页面的权限。如需开通，请联系管理员。"),
+    404: ("页面不存在", "您要找的页面不存在，或者您无权查看。"),
+    405: ("请求方式不对", "这个地址不支持这种操作。"),
+    413: ("文件太大", "上传的文件超过了大小限制（5 MB）。"),
+    429: ("操作太频繁", "尝试次数过多，请稍等一分钟再试。"),
+    500: ("系统出错了", "服务器处理时出错，已记录。请稍后再试；如一直出现，请联系管理员。"),
+}
+
+
+def local_time(value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
+    """Show a UTC timestamp in the stores' time zone, e.g. 2026年11月21日 14:30."""
+    if value is None:
+        return ""
+    return value.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def local_date(value: date | datetime | None) -> str:
+    """Show a date as 2026年11月21日."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _error_page(code: int, detail: str | None = None):
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def init_app(app: Flask) -> None:
+    """Register error pages, filters and headers on the app."""
+    app.add_template_filter(local_time, "localtime")
+    app.add_template_filter(local_date, "localdate")
+    app.add_template_global(ROLE_LABELS, "role_labels")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _error_page(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        return _error_page(429)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        return _error_page(exc.code)
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        from .extensions import db
+
+        db.session.rollback()
+        return _error_page(500)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        return response

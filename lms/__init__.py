@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,9 +17,10 @@ from .extensions import csrf, db, limiter, login_manager, migrate
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Create and configure the app: config, extensions, blueprints, CLI. No side effects."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=instance_path or os.environ.get("LMS_INSTANCE_PATH") or None)
     app.config.from_object(default_config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("LMS")
@@ -65,12 +67,22 @@ def _finish_config(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Turn on foreign keys, WAL and a busy timeout for every SQLite connection."""
-    import sqlite3
+    """Turn on foreign keys, WAL and a busy timeout for every SQLite connection.
 
+    The driver's own transaction handling is switched off so that SQLAlchemy's BEGIN (below)
+    and SAVEPOINTs behave as on PostgreSQL (the SQLAlchemy docs' pysqlite recipe).
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """Start SQLite transactions explicitly (see _sqlite_pragmas)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")

@@ -18,6 +18,9 @@ SECRET_KEY: str | None = None
 # Where course content lives; relative paths are taken from the project root.
 CONTENT_DIR = "courses"
 
+# Password hashing (werkzeug method string); tests use a cheap one.
+PASSWORD_HASH_METHOD = "scrypt"
+
 # Log-in attempts allowed per client address (Flask-Limiter syntax).
 LOGIN_RATE_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"

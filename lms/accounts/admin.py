@@ -11,7 +11,7 @@ from ..clock import today
 from ..extensions import db
 from .access import role_required
 from .constants import POSITIONS, ROLE_LABELS
-from .forms import ConfirmForm, LeaveForm, PersonForm, RegionForm, RosterConfirmForm, RosterUploadForm, StoreForm
+from .forms import ConfirmForm, choices, LeaveForm, PersonForm, RegionForm, RosterConfirmForm, RosterUploadForm, StoreForm
 from .models import Leave, Region, Store, User
 from .roster import RosterFileError, check_roster, read_table, store_lookup
 from .service import (
@@ -33,7 +33,7 @@ def _store_choices(include_closed: bool = False) -> list[tuple]:
     stmt = select(Store).order_by(Store.code)
     if not include_closed:
         stmt = stmt.where(Store.active.is_(True))
-    return [("", "（无）")] + [(s.id, f"{s.code} {s.name}") for s in db.session.scalars(stmt)]
+    return choices([("", "（无）")] + [(s.id, f"{s.code} {s.name}") for s in db.session.scalars(stmt)])
 
 
 @admin_bp.route("/")
@@ -187,7 +187,7 @@ def stores():
 
 
 def _region_choices() -> list[tuple]:
-    return [(r.id, f"{r.code} {r.name}") for r in db.session.scalars(select(Region).order_by(Region.code))]
+    return choices((r.id, f"{r.code} {r.name}") for r in db.session.scalars(select(Region).order_by(Region.code)))
 
 
 @admin_bp.route("/stores/new", methods=["GET", "POST"])

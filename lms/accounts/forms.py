@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from .constants import POSITIONS, ROLE_LABELS, STORE_ROLES
 from .roster import EMP_NO_RE
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Turn (value, label) pairs into select options."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -28,23 +33,23 @@ class PasswordForm(FlaskForm):
 class PersonForm(FlaskForm):
     emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Regexp(EMP_NO_RE, message="工号为 2–32 位字母、数字、- 或 _")])
     name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
-    role = SelectField("角色", choices=list(ROLE_LABELS.items()), default="staff")
-    position = SelectField("岗位", choices=[("", "（无）")] + [(p, p) for p in POSITIONS], default="")
+    role = SelectField("角色", choices=choices(ROLE_LABELS.items()), default="staff")
+    position = SelectField("岗位", choices=choices([("", "（无）")] + [(p, p) for p in POSITIONS]), default="")
     store_id = SelectField("营业厅", coerce=lambda v: int(v) if v not in (None, "", "None") else None, choices=[])
     hire_date = DateField("入职日期", validators=[Optional()])
     submit = SubmitField("保存")
 
-    def validate_store_id(self, field):
-        if self.role.data in STORE_ROLES and field.data is None:
-            raise ValidationError("员工和营业厅经理必须属于一个营业厅")
-
-    def validate_position(self, field):
-        if self.role.data in STORE_ROLES and not field.data:
-            raise ValidationError("员工和营业厅经理必须有岗位")
-
-    def validate_hire_date(self, field):
-        if self.role.data in STORE_ROLES and field.data is None:
-            raise ValidationError("请填写入职日期")
+    def validate(self, extra_validators=None) -> bool:
+        """Check the fields, then that store staff have a store, a position and a hire date."""
+        ok = super().validate(extra_validators)
+        if self.role.data in STORE_ROLES:
+            for field, message in ((self.store_id, "员工和营业厅经理必须属于一个营业厅"),
+                                   (self.position, "员工和营业厅经理必须有岗位"),
+                                   (self.hire_date, "请填写入职日期")):
+                if not field.data and not field.errors:
+                    field.errors = [*field.errors, message]
+                    ok = False
+        return ok
 
 
 class StoreForm(FlaskForm):

@@ -1,0 +1,211 @@
+"""Shared fixtures: one app and schema per test session, every test rolled back.
+
+The database is SQLite in a temporary folder, or PostgreSQL when LMS_TEST_DATABASE_URL is set.
+The schema is built by the Alembic migrations (so they are tested too) and the real course
+content is synced once. Each test runs inside an outer transaction that is rolled back at its
+end; the app's own commits only release savepoints inside it.
+
+Tests never hold an app context while using the client (Flask would reuse it, and with it
+`g`, across requests); data is made through `factory`, which opens its own context.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import text
+
+from lms import create_app
+from lms.extensions import db, limiter
+
+TEST_DB_URL = os.environ.get("LMS_TEST_DATABASE_URL")
+PASSWORD = "Test-pass-123"
+
+
+class BoundSession(FlaskSession):
+    """A Flask-SQLAlchemy session that uses the connection it was bound to (for rollback)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def make_app(tmp_path: Path, **extra):
+    """Create an app for tests with its instance folder under tmp_path."""
+    url = TEST_DB_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    config = {"TESTING": True, "SECRET_KEY": "test-secret-key", "DATABASE_URL": url,
+              "RATELIMIT_STORAGE_URI": "memory://",
+              "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **extra}
+    return create_app(config, instance_path=str(tmp_path / "instance"))
+
+
+def reset_postgres(app) -> None:
+    """Drop every table of the PostgreSQL test database."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = make_app(tmp_path_factory.mktemp("lms"))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        reset_postgres(app)
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        from lms.courses.loader import load_courses
+        from lms.courses.service import sync_content
+
+        content = load_courses(Path(app.config["PROJECT_ROOT"]) / "courses")
+        assert not content.errors, content.errors
+        sync_content(content)
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request, app):
+    """Run the test in a transaction that is rolled back afterwards."""
+    if "no_db" in request.keywords:
+        yield
+        return
+    original = db.session
+    with app.app_context():
+        conn = db.engine.connect()
+        outer = conn.begin()
+    db.session = db._make_scoped_session(
+        {"bind": conn, "class_": BoundSession, "join_transaction_mode": "create_savepoint"}
+    )
+    with app.app_context():
+        limiter.reset()
+    try:
+        yield
+    finally:
+        # Each app context removed its own session on teardown; drop the outer transaction.
+        db.session = original
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class Person:
+    id: int
+    emp_no: str
+    name: str
+    role: str
+    store_id: int | None
+    position: str | None
+    password: str = PASSWORD
+
+
+class Factory:
+    """Make rows for a test; returns plain values so no app context is left open."""
+
+    _seq = itertools.count(1)
+
+    def __init__(self, app):
+        self.app = app
+
+    def region(self) -> int:
+        from lms.accounts.models import Region
+
+        n = next(self._seq)
+        with self.app.app_context():
+            region = Region(code=f"R{n:04d}", name=f"测试地市{n}")
+            db.session.add(region)
+            db.session.commit()
+            return region.id
+
+    def store(self, code: str | None = None, name: str | None = None, region_id: int | None = None) -> int:
+        from lms.accounts.models import Store
+
+        n = next(self._seq)
+        region_id = region_id or self.region()
+        with self.app.app_context():
+            store = Store(code=code or f"T{n:04d}", name=name or f"测试营业厅{n}", region_id=region_id)
+            db.session.add(store)
+            db.session.commit()
+            return store.id
+
+    def person(self, role: str = "staff", store_id: int | None = None, position: str | None = "综合受理",
+               hire_date: date | None = None, active: bool = True, emp_no: str | None = None,
+               name: str | None = None) -> Person:
+        from lms.accounts.models import User
+
+        n = next(self._seq)
+        if role in ("staff", "manager") and store_id is None:
+            store_id = self.store()
+        if role == "manager":
+            position = "营业厅经理"
+        if role in ("admin",):
+            position = None
+        with self.app.app_context():
+            user = User(emp_no=emp_no or f"E{n:05d}", name=name or f"测试{n}", role=role, position=position,
+                        store_id=store_id, hire_date=hire_date or date(2025, 1, 1), active=active)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+            return Person(user.id, user.emp_no, user.name, role, store_id, position)
+
+
+@pytest.fixture
+def factory(app):
+    return Factory(app)
+
+
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """Fetch a page and return the CSRF token in its first form."""
+    response = client.get(url)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({response.status_code})"
+    return match.group(1)
+
+
+def login(client, person: Person, password: str | None = None):
+    """Log a person in through the log-in form; return the response."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"emp_no": person.emp_no, "password": password or person.password,
+                                       "csrf_token": token})
+
+
+def post(client, url: str, data: dict | None = None, page: str | None = None, **kwargs):
+    """POST a form with a valid CSRF token taken from `page` (default: the home page)."""
+    token = csrf_token(client, page or "/")
+    return client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def world(factory):
+    """Two stores A and B with staff and a manager each, plus a trainer and an admin."""
+    a, b = factory.store(name="甲营业厅"), factory.store(name="乙营业厅")
+    return {
+        "store_a": a,
+        "store_b": b,
+        "staff_a": factory.person("staff", a, "综合受理"),
+        "staff_b": factory.person("staff", b, "咨询引导"),
+        "manager_a": factory.person("manager", a),
+        "manager_b": factory.person("manager", b),
+        "trainer": factory.person("trainer", None, "培训"),
+        "admin": factory.person("admin"),
+    }

@@ -70,7 +70,7 @@ def people():
     return render_template(
         "admin/people.html", people=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
         q=q, store_id=store_id, role=role, status=status, stores=stores, roles=ROLE_LABELS,
-        today=today(), action=ConfirmForm(),
+        today=today(),
     )
 
 
@@ -130,8 +130,7 @@ def person_active(user_id: int):
     else:
         db.session.commit()
         flash(f"已{'启用' if active else '停用'} {person.name}（{person.emp_no}），培训记录均保留。", "success")
-    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/admin/")
-                    else url_for("admin.person_edit", user_id=person.id))
+    return redirect(url_for("admin.person_edit", user_id=person.id))
 
 
 @admin_bp.route("/people/<int:user_id>/password", methods=["POST"])

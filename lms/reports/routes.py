@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..accounts.access import role_required
+from ..accounts.constants import POSITIONS
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
 from ..clock import today
@@ -37,9 +38,10 @@ def store(store_id: int):
     """Show a store's active staff with their course progress, leave and new-hire status."""
     scope = Scope.of(current_user)
     store = scope.store(store_id)
-    people = db.session.scalars(
-        scope.people().where(User.store_id == store.id, User.active.is_(True)).order_by(User.position, User.emp_no)
-    ).all()
+    people = sorted(
+        db.session.scalars(scope.people().where(User.store_id == store.id, User.active.is_(True))),
+        key=lambda p: (POSITIONS.index(p.position) if p.position in POSITIONS else len(POSITIONS), p.emp_no),
+    )
     courses = courses_for(None, everyone=True)
     done = progress_by_course([p.id for p in people])
     totals = module_totals()

@@ -126,3 +126,18 @@ def test_error_pages_speak_chinese(client, world):
     login(client, world["staff_a"])
     assert "页面不存在" in client.get("/no/such/page").get_data(as_text=True)
     assert "没有权限" in client.get("/admin/people").get_data(as_text=True)
+
+
+def test_server_error_page_is_chinese_and_logged(client, world, monkeypatch, caplog):
+    import lms.courses.routes as routes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(routes, "courses_for", broken)
+    login(client, world["staff_a"])
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "系统出错了" in response.get_data(as_text=True)
+    assert "database went away" not in response.get_data(as_text=True)
+    assert any("Unhandled error on GET /" in r.getMessage() for r in caplog.records)

@@ -39,11 +39,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .accounts.admin import admin_bp
     from .courses import bp as courses_bp
     from .reports import bp as reports_bp
+    from .roleplay import bp as roleplay_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(roleplay_bp)
     web.init_app(app)
 
     from .cli import lms_cli

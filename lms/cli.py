@@ -22,6 +22,11 @@ def _content_root() -> Path:
     return root if root.is_absolute() else Path(current_app.config["PROJECT_ROOT"]) / root
 
 
+def _simulations_root() -> Path:
+    root = Path(current_app.config["SIMULATIONS_DIR"])
+    return root if root.is_absolute() else Path(current_app.config["PROJECT_ROOT"]) / root
+
+
 def ensure_secret_key() -> None:
     """Create instance/secret_key (mode 0600) if there is none, and use it."""
     instance = Path(current_app.instance_path)
@@ -37,18 +42,22 @@ def ensure_secret_key() -> None:
 
 
 def run_sync() -> bool:
-    """Load courses/ into the database in one transaction; print the outcome."""
+    """Load courses/ and simulations/ into the database in one transaction; print the outcome."""
     from .courses.loader import load_courses
     from .courses.service import sync_content
+    from .roleplay.service import sync_simulations
+    from .roleplay.validate import load_simulations
 
-    root = _content_root()
-    content = load_courses(root)
-    if content.errors:
-        click.echo(f"课程内容有 {len(content.errors)} 处错误，未做任何改动：", err=True)
-        for error in content.errors:
-            click.echo(f"  {error}", err=True)
+    content = load_courses(_content_root())
+    sims = load_simulations(_simulations_root())
+    problems = [str(e) for e in content.errors] + [str(p) for p in sims.problems]
+    if problems:
+        click.echo(f"内容有 {len(problems)} 处错误，未做任何改动：", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
         return False
     report = sync_content(content)
+    sim_report = sync_simulations(sims)
     db.session.commit()
     click.echo(
         f"课程同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节；"
@@ -58,14 +67,68 @@ def run_sync() -> bool:
         click.echo(f"  更新（版本+1）：{key}")
     for key in report.retired:
         click.echo(f"  下线：{key}")
+    click.echo(
+        f"情景同步完成：{len(sims.scenarios)} 个情景；新增 {len(sim_report.created)}，更新 {len(sim_report.updated)}，"
+        f"未变 {sim_report.unchanged}，下线 {len(sim_report.retired)}"
+        + (f"；短语库更新为第 {sim_report.phrasebook_version} 版。" if sim_report.phrasebook_version else "。")
+    )
+    for key in sim_report.updated:
+        click.echo(f"  更新（版本+1）：{key}")
+    for key in sim_report.retired:
+        click.echo(f"  下线：{key}")
     return True
 
 
 @lms_cli.command("sync")
 def sync_command() -> None:
-    """Load courses/ into the database (idempotent; nothing changes if a file is bad)."""
+    """Load courses/ and simulations/ (idempotent; nothing changes if any file is bad)."""
     if not run_sync():
         sys.exit(1)
+
+
+@lms_cli.command("check")
+def check_command() -> None:
+    """Validate courses/, the phrasebook and every scenario; exit 1 on any problem."""
+    from .courses.loader import load_courses
+    from .roleplay.validate import load_simulations
+
+    problems = [str(e) for e in load_courses(_content_root()).errors]
+    sims = load_simulations(_simulations_root())
+    problems += [str(p) for p in sims.problems]
+    if problems:
+        click.echo(f"发现 {len(problems)} 处问题：", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    tests = sum(len(n.tests) for f in sims.scenarios for n in f.scenario.nodes.values())
+    click.echo(f"检查通过：短语库 {len(sims.phrasebook.rules)} 条忌语规则，{len(sims.scenarios)} 个情景（{tests} 条节点测试全部通过）。")
+
+
+phrases_cli = AppGroup("phrases", help="Phrasebook tools.")
+lms_cli.add_command(phrases_cli)
+
+
+@phrases_cli.command("check")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def phrases_check_command(text: str, as_json: bool) -> None:
+    """Analyse a reply against simulations/phrasebook.yaml."""
+    import json
+
+    from .roleplay.validate import parse_phrasebook
+
+    book = parse_phrasebook((_simulations_root() / "phrasebook.yaml").read_text(encoding="utf-8"))
+    analysis = book.analyze(text)
+    if as_json:
+        click.echo(json.dumps(analysis.to_json(), ensure_ascii=False))
+        return
+    labels = {c.id: c.label for c in book.categories.values()}
+    click.echo(f"规范化：{analysis.normalized}")
+    click.echo("命中规范用语：" + ("、".join(f"{labels[c]}({c})" for c in analysis.categories) or "无"))
+    for hit in analysis.forbidden:
+        click.echo(f"服务忌语：「{hit.phrase}」 原文「{hit.matched}」 位置 {hit.start}–{hit.end} {hit.severity}")
+    for note in analysis.notes:
+        click.echo(f"提示：「{note.phrase}」 {note.advice}")
 
 
 @lms_cli.command("demo")

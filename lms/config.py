@@ -17,6 +17,7 @@ SECRET_KEY: str | None = None
 
 # Where course content lives; relative paths are taken from the project root.
 CONTENT_DIR = "courses"
+SIMULATIONS_DIR = "simulations"
 
 # Password hashing (werkzeug method string); tests use a cheap one.
 PASSWORD_HASH_METHOD = "scrypt"

@@ -66,9 +66,15 @@ def app(tmp_path_factory):
         from lms.courses.loader import load_courses
         from lms.courses.service import sync_content
 
+        from lms.roleplay.service import sync_simulations
+        from lms.roleplay.validate import load_simulations
+
         content = load_courses(Path(app.config["PROJECT_ROOT"]) / "courses")
         assert not content.errors, content.errors
         sync_content(content)
+        sims = load_simulations(Path(app.config["PROJECT_ROOT"]) / "simulations")
+        assert not sims.problems, [str(p) for p in sims.problems]
+        sync_simulations(sims)
         db.session.commit()
         db.session.remove()
     yield app
@@ -77,11 +83,12 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _rollback(request, app):
+def _rollback(request):
     """Run the test in a transaction that is rolled back afterwards."""
     if "no_db" in request.keywords:
         yield
         return
+    app = request.getfixturevalue("app")
     original = db.session
     with app.app_context():
         conn = db.engine.connect()

@@ -14,6 +14,9 @@ PAGES = [
     ("/courses/etiquette", ALL),
     ("/courses/etiquette/grooming", ALL),
     ("/account/password", ALL),
+    ("/practice", ALL),
+    ("/practice/history", ALL),
+    ("/practice/{scenario}", ALL),
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
@@ -36,11 +39,14 @@ ADMIN_POSTS = [
     "/admin/stores/{store_a}/active",
     "/admin/roster/confirm",
 ]
-LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete"]
+LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns"]
+
+
+SCENARIO = "greeting-triage"
 
 
 def _url(template: str, world) -> str:
-    return template.format(store_a=world["store_a"], staff_a=world["staff_a"].id)
+    return template.format(store_a=world["store_a"], staff_a=world["staff_a"].id, scenario=SCENARIO)
 
 
 def _who(role: str, world):
@@ -82,7 +88,7 @@ def test_admin_posts_refused(app, world, template, role):
 
 @pytest.mark.parametrize("template", LOGGED_IN_POSTS)
 def test_learner_posts_need_login(client, template):
-    response = client.post(template, data={"csrf_token": csrf_token(client, "/login")})
+    response = client.post(template.format(scenario=SCENARIO), data={"csrf_token": csrf_token(client, "/login")})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 

@@ -1,0 +1,190 @@
+"""Role-play pages: catalogue, scenario intro, the chat-style run, debrief and history."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..accounts.constants import POSITIONS
+from ..accounts.forms import ConfirmForm
+from ..accounts.models import User
+from ..accounts.scoping import Scope
+from ..extensions import db
+from . import bp
+from .feedback import highlight, mood
+from .forms import TurnForm
+from .models import Run, Scenario
+from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
+from .service import (
+    MAX_REPLY, TurnError, best_scores, phrasebook_of, scenario_of, start_run, take_turn,
+)
+
+
+def _scenario_or_404(slug: str) -> Scenario:
+    row = db.session.scalar(select(Scenario).where(Scenario.slug == slug, Scenario.active.is_(True)))
+    if row is None:
+        abort(404)
+    return row
+
+
+def _own_run_or_404(run_id: int) -> Run:
+    run = db.session.get(Run, run_id)
+    if run is None or run.user_id != current_user.id:
+        abort(404)
+    return run
+
+
+def _visible_run_or_404(run_id: int) -> Run:
+    """The learner's own run, or one of a person in the viewer's scope (managers: their store)."""
+    run = db.session.get(Run, run_id)
+    if run is None:
+        abort(404)
+    if run.user_id != current_user.id:
+        if current_user.role == "staff":
+            abort(404)
+        Scope.of(current_user).person(run.user_id)
+    return run
+
+
+@bp.route("/practice")
+@login_required
+def catalogue():
+    """List scenarios, filtered by position and category, with the learner's best scores."""
+    position = request.args.get("position", current_user.position or "")
+    category = request.args.get("category", "")
+    rows = db.session.scalars(select(Scenario).where(Scenario.active.is_(True))
+                              .order_by(Scenario.category, Scenario.difficulty, Scenario.slug)).all()
+    if position in POSITIONS:
+        rows = [r for r in rows if r.open_to(position)]
+    if category in CATEGORIES:
+        rows = [r for r in rows if r.category == category]
+    return render_template("roleplay/catalogue.html", scenarios=rows, best=best_scores(current_user.id),
+                           position=position, category=category, positions=POSITIONS, categories=CATEGORIES)
+
+
+@bp.route("/practice/<slug>")
+@login_required
+def intro(slug: str):
+    """Show who the customer is, what the scenario trains, and the learner's runs of it."""
+    row = _scenario_or_404(slug)
+    spec = scenario_of(row.current)
+    runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.scenario_id == row.id)
+                              .order_by(Run.started_at.desc()).limit(20)).all()
+    active = next((r for r in runs if r.status == "active"), None)
+    return render_template("roleplay/intro.html", row=row, spec=spec, runs=runs, active=active,
+                           form=ConfirmForm(), outcome_labels=OUTCOME_LABELS)
+
+
+@bp.route("/practice/<slug>/start", methods=["POST"])
+@login_required
+def start(slug: str):
+    """Start a new run in typing or beginner mode."""
+    row = _scenario_or_404(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        run = start_run(current_user.id, row, request.form.get("mode", "text"))
+    except TurnError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("roleplay.intro", slug=slug))
+    db.session.commit()
+    return redirect(url_for("roleplay.run", run_id=run.id))
+
+
+def _labels(run: Run) -> dict[str, str]:
+    return {c.id: c.label for c in phrasebook_of(run.phrasebook_version).categories.values()}
+
+
+def _turn_views(run: Run) -> list[dict]:
+    labels = _labels(run)
+    spec = scenario_of(run.scenario_version)
+    views = []
+    for turn in run.turns:
+        node = spec.nodes.get(turn.node)
+        views.append({
+            "turn": turn,
+            "segments": highlight(turn.reply, turn.analysis, labels),
+            "missing": [labels.get(c, c) for c in turn.missing],
+            "patterns_missing": [p.label for p in node.expect.patterns if p.id in turn.patterns_missing] if node else [],
+            "model": node.expect.model if node else "",
+            "cite": node.cite if node else "",
+            "stage": STAGE_LABELS.get(turn.stage or "", ""),
+            "notes": turn.analysis.get("notes", []),
+            "forbidden": turn.analysis.get("forbidden", []),
+        })
+    return views
+
+
+@bp.route("/runs/<int:run_id>", methods=["GET"])
+@login_required
+def run(run_id: int):
+    """Show the conversation so far and the customer's current line, with a reply box."""
+    run = _own_run_or_404(run_id)
+    if run.finished:
+        return redirect(url_for("roleplay.debrief", run_id=run.id))
+    if run.status == "abandoned":
+        flash("这次演练已被新的演练取代。", "info")
+        return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
+    return _render_run(run, TurnForm(seq=run.turn_count + 1))
+
+
+def _render_run(run: Run, form: TurnForm, status: int = 200):
+    spec = scenario_of(run.scenario_version)
+    node = spec.nodes[run.node]
+    var = spec.variables.get(spec.mood) if spec.mood else None
+    return render_template(
+        "roleplay/run.html", run=run, spec=spec, node=node, form=form, turns=_turn_views(run),
+        customer_line=node.customer_line(run.variables), max_reply=MAX_REPLY,
+        mood=mood(spec.mood, run.variables.get(spec.mood), var.minimum, var.maximum) if var else None,
+        show_options=node.mode == "choice" or run.mode == "beginner",
+    ), status
+
+
+@bp.route("/runs/<int:run_id>/turns", methods=["POST"])
+@login_required
+def turn(run_id: int):
+    """Save the reply as the next turn (once), then show where the conversation went."""
+    run = _own_run_or_404(run_id)
+    form = TurnForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if run.status == "abandoned":
+        flash("这次演练已被新的演练取代。", "info")
+        return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
+    try:
+        _, recorded = take_turn(run, form.seq.data, form.reply.data or "", form.option.data or None)
+    except TurnError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.seq.data = run.turn_count + 1
+        return _render_run(run, form, 422)
+    db.session.commit()
+    if run.finished:
+        return redirect(url_for("roleplay.debrief", run_id=run.id))
+    return redirect(url_for("roleplay.run", run_id=run.id) + "#reply")
+
+
+@bp.route("/runs/<int:run_id>/debrief")
+@login_required
+def debrief(run_id: int):
+    """Show the transcript with highlights, per-turn scores and citations, and the result."""
+    run = _visible_run_or_404(run_id)
+    spec = scenario_of(run.scenario_version)
+    ending = spec.nodes.get(run.node) if run.finished else None
+    learner = db.session.get(User, run.user_id)
+    return render_template("roleplay/debrief.html", run=run, spec=spec, ending=ending, turns=_turn_views(run),
+                           learner=learner, outcome_labels=OUTCOME_LABELS,
+                           stages_reached=[STAGE_LABELS[s] for s in run.result.get("stages", [])])
+
+
+@bp.route("/practice/history")
+@login_required
+def history():
+    """List the learner's runs, newest first, with the best score per scenario."""
+    runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.status != "abandoned")
+                              .order_by(Run.started_at.desc()).limit(200)).all()
+    rows = {r.id: r for r in db.session.scalars(select(Scenario))}
+    best = best_scores(current_user.id)
+    return render_template("roleplay/history.html", runs=runs, best=best, scenarios=rows,
+                           outcome_labels=OUTCOME_LABELS)

@@ -1,0 +1,208 @@
+"""Role-play use cases: sync content, start a run, take a turn, finish, read history."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..clock import now
+from ..extensions import db
+from . import scenario as engine
+from .models import PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
+from .phrasebook import Phrasebook
+from .scoring import TurnRecord, score_run
+from .validate import Simulations, parse_phrasebook, parse_scenario_text
+
+MAX_REPLY = 500  # characters; a counter reply is a sentence or two
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class TurnError(ValueError):
+    """A reply was refused; the message is shown to the learner as it is."""
+
+
+@dataclass
+class SimSyncReport:
+    phrasebook_version: int | None = None
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    retired: list[str] = field(default_factory=list)
+
+
+def sync_simulations(sims: Simulations) -> SimSyncReport:
+    """Store new phrasebook and scenario versions; retire scenarios no longer in the files."""
+    if sims.problems:
+        raise ValueError("refusing to sync simulations with problems")
+    report = SimSyncReport()
+    latest = db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
+    if latest is None or latest.source_hash != sims.phrasebook.source_hash:
+        version = (latest.version + 1) if latest else 1
+        db.session.add(PhrasebookVersion(version=version, yaml_text=sims.phrasebook_text,
+                                         source_hash=sims.phrasebook.source_hash))
+        report.phrasebook_version = version
+    rows = {s.slug: s for s in db.session.scalars(select(Scenario))}
+    seen = set()
+    for item in sims.scenarios:
+        seen.add(item.id)
+        spec = item.scenario
+        row = rows.get(item.id)
+        if row is None:
+            row = Scenario(slug=item.id, version=0)
+            db.session.add(row)
+            report.created.append(item.id)
+        elif row.source_hash != item.source_hash:
+            report.updated.append(item.id)
+        elif not row.active:
+            report.updated.append(item.id)
+        else:
+            report.unchanged += 1
+        if row.source_hash != item.source_hash:
+            row.version += 1
+            row.source_hash = item.source_hash
+            row.updated_at = now()
+            row.versions.append(ScenarioVersion(version=row.version, yaml_text=item.text, source_hash=item.source_hash))
+        row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
+        row.difficulty, row.summary, row.source, row.active = spec.difficulty, spec.summary, list(spec.source), True
+    for slug, row in rows.items():
+        if slug not in seen and row.active:
+            row.active = False
+            report.retired.append(slug)
+    db.session.flush()
+    return report
+
+
+@lru_cache(maxsize=16)
+def _phrasebook(version_id: int, text: str) -> Phrasebook:
+    return parse_phrasebook(text)
+
+
+@lru_cache(maxsize=256)
+def _scenario(version_id: int, slug: str, text: str) -> engine.Scenario:
+    return parse_scenario_text(text, slug)
+
+
+def phrasebook_of(version: PhrasebookVersion) -> Phrasebook:
+    """Return the compiled phrasebook of a stored version (cached per process)."""
+    return _phrasebook(version.id, version.yaml_text)
+
+
+def scenario_of(version: ScenarioVersion) -> engine.Scenario:
+    """Return the parsed scenario of a stored version (cached per process)."""
+    return _scenario(version.id, version.scenario.slug, version.yaml_text)
+
+
+def current_phrasebook_version() -> PhrasebookVersion | None:
+    """Return the newest phrasebook version."""
+    return db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
+
+
+def clean_reply(text: str) -> str:
+    """Strip control characters and surrounding space from a typed reply; refuse bad ones."""
+    text = _CONTROL.sub("", text or "").strip()
+    if not text:
+        raise TurnError("请先输入您要对客户说的话。")
+    if len(text) > MAX_REPLY:
+        raise TurnError(f"回复太长（{len(text)} 字），请控制在 {MAX_REPLY} 字以内。")
+    return text
+
+
+def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
+    """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned."""
+    book = current_phrasebook_version()
+    if book is None:
+        raise TurnError("短语库尚未加载，请联系培训岗。")
+    version = scenario.current
+    spec = scenario_of(version)
+    db.session.execute(
+        update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")
+        .values(status="abandoned")
+    )
+    run = Run(user_id=user_id, scenario=scenario, scenario_version=version, phrasebook_version=book,
+              mode="beginner" if mode == "beginner" else "text", status="active", node=spec.start,
+              variables=spec.initial_variables(), turn_count=0, node_shown_at=now(), started_at=now())
+    db.session.add(run)
+    db.session.flush()
+    audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
+                 run=run.id, version=version.version, mode=run.mode)
+    return run
+
+
+def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None) -> tuple[Turn | None, bool]:
+    """Record the learner's reply as turn `seq` of the run, once.
+
+    `seq` is the turn number the page was showing; a second submission of the same number (a
+    double click, a resend after a lost connection) records nothing and returns (None, False).
+    """
+    if run.status != "active":
+        return None, False
+    if seq != run.turn_count + 1:
+        return None, False
+    spec = scenario_of(run.scenario_version)
+    node = spec.nodes[run.node]
+    if node.end:
+        return None, False
+    if option_id:
+        if node.option(option_id) is None:
+            raise TurnError("请选择一个选项。")
+        reply = node.option(option_id).text
+    else:
+        if node.mode == "choice":
+            raise TurnError("请选择一个选项。")
+        reply = clean_reply(reply)
+    at = now()
+    elapsed = max(0.0, (at - run.node_shown_at).total_seconds())
+    result = engine.step(spec, node, run.variables, reply, phrasebook_of(run.phrasebook_version),
+                         option_id=option_id, elapsed=elapsed, turns=seq)
+    turn = Turn(run_id=run.id, seq=seq, node=node.id, customer_text=node.customer_line(run.variables),
+                reply=reply, option_id=option_id, analysis=result.analysis.to_json(), points=result.points,
+                max_points=result.max_points, fraction=result.fraction, forbidden=result.forbidden,
+                critical=result.critical, stage=node.expect.stage, missing=list(result.missing),
+                patterns_missing=list(result.patterns_missing), next_node=result.next_node, elapsed=elapsed,
+                created_at=at)
+    try:
+        with db.session.begin_nested():  # the unique (run, seq) settles a race between two submits
+            db.session.add(turn)
+            claimed = db.session.execute(
+                update(Run).where(Run.id == run.id, Run.turn_count == seq - 1)
+                .values(turn_count=seq, node=result.next_node, variables=dict(result.variables), node_shown_at=at)
+            ).rowcount
+            if claimed != 1:
+                raise IntegrityError("turn already taken", None, Exception())
+    except IntegrityError:
+        db.session.refresh(run)
+        return None, False
+    db.session.refresh(run)
+    if spec.nodes[result.next_node].end:
+        finish_run(run, spec)
+    return turn, True
+
+
+def finish_run(run: Run, spec: engine.Scenario) -> None:
+    """Score a run that reached an ending and record the result in the archive."""
+    ending = spec.nodes[run.node]
+    turns = db.session.scalars(select(Turn).where(Turn.run_id == run.id).order_by(Turn.seq)).all()
+    result = score_run([TurnRecord(t.points, t.max_points, t.fraction, t.critical, t.stage) for t in turns],
+                       spec.pass_score, ending.outcome, spec.require_stages)
+    run.status, run.finished_at, run.score, run.passed = "finished", now(), result.score, result.passed
+    run.outcome = ending.outcome
+    run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}
+    audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
+                 object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
+                 outcome=ending.outcome, version=run.scenario_version.version)
+    db.session.flush()
+
+
+def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
+    """Return each scenario's best finished score and whether any run passed."""
+    rows = db.session.execute(
+        select(Run.scenario_id, func.max(Run.score), func.max(case((Run.passed.is_(True), 1), else_=0)))
+        .where(Run.user_id == user_id, Run.status == "finished")
+        .group_by(Run.scenario_id)
+    ).all()
+    return {sid: (best, bool(passed)) for sid, best, passed in rows}

@@ -1,0 +1,157 @@
+"""Read and validate `simulations/` (pure): the phrasebook and every scenario.
+
+Besides the format checks of `parse_scenario`, the graph must hold together (every target
+exists, every node is reachable from `start`, an ending is reachable from every node, so cycles
+can exit) and every node's `tests:` must score and branch as labelled. Problems carry file, line
+and node: `simulations/scenarios/x.yaml:12: open: message`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..accounts.constants import POSITIONS
+from ..yamlx import YamlError, load
+from .phrasebook import Phrasebook, PhrasebookError, from_data, text_hash
+from .scenario import Scenario, ScenarioError, parse_scenario, step
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    node: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.node}: {self.message}" if self.node else f"{where}: {self.message}"
+
+
+@dataclass
+class ScenarioFile:
+    id: str
+    path: str
+    text: str
+    scenario: Scenario
+
+    @property
+    def source_hash(self) -> str:
+        return text_hash(self.text)
+
+
+@dataclass
+class Simulations:
+    phrasebook_text: str = ""
+    phrasebook: Phrasebook | None = None
+    scenarios: list[ScenarioFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def load_simulations(root: Path) -> Simulations:
+    """Read the phrasebook and all scenarios under root; validate everything."""
+    sims = Simulations()
+    rel = lambda path: str(Path(root.name) / path.relative_to(root))  # noqa: E731
+    book_path = root / "phrasebook.yaml"
+    if not book_path.is_file():
+        sims.problems.append(Problem(rel(book_path), None, "", "缺少 phrasebook.yaml"))
+        return sims
+    sims.phrasebook_text = book_path.read_text(encoding="utf-8")
+    try:
+        sims.phrasebook = parse_phrasebook(sims.phrasebook_text)
+    except PhrasebookError as exc:
+        sims.problems += [Problem(rel(book_path), line, "", message) for line, message in exc.problems]
+        return sims
+    except YamlError as exc:
+        sims.problems.append(Problem(rel(book_path), exc.line, "", str(exc)))
+        return sims
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            scenario = parse_scenario_text(text, path.stem)
+        except YamlError as exc:
+            sims.problems.append(Problem(rel(path), exc.line, "", str(exc)))
+            continue
+        except ScenarioError as exc:
+            sims.problems += [Problem(rel(path), line, node, message) for line, node, message in exc.problems]
+            continue
+        problems = check_graph(scenario) + check_tests(scenario, sims.phrasebook)
+        sims.problems += [Problem(rel(path), line, node, message) for line, node, message in problems]
+        if not problems:
+            sims.scenarios.append(ScenarioFile(path.stem, rel(path), text, scenario))
+    return sims
+
+
+def parse_phrasebook(text: str) -> Phrasebook:
+    """Parse phrasebook YAML text (raises PhrasebookError or YamlError)."""
+    return from_data(load(text), text_hash(text))
+
+
+def parse_scenario_text(text: str, scenario_id: str) -> Scenario:
+    """Parse scenario YAML text (raises ScenarioError or YamlError)."""
+    return parse_scenario(load(text), scenario_id, POSITIONS)
+
+
+def check_graph(scenario: Scenario) -> list[tuple[int | None, str, str]]:
+    """Every node reachable from start; from every node an ending reachable."""
+    problems = []
+    edges = {nid: {b.goto for b in node.branches} for nid, node in scenario.nodes.items()}
+    seen, todo = {scenario.start}, [scenario.start]
+    while todo:
+        for target in edges.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for nid, node in scenario.nodes.items():
+        if nid not in seen:
+            problems.append((node.line, nid, "从 start 无法到达这个节点"))
+    if not scenario.endings:
+        problems.append((None, "", "没有任何结局节点（end: true）"))
+        return problems
+    can_end = {n.id for n in scenario.endings}
+    changed = True
+    while changed:
+        changed = False
+        for nid, targets in edges.items():
+            if nid not in can_end and targets & can_end:
+                can_end.add(nid)
+                changed = True
+    for nid, node in scenario.nodes.items():
+        if nid not in can_end:
+            problems.append((node.line, nid, "从这个节点永远走不到结局（循环无法退出）"))
+    return problems
+
+
+def check_tests(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | None, str, str]]:
+    """Run every node's example replies and compare with their labels."""
+    problems = []
+    for node in scenario.nodes.values():
+        for test in node.tests:
+            label = test.reply or f"option {test.option}"
+            unknown = set(test.vars) - set(scenario.variables)
+            if unknown:
+                problems.append((test.line, node.id, f"测试「{label}」的 vars 含未声明变量 {sorted(unknown)}"))
+                continue
+            if test.option and node.option(test.option) is None:
+                problems.append((test.line, node.id, f"测试的 option「{test.option}」不存在"))
+                continue
+            variables = {**scenario.initial_variables(), **test.vars}
+            result = step(scenario, node, variables, test.reply or "", phrasebook, option_id=test.option,
+                          elapsed=test.elapsed)
+            expected = test.expected
+            said = (f"（得分 {result.fraction:.2f}，命中 {list(result.analysis.categories) or '无'}，"
+                    f"忌语 {[f.phrase for f in result.analysis.forbidden] or '无'}，去向 {result.next_node}）")
+            if "next" in expected and expected["next"] != result.next_node:
+                problems.append((test.line, node.id, f"测试「{label}」应去 {expected['next']}{said}"))
+            if "min_score" in expected and result.fraction < float(expected["min_score"]):
+                problems.append((test.line, node.id, f"测试「{label}」得分应至少 {expected['min_score']}{said}"))
+            if "max_score" in expected and result.fraction > float(expected["max_score"]):
+                problems.append((test.line, node.id, f"测试「{label}」得分应至多 {expected['max_score']}{said}"))
+            if "forbidden" in expected and bool(expected["forbidden"]) != result.forbidden:
+                want = "应" if expected["forbidden"] else "不应"
+                problems.append((test.line, node.id, f"测试「{label}」{want}命中服务忌语{said}"))
+            for cat in expected.get("categories") or []:
+                if not result.analysis.has(cat):
+                    problems.append((test.line, node.id, f"测试「{label}」应命中 {cat}{said}"))
+    return problems

@@ -1,0 +1,241 @@
+"""The pure role-play engine: phrase analysis mechanics, conditions, stepping, scoring, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lms.roleplay.conditions import ConditionError, parse
+from lms.roleplay.phrasebook import normalize
+from lms.roleplay.scenario import ScenarioError, step
+from lms.roleplay.scoring import TurnRecord, score_run
+from lms.roleplay.validate import check_graph, check_tests, parse_phrasebook, parse_scenario_text
+from lms.yamlx import YamlError
+
+pytestmark = pytest.mark.no_db
+DATA = Path(__file__).parent / "data"
+BOOK = parse_phrasebook((DATA / "mini_phrasebook.yaml").read_text(encoding="utf-8"))
+SCENARIO_TEXT = (DATA / "mini_scenario.yaml").read_text(encoding="utf-8")
+SCENARIO = parse_scenario_text(SCENARIO_TEXT, "mini")
+
+
+# ------------------------------------------------------------------ phrase analysis mechanics
+
+def test_normalize_maps_back_to_original_offsets():
+    norm = normalize("您 好，歡迎光臨！ＡＢ１")
+    assert norm.text == "您好欢迎光临ab1"
+    assert norm.offsets[0] == 0 and norm.offsets[1] == 2  # the space was skipped
+    assert norm.clauses[0] == 0 and norm.clauses[2] == 1  # the comma ended a clause
+
+
+def test_spans_point_into_the_original_text():
+    text = "嗯，您 好！歡迎光臨。"
+    analysis = BOOK.analyze(text)
+    spans = {h.category: text[h.start:h.end] for h in analysis.hits}
+    assert spans == {"greeting": "您 好", "welcome": "歡迎光臨"}
+
+
+def test_exception_context_and_clause_only():
+    assert not BOOK.analyze("如果您不知道密码，可以重置。").forbidden
+    assert not BOOK.analyze("不知道您今天办什么业务？").forbidden
+    assert not BOOK.analyze("这个我真不知道该怎么跟您解释清楚才好呢").forbidden  # not curt
+    hit = BOOK.analyze("不知道。").forbidden
+    assert [f.phrase for f in hit] == ["不知道。"]
+    assert BOOK.analyze("我也不知道啊，").forbidden
+
+
+def test_negation_cancels_a_must_phrase_in_the_same_clause_only():
+    assert not BOOK.analyze("我不会说对不起的").has("apology")
+    assert BOOK.analyze("不要紧，对不起让您担心了").has("apology")  # different clause
+    assert not BOOK.analyze("不欢迎您").has("welcome")
+
+
+def test_nihao_is_not_a_greeting_and_gets_advice():
+    analysis = BOOK.analyze("你好，请问办什么？")
+    assert not analysis.has("greeting") and analysis.has("inquiry")
+    assert analysis.notes and "您好" in analysis.notes[0].advice
+
+
+def test_contained_forbidden_hits_keep_the_longest():
+    analysis = BOOK.analyze("你问我，我问谁？")
+    assert [(f.phrase, f.matched) for f in analysis.forbidden] == [("你问我，我问谁。", "你问我，我问谁")]
+
+
+def test_extra_node_forbidden_phrases():
+    analysis = BOOK.analyze("您好，账单您自己看吧", extra_forbidden=["自己看"])
+    assert [f.phrase for f in analysis.forbidden] == ["自己看"]
+
+
+def test_json_shape():
+    data = BOOK.analyze("您好！有意见，告去。").to_json()
+    assert data["categories"] == ["greeting"]
+    assert data["forbidden"][0]["phrase"] == "有意见，告去。" and data["forbidden"][0]["severity"] == "critical"
+    assert {"start", "end"} <= set(data["forbidden"][0]) and data["normalized"] == "您好有意见告去"
+
+
+# ------------------------------------------------------------------ conditions
+
+@pytest.mark.parametrize("text, env, expected", [
+    ("score >= 0.6 and not forbidden", {"score": 0.7, "forbidden": False}, True),
+    ("score >= 0.6 and not forbidden", {"score": 0.7, "forbidden": True}, False),
+    ("anger > 3 or hit.apology", {"anger": 1, "hit": {"apology": True}}, True),
+    ("(anger > 3 or critical) and choice == 'wait'", {"anger": 4, "critical": False, "choice": "wait"}, True),
+    ("not (elapsed <= 15)", {"elapsed": 20.5}, True),
+    ("true", {}, True),
+])
+def test_conditions_evaluate(text, env, expected):
+    assert parse(text).evaluate(env) is expected
+
+
+@pytest.mark.parametrize("text", ["score >=", "__import__('os')", "a and", "(score > 1", "score > 1 1", "x.y.z", ""])
+def test_bad_conditions_are_refused(text):
+    with pytest.raises(ConditionError):
+        cond = parse(text)
+        cond.evaluate({"score": 1, "a": 1, "x": {"y": 1}})
+
+
+def test_unknown_name_at_evaluation():
+    with pytest.raises(ConditionError):
+        parse("mystery > 1").evaluate({})
+
+
+# ------------------------------------------------------------------ stepping and scoring
+
+def test_customer_line_varies_with_variables():
+    node = SCENARIO.nodes["listen"]
+    assert node.customer_line({"anger": 2}) == "我的话费不对。"
+    assert node.customer_line({"anger": 4}) == "你们到底管不管！"
+
+
+def test_good_reply_scores_and_moves_on_with_effects():
+    result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起，您慢慢说。", BOOK)
+    assert result.fraction == 1.0 and result.points == 3.0  # greeting 1 + apology weight 2
+    assert result.next_node == "explain" and result.variables == {"anger": 1}
+
+
+def test_partial_reply_loops_back_and_clamps_variables():
+    result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 5}, "您好，什么事？", BOOK)
+    assert result.missing == ("apology",) and round(result.fraction, 2) == 0.33
+    assert result.next_node == "listen" and result.variables == {"anger": 5}  # clamped at max
+
+
+def test_critical_forbidden_scores_zero_and_branches():
+    result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起。有意见，告去。", BOOK)
+    assert result.critical and result.fraction == 0 and result.next_node == "angry-end"
+
+
+def test_major_forbidden_costs_its_penalty():
+    result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起，不知道。", BOOK)
+    assert result.forbidden and not result.critical and result.points == 2.0
+
+
+def test_option_choice_is_analysed_like_text():
+    result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "", BOOK, option_id="bad")
+    assert result.option_id == "bad" and result.next_node == "angry-end"
+
+
+def test_patterns_and_hit_conditions():
+    result = step(SCENARIO, SCENARIO.nodes["solve"], {"anger": 1}, "我们两个工作日内给您答复", BOOK)
+    assert result.patterns_hit == ("timeframe",) and result.next_node == "follow"
+    result = step(SCENARIO, SCENARIO.nodes["solve"], {"anger": 1}, "我们会尽快处理", BOOK)
+    assert result.patterns_missing == ("timeframe",) and result.next_node == "partial-end"
+
+
+def test_elapsed_condition():
+    node = SCENARIO.nodes["follow"]
+    assert step(SCENARIO, node, {"anger": 0}, "谢谢，请慢走", BOOK, elapsed=10).next_node == "good-end"
+    assert step(SCENARIO, node, {"anger": 0}, "谢谢，请慢走", BOOK, elapsed=90).next_node == "partial-end"
+
+
+def _turn(fraction, stage, max_points=2.0, critical=False):
+    return TurnRecord(fraction * max_points, max_points, fraction, critical, stage)
+
+
+def test_run_passes_with_score_stages_in_order_and_good_ending():
+    turns = [_turn(1, "listen"), _turn(1, "explain"), _turn(0.5, "solve"), _turn(1, "follow_up")]
+    result = score_run(turns, 60, "success", require_stages=True)
+    assert result.score == 88 and result.passed and result.stages_reached == ("listen", "explain", "solve", "follow_up")
+
+
+def test_run_fails_on_stage_order():
+    turns = [_turn(1, "listen"), _turn(1, "solve"), _turn(1, "explain"), _turn(1, "follow_up")]
+    result = score_run(turns, 60, "success", require_stages=True)
+    assert not result.passed and "投诉处理阶段未按顺序走完" in result.reasons[0]
+
+
+def test_run_fails_on_critical_or_bad_ending_or_low_score():
+    assert "说了严重的服务忌语" in score_run([_turn(1, None), _turn(0, None, critical=True)], 40, "success", False).reasons
+    assert "演练以失败结局结束" in score_run([_turn(1, None)], 60, "fail", False).reasons
+    low = score_run([_turn(0.2, None)], 60, "success", False)
+    assert low.score == 20 and not low.passed
+
+
+def test_run_score_counts_only_visited_turns():
+    assert score_run([_turn(1, None, 3), _turn(0, None, 1)], 60, "success", False).score == 75
+
+
+# ------------------------------------------------------------------ validator
+
+def _problems(text: str) -> list[str]:
+    try:
+        scenario = parse_scenario_text(text, "mini")
+    except ScenarioError as exc:
+        return [f"{line}: {node}: {message}" for line, node, message in exc.problems]
+    except YamlError as exc:
+        return [f"{exc.line}: {exc}"]
+    return [f"{line}: {node}: {message}" for line, node, message in check_graph(scenario) + check_tests(scenario, BOOK)]
+
+
+def test_shipped_mini_scenario_is_valid():
+    assert _problems(SCENARIO_TEXT) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("goto: solve\n  solve:", "goto: nowhere\n  solve:"), "goto「nowhere」不是已有节点"),
+    (("      - else: true\n        goto: partial-end\n  follow:", "      - when: true\n        goto: partial-end\n  follow:"), "最后一个分支必须是 else: true"),
+    (("  good-end:", "  orphan:\n    customer: x\n    branches:\n      - else: true\n        goto: good-end\n  good-end:"), "从 start 无法到达这个节点"),
+    (("        goto: follow\n      - else: true\n        goto: partial-end\n  follow:",
+      "        goto: explain\n      - else: true\n        goto: explain\n  follow:"), "走不到结局"),
+    (("categories: [inquiry]", "categories: [inquiry, smile]"), "未知类别「smile」"),
+    (("when: score >= 0.6", "when: mood >= 0.6"), "条件中的名称「mood」未知"),
+    (("add: {anger: -1}", "add: {calm: -1}"), "add 中的变量「calm」未声明"),
+    (("regex: '查(询|一下)'", "regex: '查(询|一下'"), "无法编译"),
+    (("when: score >= 0.6", "when: score >= "), "不完整"),
+    (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去 listen"),
+    (("outcome: success", "outcome: great"), "outcome 应为"),
+    (("start: listen", "start: begin"), "start「begin」不是已有节点"),
+    (("title: 测试情景\n", "title: [测试\n"), "YAML 格式错误"),
+])
+def test_validator_reports_each_rule_with_line_and_node(change, expected):
+    old, new = change
+    assert old in SCENARIO_TEXT, old
+    problems = _problems(SCENARIO_TEXT.replace(old, new, 1))
+    assert any(expected in p for p in problems), problems
+    assert all(p.split(":")[0].strip().isdigit() for p in problems if expected in p), problems
+
+
+def test_choice_literal_must_be_an_option():
+    text = SCENARIO_TEXT.replace("      - when: critical\n", "      - when: choice == 'nope'\n", 1)
+    assert any("选项「nope」不是本节点的 option id" in p for p in _problems(text))
+
+
+def test_fast_offsets_agree_with_the_character_by_character_map():
+    import random
+
+    from lms.roleplay.phrasebook import _TABLE, normalize
+
+    rng = random.Random(7)
+    alphabet = list("您好，欢迎光临！請問ＡＢ１ ㈠、「」…abc。？\n著麼了ﬁ_-")
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        norm = normalize(text)
+        expected = [i for i, ch in enumerate(text) for _ in _TABLE[ch][0]]
+        assert norm.offsets == expected, text
+        assert norm.text == "".join(_TABLE[ch][0] for ch in text)
+
+
+def test_simplified_characters_survive_conversion():
+    from lms.roleplay.phrasebook import normalize
+
+    assert normalize("什么、怎么、這麼、著急、乾淨").text == "什么怎么这么着急干净"

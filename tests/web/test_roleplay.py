@@ -1,0 +1,194 @@
+"""Role-play in the browser: catalogue, a full run, double submit, reload, debrief, history."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.audit import AuditEvent
+from lms.extensions import db
+from lms.roleplay.models import Run, Scenario, Turn
+from lms.roleplay.service import sync_simulations
+from lms.roleplay.validate import ScenarioFile, Simulations, parse_phrasebook, parse_scenario_text
+from tests.conftest import csrf_token, login, post
+
+DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
+
+
+@pytest.fixture
+def mini(app):
+    """Load the engine-test phrasebook and scenario as the current content (rolled back after)."""
+    book_text = (DATA / "mini_phrasebook.yaml").read_text(encoding="utf-8")
+    text = (DATA / "mini_scenario.yaml").read_text(encoding="utf-8")
+    sims = Simulations(book_text, parse_phrasebook(book_text),
+                       [ScenarioFile("mini", "simulations/scenarios/mini.yaml", text, parse_scenario_text(text, "mini"))])
+    with app.app_context():
+        sync_simulations(sims)
+        db.session.commit()
+    return "mini"
+
+
+def _start(client, slug="mini", mode="text") -> int:
+    response = post(client, f"/practice/{slug}/start", {"mode": mode}, page=f"/practice/{slug}")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(re.search(r"/runs/(\d+)", response.headers["Location"]).group(1))
+
+
+def _say(client, run_id: int, reply: str = "", option: str | None = None, seq: int | None = None):
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    if seq is None:
+        seq = int(re.search(r'name="seq"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="seq"', page).group(1) or 0)
+    data = {"csrf_token": token, "seq": str(seq), "reply": reply}
+    if option:
+        data["option"] = option
+    return client.post(f"/runs/{run_id}/turns", data=data)
+
+
+def _turns(app, run_id) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Turn).where(Turn.run_id == run_id))
+
+
+def test_catalogue_lists_and_filters(client, world):
+    login(client, world["staff_a"])
+    page = client.get("/practice?position=all").get_data(as_text=True)
+    assert "情景演练" in page
+    with client.application.app_context():
+        titles = [s.title for s in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)))]
+    for title in titles:
+        assert title in page
+    filtered = client.get("/practice?position=all&category=投诉处理").get_data(as_text=True)
+    with client.application.app_context():
+        others = [s.title for s in db.session.scalars(select(Scenario).where(Scenario.category != "投诉处理"))]
+    assert all(t not in filtered for t in others)
+
+
+def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert "我的话费不对。" in page and "情绪" in page
+    _say(client, run_id, "您好，对不起，给您添麻烦了，您慢慢说。")
+    _say(client, run_id, "请问您是哪个月的话费？我帮您查询一下。")
+    _say(client, run_id, "我们两个工作日内给您答复。")
+    response = _say(client, run_id, "谢谢您，请慢走。")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{run_id}/debrief")
+    debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert "100 分 · 通过 · 圆满解决" in debrief
+    assert '<mark class="hit" title="问候语">您好</mark>' in debrief
+    assert "依据：第三章 一、接受投诉阶段" in debrief and "四个阶段都做到了" in debrief
+    assert "接受投诉 → 解释澄清 → 提出解决 → 跟踪总结" in debrief
+    with app.app_context():
+        run = db.session.get(Run, run_id)
+        assert run.status == "finished" and run.passed and run.scenario_version.version == 1
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.subject_id == world["staff_a"].id, AuditEvent.verb == "scenario.passed")) == 1
+    history = client.get("/practice/history").get_data(as_text=True)
+    assert "测试情景" in history and "100 分" in history
+
+
+def test_forbidden_phrase_ends_badly_and_is_highlighted(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    _say(client, run_id, "有意见，告去。")
+    debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert "未通过" in debrief and "说了严重的服务忌语" in debrief
+    assert '<mark class="forbidden" title="服务忌语：有意见，告去。">有意见，告去</mark>' in debrief
+    assert "参考说法：您好，对不起给您添麻烦了，您慢慢说。" in debrief
+
+
+def test_double_submit_records_one_turn(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    first = _say(client, run_id, "您好，什么事？", seq=1)
+    again = _say(client, run_id, "您好，什么事？", seq=1)
+    assert first.status_code == 302 and again.status_code == 302
+    assert _turns(app, run_id) == 1
+    with app.app_context():
+        assert db.session.get(Run, run_id).turn_count == 1
+
+
+def test_reload_keeps_every_saved_turn(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    _say(client, run_id, "您好，请问什么事？")
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)  # a reload, or a new tab
+    assert "您好，请问什么事？" in re.sub(r"<[^>]+>", "", page)
+    assert "本轮" in page and 'value="2"' in page
+
+
+def test_bad_input_gets_a_clear_error_and_records_nothing(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    empty = _say(client, run_id, "   ")
+    assert empty.status_code == 422 and "请先输入您要对客户说的话" in empty.get_data(as_text=True)
+    long = _say(client, run_id, "您好" * 5000)
+    assert long.status_code == 422 and "回复太长" in long.get_data(as_text=True)
+    junk = _say(client, run_id, "\x00\x01\x02")
+    assert junk.status_code == 422
+    assert _turns(app, run_id) == 0
+
+
+def test_beginner_mode_picks_options(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client, mode="beginner")
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert 'name="option" value="good"' in page and "textarea" not in page
+    _say(client, run_id, option="good")
+    with app.app_context():
+        turn = db.session.scalar(select(Turn).where(Turn.run_id == run_id))
+        assert turn.option_id == "good" and turn.next_node == "explain"
+
+
+def test_runs_are_private_but_visible_to_the_own_store_manager(app, world, mini):
+    owner = app.test_client()
+    login(owner, world["staff_a"])
+    run_id = _start(owner)
+    _say(owner, run_id, "有意见，告去。")
+    other = app.test_client()
+    login(other, world["staff_b"])
+    assert other.get(f"/runs/{run_id}").status_code == 404
+    assert other.get(f"/runs/{run_id}/debrief").status_code == 404
+    manager_a, manager_b = app.test_client(), app.test_client()
+    login(manager_a, world["manager_a"])
+    login(manager_b, world["manager_b"])
+    assert manager_a.get(f"/runs/{run_id}/debrief").status_code == 200
+    assert manager_b.get(f"/runs/{run_id}/debrief").status_code == 404
+    token = csrf_token(other, "/practice")
+    assert other.post(f"/runs/{run_id}/turns", data={"csrf_token": token, "seq": "2", "reply": "x"}).status_code == 404
+
+
+def test_a_run_keeps_its_scenario_version(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client)
+    text = (DATA / "mini_scenario.yaml").read_text(encoding="utf-8").replace("我的话费不对。", "我的账单有问题。")
+    book_text = (DATA / "mini_phrasebook.yaml").read_text(encoding="utf-8")
+    with app.app_context():
+        sync_simulations(Simulations(book_text, parse_phrasebook(book_text), [
+            ScenarioFile("mini", "x", text, parse_scenario_text(text, "mini"))]))
+        db.session.commit()
+        assert db.session.scalar(select(Scenario).where(Scenario.slug == "mini")).version == 2
+    assert "我的话费不对。" in client.get(f"/runs/{run_id}").get_data(as_text=True)
+    new_run = _start(client)
+    assert "我的账单有问题。" in client.get(f"/runs/{new_run}").get_data(as_text=True)
+    assert client.get(f"/runs/{run_id}").status_code == 302  # the old run was abandoned by the new start
+
+
+def test_shipped_content_passes_lms_check(app):
+    result = app.test_cli_runner().invoke(args=["lms", "check"])
+    assert result.exit_code == 0, result.output
+    assert "检查通过" in result.output
+
+
+def test_phrases_check_command_prints_json(app):
+    import json
+
+    result = app.test_cli_runner().invoke(args=["lms", "phrases", "check", "您好，歡迎光臨！", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert set(data) >= {"categories", "forbidden", "normalized"}
+    assert "greeting" in data["categories"] and "welcome" in data["categories"]

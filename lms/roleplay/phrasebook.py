@@ -10,7 +10,8 @@ exception contexts (`unless`, for forbidden rules and must-say categories alike)
 from __future__ import annotations
 
 import hashlib
-from itertools import compress
+import re
+from bisect import bisect_left, bisect_right
 import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -27,6 +28,8 @@ CLAUSE_BREAKS = frozenset(",.!?;:，。！？；：\n…")
 LEADING_FILLERS = frozenset("嗯哎唉啊哦呃我也都真就还反正那这个")
 TRAILING_PARTICLES = frozenset("啊呀吧了啦的哦呢嘛哈喔")
 CURT_EXTRA = 5  # a clause headed by a clause-only phrase is curt if at most this much longer
+GAP = "…"  # in a forbidden pattern: up to MAX_GAP other characters
+MAX_GAP = 6
 
 _to_simplified = opencc.OpenCC("tw2s")
 _to_traditional = opencc.OpenCC("s2tw")
@@ -49,7 +52,6 @@ def _simplify(ch: str) -> str:
     return converted
 
 
-_IRREGULAR: set[str] = set()  # characters that produce several (NFKC expansions)
 
 
 class _CharTable(dict):
@@ -57,7 +59,8 @@ class _CharTable(dict):
 
     NFKC, then Traditional→Simplified one character at a time (whole-string OpenCC costs
     several times more and gives the same result for the phrases we match), then lower case;
-    punctuation and spaces produce no output, clause punctuation marks a clause end.
+    punctuation and spaces produce no output, clause punctuation marks a clause end. Each
+    character is also filed as dropped or expanding, for the offset map of `Normalized`.
     """
 
     def __missing__(self, ch: str) -> tuple[str, bool]:
@@ -70,8 +73,12 @@ class _CharTable(dict):
                 elif not _is_dropped(c):
                     out.append(c)
         value = ("".join(out), ends_clause)
-        if len(value[0]) > 1:
-            _IRREGULAR.add(ch)
+        if ends_clause:
+            _BREAKING.add(ch)
+        if not value[0]:
+            _DROPPED.add(ch)
+        elif len(value[0]) > 1:
+            _EXPANDED.add(ch)
         self[ch] = value
         return value
 
@@ -85,56 +92,77 @@ class _OutputTable(dict):
         return value
 
 
-class _KeepTable(dict):
-    """For str.translate: ord(char) -> "\x01" if the character is kept, "\x00" if dropped."""
-
-    def __missing__(self, code: int) -> str:
-        value = "\x01" if _TABLE[chr(code)][0] else "\x00"
-        self[code] = value
-        return value
-
-
+_DROPPED: set[str] = set()  # characters that produce nothing (punctuation, spaces)
+_BREAKING: set[str] = set()  # characters that end a clause (。，！？ …)
+_EXPANDED: set[str] = set()  # characters that produce several (NFKC expansions)
 _TABLE = _CharTable()
 _OUTPUT = _OutputTable()
-_KEEP = _KeepTable()
+_patterns: dict[str, tuple[int, re.Pattern]] = {}
+
+
+def _class_pattern(name: str, chars: set[str]) -> re.Pattern:
+    """A regex matching any character of a growing set (rebuilt when the set grows)."""
+    cached = _patterns.get(name)
+    if cached is None or cached[0] != len(chars):
+        body = "[" + "".join(re.escape(c) for c in sorted(chars)) + "]" if chars else "(?!)"
+        cached = (len(chars), re.compile(body))
+        _patterns[name] = cached
+    return cached[1]
+
+
+def _dropper() -> re.Pattern:
+    """A regex matching every dropped character seen so far."""
+    return _class_pattern("dropped", _DROPPED)
 
 
 class Normalized:
     """A reply as the matcher sees it, with maps back to the original text.
 
-    Most characters map to exactly one character and punctuation to none; then the original
-    positions of the normalised characters are those of the characters not dropped, worked out
-    only when a hit needs them. Texts with characters that expand (NFKC) get an explicit list.
+    Most characters map to exactly one character and punctuation to none. Then the original
+    positions follow from the positions of the few dropped characters (found by one regex scan,
+    filled in with range()), and clauses from the positions of the clause punctuation; both are
+    worked out only when a hit needs them. Texts with characters that expand (NFKC) get an
+    explicit offset list instead.
     """
 
-    __slots__ = ("text", "original", "_offsets", "_clauses")
+    __slots__ = ("text", "original", "_offsets", "_breaks")
 
     def __init__(self, text: str, original: str, offsets: list[int] | None = None):
         self.text = text
         self.original = original
         self._offsets = offsets
-        self._clauses: list[int] | None = None
+        self._breaks: list[int] | None = None
 
     @property
     def offsets(self) -> list[int]:
-        """Original index of every normalised character."""
-        if self._offsets is None:  # the positions of the kept characters, selected in C
-            mask = self.original.translate(_KEEP).encode("latin-1")
-            self._offsets = list(compress(range(len(mask)), mask))
+        """Original index of every normalised character (built from the dropped positions)."""
+        if self._offsets is None:
+            offsets: list[int] = []
+            previous = 0
+            for match in _dropper().finditer(self.original):
+                offsets.extend(range(previous, match.start()))
+                previous = match.start() + 1
+            offsets.extend(range(previous, len(self.original)))
+            self._offsets = offsets
         return self._offsets
 
-    @property
-    def clauses(self) -> list[int]:
-        """Clause number of each normalised character (computed when first needed)."""
-        if self._clauses is None:
-            ends = [i for i, ch in enumerate(self.original) if _TABLE[ch][1]]
-            clauses, k = [], 0
-            for offset in self.offsets:
-                while k < len(ends) and ends[k] < offset:
-                    k += 1
-                clauses.append(k)
-            self._clauses = clauses
-        return self._clauses
+    def clause(self, k: int) -> int:
+        """Return the clause number of normalised character k."""
+        if self._breaks is None:
+            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+        return bisect_right(self._breaks, self.offsets[k])
+
+    def clause_bounds(self, k: int) -> tuple[int, int]:
+        """Return the normalised [first, last) of the clause that holds character k."""
+        c = self.clause(k)
+        breaks = self._breaks
+        low = breaks[c - 1] + 1 if c > 0 else 0
+        high = breaks[c] if c < len(breaks) else len(self.original)
+        return self._kept_before(low), self._kept_before(high)
+
+    def _kept_before(self, position: int) -> int:
+        """Count the normalised characters that come from before an original position."""
+        return bisect_left(self.offsets, position)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised [start, end) to the original text's [start, end)."""
@@ -144,11 +172,11 @@ class Normalized:
 
 def normalize(text: str) -> Normalized:
     """Normalise a reply: NFKC, Traditional→Simplified, lower case, no punctuation or spaces."""
-    out = text.translate(_OUTPUT)  # fills the table for characters seen for the first time
-    if not _IRREGULAR or _IRREGULAR.isdisjoint(text):
-        return Normalized(out, text)
-    table = _TABLE
-    return Normalized(out, text, [i for i, ch in enumerate(text) for _ in table[ch][0]])
+    out = text.translate(_OUTPUT)  # C speed; fills the table for characters seen the first time
+    if _EXPANDED and not _EXPANDED.isdisjoint(text):
+        table = _TABLE
+        return Normalized(out, text, [i for i, ch in enumerate(text) for _ in table[ch][0]])
+    return Normalized(out, text)
 
 
 @dataclass(frozen=True)
@@ -271,30 +299,32 @@ class Phrasebook:
         self._automaton = self._build()
 
     def _build(self) -> ahocorasick.Automaton:
-        entries: dict[str, list[tuple]] = {}
+        """One automaton for every phrase; each key holds its entries grouped by kind."""
+        entries: dict[str, list[list]] = {}
 
-        def add(phrase: str, entry: tuple) -> None:
+        def add(phrase: str, kind: int, entry) -> None:
             key = normalize(phrase).text
             if key:
-                entries.setdefault(key, []).append(entry)
+                entries.setdefault(key, [[], [], [], [], []])[kind].append(entry)
 
         for cid, phrases in self.must_phrases.items():
             for phrase in phrases:
-                add(phrase, (_MUST, cid, phrase))
+                add(phrase, _MUST, (cid, phrase))
             for context in self.must_unless.get(cid, ()):
-                add(context, (_UNLESS, cid, context))
+                add(context, _UNLESS, cid)
         for index, rule in enumerate(self.rules):
             for pattern in rule.match:
-                add(pattern, (_FORBID, index, pattern))
+                head, *rest = pattern.split(GAP)
+                add(head, _FORBID, (index, tuple(normalize(part).text for part in rest)))
             for context in rule.unless:
-                add(context, (_UNLESS, index, context))
+                add(context, _UNLESS, index)
         for negator in self.negators:
-            add(negator, (_NEGATOR, None, negator))
+            add(negator, _NEGATOR, True)
         for phrase, advice in self.discouraged.items():
-            add(phrase, (_DISCOURAGED, advice, phrase))
+            add(phrase, _DISCOURAGED, (phrase, advice))
         automaton = ahocorasick.Automaton()
-        for key, values in entries.items():
-            automaton.add_word(key, (len(key), tuple(values)))
+        for key, kinds in entries.items():
+            automaton.add_word(key, (len(key), *(tuple(k) for k in kinds)))
         if len(automaton):
             automaton.make_automaton()
         return automaton
@@ -313,30 +343,33 @@ class Phrasebook:
         s = norm.text
         musts: list[tuple[int, int, str, str]] = []
         forbids: list[tuple[int, int, int]] = []
-        unless: dict[int | str, list[tuple[int, int]]] = {}  # by rule index, or must category id
+        # Exception contexts by rule index (a forbidden hit inside one is dropped) or by must-say
+        # category id (a must-say hit overlapping one is dropped: 受欢迎 / 欢迎您).
+        unless: dict[int | str, list[tuple[int, int]]] = {}
         negators: list[tuple[int, int]] = []
         discouraged: list[tuple[int, int, str, str]] = []
         if len(self._automaton):
-            for end_index, (length, values) in self._automaton.iter(s):
+            for end_index, (length, must, forbid, contexts, negator, advice) in self._automaton.iter(s):
                 start, end = end_index - length + 1, end_index + 1
-                for kind, ref, phrase in values:
-                    if kind == _MUST:
-                        musts.append((start, end, ref, phrase))
-                    elif kind == _FORBID:
-                        forbids.append((start, end, ref))
-                    elif kind == _UNLESS:
-                        unless.setdefault(ref, []).append((start, end))
-                    elif kind == _NEGATOR:
-                        negators.append((start, end))
-                    else:
-                        discouraged.append((start, end, phrase, ref))
+                for cid, phrase in must:
+                    musts.append((start, end, cid, phrase))
+                for index, rest in forbid:
+                    stop = _follow(s, end, rest) if rest else end  # gapped: the rest must follow
+                    if stop >= 0:
+                        forbids.append((start, stop, index))
+                for ref in contexts:
+                    unless.setdefault(ref, []).append((start, end))
+                if negator:
+                    negators.append((start, end))
+                for phrase, text_advice in advice:
+                    discouraged.append((start, end, phrase, text_advice))
 
         offsets = norm.offsets if (musts or forbids or discouraged or extra_forbidden) else []
         hits = [
             Hit(cid, phrase, offsets[start], offsets[end - 1] + 1)
             for start, end, cid, phrase in musts
             if not (negators and self._negated(norm, start, negators))
-            and not (cid in unless and any(us <= start and end <= ue for us, ue in unless[cid]))
+            and not (cid in unless and any(us < end and start < ue for us, ue in unless[cid]))
         ]
         found: list[tuple[int, int, str, str, str, float]] = []
         for start, end, index in forbids:
@@ -371,10 +404,19 @@ class Phrasebook:
                 continue
             gap = start - n_end
             if gap == 0 or (n_end - n_start > 1 and gap <= self.negator_gap):
-                clauses = norm.clauses  # computed only when a negator stands close enough
-                if clauses[n_start] == clauses[start]:
+                if norm.clause(n_start) == norm.clause(start):  # only when a negator stands close
                     return True
         return False
+
+
+def _follow(text: str, position: int, parts: tuple[str, ...]) -> int:
+    """Find each part after the previous one, at most MAX_GAP characters on; return the end or -1."""
+    for part in parts:
+        found = text.find(part, position, position + MAX_GAP + len(part))
+        if found < 0:
+            return -1
+        position = found + len(part)
+    return position
 
 
 def _start_of(hit: Hit) -> int:
@@ -383,14 +425,7 @@ def _start_of(hit: Hit) -> int:
 
 def _curt(norm: Normalized, start: int, end: int) -> bool:
     """Tell whether [start, end) is a whole clause or the head of a curt clause."""
-    clauses = norm.clauses
-    clause = clauses[start]
-    first = start
-    while first > 0 and clauses[first - 1] == clause:
-        first -= 1
-    last = end
-    while last < len(clauses) and clauses[last] == clause:
-        last += 1
+    first, last = norm.clause_bounds(start)
     head = norm.text[first:start]
     if any(ch not in LEADING_FILLERS for ch in head):
         return False
@@ -492,7 +527,7 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
                     problems.append((line(rule, "match"), f"「{rule['phrase']}」: match 应为列表"))
                     continue
                 for m in match:
-                    if not normalize(str(m)).text:
+                    if not all(normalize(part).text for part in str(m).split(GAP)):
                         problems.append((line(rule, "match"), f"「{rule['phrase']}」: match「{m}」去掉标点后为空"))
                 unless = rule.get("unless") or []
                 if not isinstance(unless, list):

@@ -26,7 +26,7 @@ def test_normalize_maps_back_to_original_offsets():
     norm = normalize("您 好，歡迎光臨！ＡＢ１")
     assert norm.text == "您好欢迎光临ab1"
     assert norm.offsets[0] == 0 and norm.offsets[1] == 2  # the space was skipped
-    assert norm.clauses[0] == 0 and norm.clauses[2] == 1  # the comma ended a clause
+    assert norm.clause(0) == 0 and norm.clause(2) == 1  # the comma ended a clause
 
 
 def test_spans_point_into_the_original_text():
@@ -233,6 +233,9 @@ def test_fast_offsets_agree_with_the_character_by_character_map():
         expected = [i for i, ch in enumerate(text) for _ in _TABLE[ch][0]]
         assert norm.offsets == expected, text
         assert norm.text == "".join(_TABLE[ch][0] for ch in text)
+        breaks = [i for i, ch in enumerate(text) if _TABLE[ch][1]]
+        assert [norm.clause(k) for k in range(len(norm.text))] == [
+            sum(1 for b in breaks if b < offset) for offset in expected], text
 
 
 def test_simplified_characters_survive_conversion():

@@ -79,9 +79,23 @@ def run_sync() -> bool:
     return True
 
 
+def schema_is_current() -> bool:
+    """Tell whether the database has every Alembic migration applied."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+
 @lms_cli.command("sync")
 def sync_command() -> None:
     """Load courses/ and simulations/ (idempotent; nothing changes if any file is bad)."""
+    if not schema_is_current():
+        click.echo("数据库结构不是最新版本，请先运行 `flask --app wsgi db upgrade`（或 make run）。", err=True)
+        sys.exit(1)
     if not run_sync():
         sys.exit(1)
 

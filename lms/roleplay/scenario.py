@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .conditions import Condition, ConditionError, parse as parse_condition
 from .phrasebook import MUST_IDS, Analysis, Phrasebook
+
+if TYPE_CHECKING:
+    from .scoring import TurnScore
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 NODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -495,18 +498,14 @@ class Step:
     """The outcome of one reply: how it scored and where the conversation goes."""
 
     analysis: Analysis
-    points: float
-    max_points: float
-    fraction: float
-    hit: tuple[str, ...]
-    missing: tuple[str, ...]
-    patterns_hit: tuple[str, ...]
-    patterns_missing: tuple[str, ...]
-    forbidden: bool
-    critical: bool
+    turn: "TurnScore"
     next_node: str
     variables: Mapping[str, int]
     option_id: str | None = None
+
+    @property
+    def forbidden(self) -> bool:
+        return bool(self.analysis.forbidden)
 
 
 def step(
@@ -544,6 +543,4 @@ def step(
         new_vars[name] = scenario.variables[name].clamp(value)
     for name, value in branch.add.items():
         new_vars[name] = scenario.variables[name].clamp(new_vars.get(name, 0) + value)
-    return Step(analysis, turn.points, turn.max_points, turn.fraction, turn.hit, turn.missing, turn.patterns_hit,
-                turn.patterns_missing, bool(analysis.forbidden), analysis.critical, branch.goto, new_vars,
-                option.id if option is not None else None)
+    return Step(analysis, turn, branch.goto, new_vars, option.id if option is not None else None)

@@ -160,10 +160,10 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     result = engine.step(spec, node, run.variables, reply, phrasebook_of(run.phrasebook_version),
                          option_id=option_id, elapsed=elapsed, turns=seq)
     turn = Turn(run_id=run.id, seq=seq, node=node.id, customer_text=node.customer_line(run.variables),
-                reply=reply, option_id=option_id, analysis=result.analysis.to_json(), points=result.points,
-                max_points=result.max_points, fraction=result.fraction, forbidden=result.forbidden,
-                critical=result.critical, stage=node.expect.stage, missing=list(result.missing),
-                patterns_missing=list(result.patterns_missing), next_node=result.next_node, elapsed=elapsed,
+                reply=reply, option_id=option_id, analysis=result.analysis.to_json(), points=result.turn.points,
+                max_points=result.turn.max_points, fraction=result.turn.fraction, forbidden=result.forbidden,
+                critical=result.analysis.critical, stage=node.expect.stage, missing=list(result.turn.missing),
+                patterns_missing=list(result.turn.patterns_missing), next_node=result.next_node, elapsed=elapsed,
                 created_at=at)
     try:
         with db.session.begin_nested():  # the unique (run, seq) settles a race between two submits

@@ -140,13 +140,13 @@ def check_tests(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | 
             result = step(scenario, node, variables, test.reply or "", phrasebook, option_id=test.option,
                           elapsed=test.elapsed)
             expected = test.expected
-            said = (f"（得分 {result.fraction:.2f}，命中 {list(result.analysis.categories) or '无'}，"
+            said = (f"（得分 {result.turn.fraction:.2f}，命中 {list(result.analysis.categories) or '无'}，"
                     f"忌语 {[f.phrase for f in result.analysis.forbidden] or '无'}，去向 {result.next_node}）")
             if "next" in expected and expected["next"] != result.next_node:
                 problems.append((test.line, node.id, f"测试「{label}」应去 {expected['next']}{said}"))
-            if "min_score" in expected and result.fraction < float(expected["min_score"]):
+            if "min_score" in expected and result.turn.fraction < float(expected["min_score"]):
                 problems.append((test.line, node.id, f"测试「{label}」得分应至少 {expected['min_score']}{said}"))
-            if "max_score" in expected and result.fraction > float(expected["max_score"]):
+            if "max_score" in expected and result.turn.fraction > float(expected["max_score"]):
                 problems.append((test.line, node.id, f"测试「{label}」得分应至多 {expected['max_score']}{said}"))
             if "forbidden" in expected and bool(expected["forbidden"]) != result.forbidden:
                 want = "应" if expected["forbidden"] else "不应"

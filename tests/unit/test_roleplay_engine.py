@@ -110,24 +110,24 @@ def test_customer_line_varies_with_variables():
 
 def test_good_reply_scores_and_moves_on_with_effects():
     result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起，您慢慢说。", BOOK)
-    assert result.fraction == 1.0 and result.points == 3.0  # greeting 1 + apology weight 2
+    assert result.turn.fraction == 1.0 and result.turn.points == 3.0  # greeting 1 + apology weight 2
     assert result.next_node == "explain" and result.variables == {"anger": 1}
 
 
 def test_partial_reply_loops_back_and_clamps_variables():
     result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 5}, "您好，什么事？", BOOK)
-    assert result.missing == ("apology",) and round(result.fraction, 2) == 0.33
+    assert result.turn.missing == ("apology",) and round(result.turn.fraction, 2) == 0.33
     assert result.next_node == "listen" and result.variables == {"anger": 5}  # clamped at max
 
 
 def test_critical_forbidden_scores_zero_and_branches():
     result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起。有意见，告去。", BOOK)
-    assert result.critical and result.fraction == 0 and result.next_node == "angry-end"
+    assert result.analysis.critical and result.turn.fraction == 0 and result.next_node == "angry-end"
 
 
 def test_major_forbidden_costs_its_penalty():
     result = step(SCENARIO, SCENARIO.nodes["listen"], {"anger": 2}, "您好，对不起，不知道。", BOOK)
-    assert result.forbidden and not result.critical and result.points == 2.0
+    assert result.forbidden and not result.analysis.critical and result.turn.points == 2.0
 
 
 def test_option_choice_is_analysed_like_text():
@@ -137,9 +137,9 @@ def test_option_choice_is_analysed_like_text():
 
 def test_patterns_and_hit_conditions():
     result = step(SCENARIO, SCENARIO.nodes["solve"], {"anger": 1}, "我们两个工作日内给您答复", BOOK)
-    assert result.patterns_hit == ("timeframe",) and result.next_node == "follow"
+    assert result.turn.patterns_hit == ("timeframe",) and result.next_node == "follow"
     result = step(SCENARIO, SCENARIO.nodes["solve"], {"anger": 1}, "我们会尽快处理", BOOK)
-    assert result.patterns_missing == ("timeframe",) and result.next_node == "partial-end"
+    assert result.turn.patterns_missing == ("timeframe",) and result.next_node == "partial-end"
 
 
 def test_elapsed_condition():

@@ -40,12 +40,16 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .courses import bp as courses_bp
     from .reports import bp as reports_bp
     from .roleplay import bp as roleplay_bp
+    from .exams import bp as exams_bp
+    from .certification import bp as certification_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(roleplay_bp)
+    app.register_blueprint(exams_bp)
+    app.register_blueprint(certification_bp)
     web.init_app(app)
 
     from .cli import lms_cli

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -41,23 +42,69 @@ def ensure_secret_key() -> None:
         current_app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
 
 
+@dataclass
+class Loaded:
+    """Everything read from courses/ and simulations/, with every problem found."""
+
+    content: object
+    sims: object
+    exams: object
+    rules: list
+    problems: list[str]
+
+
+def load_everything() -> Loaded:
+    """Read and cross-check all content files (nothing is written)."""
+    from .accounts.constants import POSITIONS
+    from .certification.rules import RuleError, parse_rules
+    from .courses.loader import load_courses
+    from .exams.loading import load_exam_content
+    from .roleplay.validate import load_simulations
+    from .yamlx import YamlError, load
+
+    root = _content_root()
+    content = load_courses(root)
+    sims = load_simulations(_simulations_root())
+    exams = load_exam_content(root, [c.slug for c in content.courses])
+    problems = [str(e) for e in content.errors] + [str(p) for p in sims.problems] + [str(e) for e in exams.errors]
+    categories = {q.category for questions in exams.banks.values() for q in questions}
+    for course in content.courses:
+        for module in course.modules:
+            for category in module.check:
+                if category not in categories:
+                    problems.append(f"{module.path}: check 中的题目类别「{category}」在题库里不存在")
+    rules = []
+    rules_path = root / "certifications.yaml"
+    if rules_path.is_file():
+        try:
+            rules = parse_rules(load(rules_path.read_text(encoding="utf-8")), POSITIONS,
+                                [c.slug for c in content.courses], [s.id for s in sims.scenarios],
+                                [spec.id for spec, _ in exams.exams])
+        except YamlError as exc:
+            problems.append(f"{root.name}/certifications.yaml:{exc.line}: {exc}")
+        except RuleError as exc:
+            problems += [f"{root.name}/certifications.yaml:{line or ''}: {message}" for line, message in exc.problems]
+    return Loaded(content, sims, exams, rules, problems)
+
+
 def run_sync() -> bool:
     """Load courses/ and simulations/ into the database in one transaction; print the outcome."""
-    from .courses.loader import load_courses
+    from .certification.service import sync_rules
     from .courses.service import sync_content
+    from .exams.service import sync_exam_content
     from .roleplay.service import sync_simulations
-    from .roleplay.validate import load_simulations
 
-    content = load_courses(_content_root())
-    sims = load_simulations(_simulations_root())
-    problems = [str(e) for e in content.errors] + [str(p) for p in sims.problems]
-    if problems:
-        click.echo(f"内容有 {len(problems)} 处错误，未做任何改动：", err=True)
-        for problem in problems:
+    loaded = load_everything()
+    if loaded.problems:
+        click.echo(f"内容有 {len(loaded.problems)} 处错误，未做任何改动：", err=True)
+        for problem in loaded.problems:
             click.echo(f"  {problem}", err=True)
         return False
+    content, sims = loaded.content, loaded.sims
     report = sync_content(content)
     sim_report = sync_simulations(sims)
+    bank, exams = sync_exam_content(loaded.exams)
+    changed_rules = sync_rules(loaded.rules)
     db.session.commit()
     click.echo(
         f"课程同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节；"
@@ -76,6 +123,10 @@ def run_sync() -> bool:
         click.echo(f"  更新（版本+1）：{key}")
     for key in sim_report.retired:
         click.echo(f"  下线：{key}")
+    total = sum(len(q) for q in loaded.exams.banks.values())
+    click.echo(f"题库同步完成：{total} 道题；新增 {len(bank.created)}，更新 {len(bank.updated)}，未变 {bank.unchanged}，"
+               f"下线 {len(bank.retired)}。考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种"
+               f"{'（有更新）' if changed_rules or exams.created or exams.updated else ''}。")
     return True
 
 
@@ -102,20 +153,18 @@ def sync_command() -> None:
 
 @lms_cli.command("check")
 def check_command() -> None:
-    """Validate courses/, the phrasebook and every scenario; exit 1 on any problem."""
-    from .courses.loader import load_courses
-    from .roleplay.validate import load_simulations
-
-    problems = [str(e) for e in load_courses(_content_root()).errors]
-    sims = load_simulations(_simulations_root())
-    problems += [str(p) for p in sims.problems]
-    if problems:
-        click.echo(f"发现 {len(problems)} 处问题：", err=True)
-        for problem in problems:
+    """Validate courses, question banks, exams, certifications, the phrasebook and every scenario."""
+    loaded = load_everything()
+    if loaded.problems:
+        click.echo(f"发现 {len(loaded.problems)} 处问题：", err=True)
+        for problem in loaded.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
+    sims = loaded.sims
     tests = sum(len(n.tests) for f in sims.scenarios for n in f.scenario.nodes.values())
-    click.echo(f"检查通过：短语库 {len(sims.phrasebook.rules)} 条忌语规则，{len(sims.scenarios)} 个情景（{tests} 条节点测试全部通过）。")
+    questions = sum(len(q) for q in loaded.exams.banks.values())
+    click.echo(f"检查通过：短语库 {len(sims.phrasebook.rules)} 条忌语规则，{len(sims.scenarios)} 个情景（{tests} 条节点测试全部通过），"
+               f"题库 {questions} 道题，考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种。")
 
 
 phrases_cli = AppGroup("phrases", help="Phrasebook tools.")
@@ -143,6 +192,72 @@ def phrases_check_command(text: str, as_json: bool) -> None:
         click.echo(f"服务忌语：「{hit.phrase}」 原文「{hit.matched}」 位置 {hit.start}–{hit.end} {hit.severity}")
     for note in analysis.notes:
         click.echo(f"提示：「{note.phrase}」 {note.advice}")
+
+
+gift_cli = AppGroup("gift", help="Import and export question banks in Moodle GIFT format.")
+lms_cli.add_command(gift_cli)
+
+
+@gift_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--course", "course_slug", required=True, help="The course whose bank receives the questions.")
+@click.option("--valid-only", is_flag=True, help="Import the valid questions of a file that has errors.")
+def gift_import_command(file: str, course_slug: str, valid_only: bool) -> None:
+    """Import a GIFT file into a course's question bank."""
+    from sqlalchemy import select
+
+    from .courses.models import Course
+    from .exams.gift import parse_gift
+    from .exams.questions import QTYPE_LABELS, QuestionSpec
+    from .exams.service import save_question
+
+    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+    if course is None:
+        click.echo(f"没有课程「{course_slug}」。", err=True)
+        sys.exit(1)
+    result = parse_gift(Path(file).read_text(encoding="utf-8-sig"))
+    for error in result.errors:
+        click.echo(f"{file}:{error.line}: {error.message}", err=True)
+    if result.errors and not valid_only:
+        click.echo(f"有 {len(result.errors)} 处错误，未导入任何题目（加 --valid-only 只导入正确的题）。", err=True)
+        sys.exit(1)
+    counts: dict[str, int] = {}
+    for spec in result.questions:
+        if not spec.category:
+            spec = QuestionSpec(**{**spec.__dict__, "category": course.slug})
+        save_question(course, spec, origin="browser")
+        counts[spec.qtype] = counts.get(spec.qtype, 0) + 1
+    db.session.commit()
+    click.echo(f"已导入 {len(result.questions)} 道题：" + "，".join(f"{QTYPE_LABELS[k]} {v}" for k, v in counts.items()))
+
+
+@gift_cli.command("export")
+@click.option("--course", "course_slug", required=True)
+def gift_export_command(course_slug: str) -> None:
+    """Print a course's question bank as GIFT."""
+    from sqlalchemy import select
+
+    from .courses.models import Course
+    from .exams.gift import to_gift
+    from .exams.models import Question
+
+    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+    if course is None:
+        click.echo(f"没有课程「{course_slug}」。", err=True)
+        sys.exit(1)
+    questions = db.session.scalars(select(Question).where(Question.course_id == course.id, Question.active.is_(True))
+                                   .order_by(Question.category, Question.id)).all()
+    click.echo(to_gift([q.current.as_spec for q in questions]), nl=False)
+
+
+@lms_cli.command("sweep")
+def sweep_command() -> None:
+    """Do what is due: hand in exam attempts whose time is up."""
+    from .exams.service import expire_due_attempts
+
+    expired = expire_due_attempts()
+    db.session.commit()
+    click.echo(f"自动交卷 {expired} 份超时答卷。")
 
 
 @lms_cli.command("demo")

@@ -12,11 +12,11 @@ Tests never hold an app context while using the client (Flask would reuse it, an
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -63,19 +63,11 @@ def app(tmp_path_factory):
         reset_postgres(app)
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        from lms.courses.loader import load_courses
-        from lms.courses.service import sync_content
+        from lms.cli import load_everything, run_sync
 
-        from lms.roleplay.service import sync_simulations
-        from lms.roleplay.validate import load_simulations
-
-        content = load_courses(Path(app.config["PROJECT_ROOT"]) / "courses")
-        assert not content.errors, content.errors
-        sync_content(content)
-        sims = load_simulations(Path(app.config["PROJECT_ROOT"]) / "simulations")
-        assert not sims.problems, [str(p) for p in sims.problems]
-        sync_simulations(sims)
-        db.session.commit()
+        problems = load_everything().problems
+        assert not problems, problems
+        assert run_sync()
         db.session.remove()
     yield app
     with app.app_context():
@@ -105,6 +97,19 @@ def _rollback(request):
         db.session = original
         outer.rollback()
         conn.close()
+
+
+@pytest.fixture
+def frozen():
+    """Freeze the clock; yield a function that sets it (aware datetimes)."""
+    from lms import clock
+
+    def set_time(moment):
+        clock.freeze(moment)
+        return moment
+
+    yield set_time
+    clock.freeze(None)
 
 
 @pytest.fixture

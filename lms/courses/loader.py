@@ -23,7 +23,7 @@ MODULE_FILE_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 RESERVED_DIRS = frozenset({"exams"})  # exam definitions live there, not courses
 
 COURSE_KEYS = {"title", "summary", "order", "positions", "source"}
-MODULE_KEYS = {"title", "source", "minutes"}
+MODULE_KEYS = {"title", "source", "minutes", "check"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class ModuleSpec:
     minutes: int | None
     body: str
     path: str
+    check: tuple[str, ...] = ()  # question categories its knowledge check draws from
 
     @property
     def text_hash(self) -> str:
@@ -203,12 +204,19 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     minutes = _int_field(meta, "minutes", None, lines, rel, errors)
     if minutes is not None and minutes <= 0:
         errors.append(LoadError(rel, lines.get("minutes"), "minutes 应为正整数"))
+    check = meta.get("check") or []
+    if isinstance(check, str):
+        check = [check]
+    if not isinstance(check, list) or not all(isinstance(c, str) and c.strip() for c in check):
+        errors.append(LoadError(rel, lines.get("check"), "check 应为题目类别（$CATEGORY）列表"))
+        check = []
     body = "\n".join(file_lines[end + 1 :]).strip()
     if not body:
         errors.append(LoadError(rel, end + 2, "正文为空"))
     if len(errors) > first_error:
         return None
-    return ModuleSpec(slug=slug, order=order, title=title, source=source, minutes=minutes, body=body, path=rel)
+    return ModuleSpec(slug=slug, order=order, title=title, source=source, minutes=minutes, body=body, path=rel,
+                      check=tuple(c.strip() for c in check))
 
 
 def _parse_yaml(

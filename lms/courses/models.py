@@ -55,6 +55,7 @@ class Module(db.Model):
     minutes: Mapped[int | None] = mapped_column()
     body_md: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    check_categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # its knowledge check draws here
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)

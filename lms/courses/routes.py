@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.forms import ConfirmForm
+from ..exams.service import check_available
 from ..extensions import db
 from . import bp
 from .models import Course, Module
@@ -38,7 +39,14 @@ def home():
     courses = courses_for(current_user.position, everyone=_sees_all())
     progress = course_progress(current_user.id, courses)
     next_course = next((c for c in courses if not progress[c.id].complete), None)
-    return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course)
+    from ..certification.service import certification_for, status_for  # certification builds on courses
+    from ..certification.status import STATUS_LEVEL
+
+    certification = certification_for(current_user.position)
+    cert_status = status_for(current_user.id, certification) if certification else None
+    return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
+                           certification=certification, cert_status=cert_status,
+                           cert_level=STATUS_LEVEL.get(cert_status or "", "off"))
 
 
 @bp.route("/courses/<slug>")
@@ -63,6 +71,7 @@ def module(slug: str, module_slug: str):
     progress = progress_for_modules(current_user.id, [module]).get(module.id)
     return render_template(
         "courses/module.html", course=course, module=module, progress=progress, form=ConfirmForm(),
+        has_check=check_available(module),
         prev=modules[index - 1] if index > 0 else None,
         next=modules[index + 1] if index + 1 < len(modules) else None,
         position=index + 1, count=len(modules),
@@ -72,11 +81,14 @@ def module(slug: str, module_slug: str):
 @bp.route("/courses/<slug>/<module_slug>/complete", methods=["POST"])
 @login_required
 def complete(slug: str, module_slug: str):
-    """Record that the person studied the module, then go on to the next one."""
+    """Record that the person studied a module that has no knowledge check, then go on."""
     course = _course_or_404(slug)
     module = _module_or_404(course, module_slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if check_available(module):
+        flash("本章以小测结束：通过小测才算学完。", "info")
+        return redirect(url_for("courses.module", slug=slug, module_slug=module_slug))
     _, changed = complete_module(current_user.id, module)
     db.session.commit()
     if changed:

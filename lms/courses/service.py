@@ -90,6 +90,7 @@ def _sync_modules(course: Course, spec, report: SyncReport) -> None:
         html = render_markdown(mspec.body)
         module.title, module.source, module.minutes = mspec.title, mspec.source, mspec.minutes
         module.sort_order, module.body_md, module.source_hash = mspec.order, mspec.body, text_hash
+        module.check_categories = list(mspec.check)
         module.active = True
         if module.body_html != html:  # derived; re-rendered if the sanitiser changes
             module.body_html = html
@@ -200,4 +201,7 @@ def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]
         version=module.version,
     )
     db.session.flush()
+    from ..certification.service import after_progress  # a module may be the last requirement
+
+    after_progress(user_id)
     return progress, True

@@ -196,6 +196,10 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
                  object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
                  outcome=ending.outcome, version=run.scenario_version.version)
     db.session.flush()
+    if result.passed:
+        from ..certification.service import after_progress  # a scenario may be the last requirement
+
+        after_progress(run.user_id)
 
 
 def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:

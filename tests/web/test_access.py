@@ -17,6 +17,18 @@ PAGES = [
     ("/practice", ALL),
     ("/practice/history", ALL),
     ("/practice/{scenario}", ALL),
+    ("/exams", ALL),
+    ("/exams/{exam}", ALL),
+    ("/certificates", ALL),
+    ("/bank", ("trainer", "admin")),
+    ("/bank/import", ("trainer", "admin")),
+    ("/bank/{question}", ("trainer", "admin")),
+    ("/bank/export/etiquette", ("trainer", "admin")),
+    ("/exams/manage", ("trainer", "admin")),
+    ("/exams/manage/new", ("trainer", "admin")),
+    ("/exams/manage/{exam}", ("trainer", "admin")),
+    ("/exams/manage/{exam}/analysis", ("trainer", "admin")),
+    ("/grading", ("trainer", "admin")),
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
@@ -39,14 +51,29 @@ ADMIN_POSTS = [
     "/admin/stores/{store_a}/active",
     "/admin/roster/confirm",
 ]
-LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns"]
+LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns",
+                   "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1"]
+TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew"]
+OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X"]  # tested in their own files
+PUBLIC = ["/verify/X"]
 
 
 SCENARIO = "greeting-triage"
+EXAM = "practice-basics"
 
 
-def _url(template: str, world) -> str:
-    return template.format(store_a=world["store_a"], staff_a=world["staff_a"].id, scenario=SCENARIO)
+def _question_id() -> int:
+    from sqlalchemy import select
+
+    from lms.exams.models import Question
+    from lms.extensions import db
+
+    return db.session.scalar(select(Question.id).order_by(Question.id).limit(1))
+
+
+def _url(template: str, world, question: int = 0) -> str:
+    return template.format(store_a=world["store_a"], staff_a=world["staff_a"].id, scenario=SCENARIO, exam=EXAM,
+                           question=question)
 
 
 def _who(role: str, world):
@@ -59,7 +86,9 @@ def test_page_access(app, world, template, allowed, role):
     client = app.test_client()
     if role != "anonymous":
         login(client, _who(role, world))
-    response = client.get(_url(template, world))
+    with app.app_context():
+        question = _question_id()
+    response = client.get(_url(template, world, question))
     if role == "anonymous":
         assert response.status_code == 302 and "/login" in response.headers["Location"]
     elif template == "/admin/" and role == "admin":
@@ -86,16 +115,25 @@ def test_admin_posts_refused(app, world, template, role):
         assert response.status_code == 403
 
 
+@pytest.mark.parametrize("template", TRAINER_POSTS)
+@pytest.mark.parametrize("role", ("staff", "manager"))
+def test_trainer_posts_refused(app, world, template, role):
+    client = app.test_client()
+    login(client, _who(role, world))
+    response = client.post(template, data={"csrf_token": csrf_token(client, "/account/password")})
+    assert response.status_code == 403
+
+
 @pytest.mark.parametrize("template", LOGGED_IN_POSTS)
 def test_learner_posts_need_login(client, template):
-    response = client.post(template.format(scenario=SCENARIO), data={"csrf_token": csrf_token(client, "/login")})
+    response = client.post(template.format(scenario=SCENARIO, exam=EXAM), data={"csrf_token": csrf_token(client, "/login")})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_every_route_is_in_the_matrix(app):
     """A new page must be added to the access matrix above."""
     covered = {t.split("{")[0].rstrip("/") for t, _ in PAGES} | {
-        t.split("{")[0].rstrip("/") for t in ADMIN_POSTS + LOGGED_IN_POSTS}
+        t.split("{")[0].rstrip("/") for t in ADMIN_POSTS + LOGGED_IN_POSTS + TRAINER_POSTS + OWNER_PAGES + PUBLIC}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.rule in ("/login", "/logout"):

@@ -19,3 +19,17 @@ document.addEventListener("submit", function (event) {
   tick();
   setInterval(tick, 1000);
 })();
+
+// Exam countdown (the server's deadline decides; this only shows it).
+(function () {
+  var box = document.querySelector(".countdown[data-deadline]");
+  if (!box) { return; }
+  var deadline = Date.parse(box.getAttribute("data-deadline"));
+  function tick() {
+    var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+    box.textContent = "剩余时间：" + Math.floor(left / 60) + " 分 " + (left % 60) + " 秒";
+    if (left === 0) { box.textContent += "（时间到，请刷新页面查看成绩）"; }
+  }
+  tick();
+  setInterval(tick, 1000);
+})();

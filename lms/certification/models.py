@@ -1,0 +1,43 @@
+"""Certifications (上岗认证: what a position group must do) and certificates (上岗证: what a person holds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now
+from ..dbtypes import UTCDateTime
+from ..extensions import db
+
+
+class Certification(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    positions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # courses, scenarios, exam, validity
+    version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Certificate(db.Model):
+    """A certificate held by a person; never deleted (revoked or superseded instead)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    basis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the requirements met, with times
+
+    certification: Mapped[Certification] = relationship()
+    holder = relationship("User", foreign_keys=[user_id])

@@ -1,0 +1,202 @@
+"""Certification use cases: sync the rules, work out requirements, issue, renew, revoke."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from .. import audit
+from ..clock import now
+from ..courses.models import Course, Module, ModuleProgress
+from ..exams.models import Attempt, Exam
+from ..extensions import db
+from ..roleplay.models import Run, Scenario
+from .models import Certificate, Certification
+from .rules import CertificationRule
+from .status import CertificateFacts, Requirement, add_months, all_met, status_of
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class CertificationRefused(ValueError):
+    """The action is not possible; the message says why."""
+
+
+def sync_rules(rules: list[CertificationRule]) -> list[str]:
+    """Store the rules; return the ids that changed."""
+    rows = {c.slug: c for c in db.session.scalars(select(Certification))}
+    changed = []
+    for rule in rules:
+        data = {"courses": list(rule.courses), "scenarios": dict(rule.scenarios), "exam": rule.exam,
+                "validity_months": rule.validity_months}
+        row = rows.get(rule.id)
+        if row is None:
+            row = Certification(slug=rule.id, version=0)
+            db.session.add(row)
+        if row.rule != data or row.title != rule.title or row.positions != list(rule.positions) or not row.active:
+            row.version += 1
+            row.title, row.positions, row.rule, row.active, row.updated_at = rule.title, list(rule.positions), data, True, now()
+            changed.append(rule.id)
+    for slug, row in rows.items():
+        if slug not in {r.id for r in rules} and row.active:
+            row.active = False
+            changed.append(slug)
+    db.session.flush()
+    return changed
+
+
+def certification_for(position: str | None) -> Certification | None:
+    """Return the certification a person in this position needs, if any."""
+    if not position:
+        return None
+    for row in db.session.scalars(select(Certification).where(Certification.active.is_(True))):
+        if position in row.positions:
+            return row
+    return None
+
+
+def requirements(user_id: int, certification: Certification) -> list[Requirement]:
+    """Work out each requirement of the certification for the person, with when it was last met."""
+    rule = certification.rule
+    result: list[Requirement] = []
+    courses = {c.slug: c for c in db.session.scalars(select(Course).where(Course.slug.in_(rule.get("courses", []))))}
+    for slug in rule.get("courses", []):
+        course = courses.get(slug)
+        if course is None:
+            continue
+        modules = [m.id for m in course.modules if m.active]
+        rows = db.session.execute(select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
+            ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(modules))).all() if modules else []
+        done = len(rows)
+        met = bool(modules) and done == len(modules)
+        result.append(Requirement("course", slug, f"课程：{course.title}", met, f"{done}/{len(modules)} 章",
+                                  max((r.completed_at for r in rows), default=None) if met else None))
+    scenarios = {s.slug: s for s in db.session.scalars(select(Scenario).where(
+        Scenario.slug.in_(list(rule.get("scenarios", {})))))}
+    for slug, minimum in rule.get("scenarios", {}).items():
+        scenario = scenarios.get(slug)
+        if scenario is None:
+            continue
+        best = db.session.execute(select(Run.score, Run.finished_at).where(
+            Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished", Run.passed.is_(True),
+            Run.score >= minimum).order_by(Run.finished_at.desc()).limit(1)).first()
+        top = db.session.scalar(select(func.max(Run.score)).where(
+            Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished"))
+        result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）", best is not None,
+                                  f"最好 {top} 分" if top is not None else "", best.finished_at if best else None))
+    if rule.get("exam"):
+        exam = db.session.scalar(select(Exam).where(Exam.slug == rule["exam"]))
+        if exam is not None:
+            passed = db.session.execute(select(Attempt.submitted_at, Attempt.score).where(
+                Attempt.user_id == user_id, Attempt.exam_id == exam.id, Attempt.passed.is_(True))
+                .order_by(Attempt.submitted_at.desc()).limit(1)).first()
+            tried = db.session.scalar(select(func.max(Attempt.score)).where(
+                Attempt.user_id == user_id, Attempt.exam_id == exam.id))
+            result.append(Requirement("exam", exam.slug, f"考试：{exam.title}", passed is not None,
+                                      f"最好 {tried:g} 分" if tried is not None else "", passed.submitted_at if passed else None))
+    return result
+
+
+def current_certificate(user_id: int, certification: Certification) -> Certificate | None:
+    """Return the person's newest certificate of this certification."""
+    return db.session.scalar(select(Certificate).where(
+        Certificate.user_id == user_id, Certificate.certification_id == certification.id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc()).limit(1))
+
+
+def facts(certificate: Certificate | None) -> CertificateFacts | None:
+    if certificate is None:
+        return None
+    return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at)
+
+
+def status_for(user_id: int, certification: Certification, suspended: bool = False) -> str:
+    """Return the person's status label for the certification."""
+    return status_of(requirements(user_id, certification), facts(current_certificate(user_id, certification)),
+                     now(), suspended)
+
+
+def _new_code() -> str:
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+        if db.session.scalar(select(Certificate.id).where(Certificate.code == code)) is None:
+            return code
+
+
+def _issue(user_id: int, certification: Certification, reqs: list[Requirement], at: datetime,
+           actor_id: int | None, renewed_from: Certificate | None = None) -> Certificate:
+    certificate = Certificate(
+        code=_new_code(), user_id=user_id, certification_id=certification.id, issued_at=at,
+        expires_at=add_months(at, certification.rule.get("validity_months", 12)),
+        renewed_from_id=renewed_from.id if renewed_from else None,
+        basis={r.key: {"kind": r.kind, "met_at": r.met_at.isoformat() if r.met_at else None} for r in reqs},
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    audit.record("certificate.renewed" if renewed_from else "certificate.issued", actor_id=actor_id or user_id,
+                 subject_id=user_id, object_type="certificate", object_id=certificate.code,
+                 certification=certification.slug, expires=certificate.expires_at.isoformat())
+    return certificate
+
+
+def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
+    """Issue the certificate the moment the last requirement is met; return it if one was issued.
+
+    Nothing is issued while a valid certificate exists. After a revocation or expiry, a new one is
+    issued only when a requirement was met again after that (a new exam pass, for example).
+    """
+    certification = certification_for(position)
+    if certification is None:
+        return None
+    reqs = requirements(user_id, certification)
+    if not all_met(reqs):
+        return None
+    latest = current_certificate(user_id, certification)
+    at = now()
+    if latest is not None:
+        ended = latest.revoked_at or (latest.expires_at if latest.expires_at <= at else None)
+        if ended is None:
+            return None
+        if not any(r.met_at and r.met_at > ended for r in reqs):
+            return None
+    return _issue(user_id, certification, reqs, at, None)
+
+
+def renew(certificate: Certificate, actor_id: int) -> Certificate:
+    """Re-issue a certificate (new code and validity) for a holder who still meets every requirement."""
+    if certificate.revoked_at is not None:
+        raise CertificationRefused("已撤销的上岗证不能续期。")
+    reqs = requirements(certificate.user_id, certificate.certification)
+    if not all_met(reqs):
+        raise CertificationRefused("持证人目前没有满足全部要求，不能续期。")
+    latest = current_certificate(certificate.user_id, certificate.certification)
+    if latest is not None and latest.id != certificate.id:
+        raise CertificationRefused("这张上岗证已被新证取代。")
+    return _issue(certificate.user_id, certificate.certification, reqs, now(), actor_id, renewed_from=certificate)
+
+
+def revoke(certificate: Certificate, reason: str, actor_id: int) -> None:
+    """Revoke a certificate with a reason (audited); it stays on record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CertificationRefused("撤销上岗证必须填写原因。")
+    if certificate.revoked_at is not None:
+        raise CertificationRefused("这张上岗证已经撤销。")
+    certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = now(), actor_id, reason[:500]
+    audit.record("certificate.revoked", actor_id=actor_id, subject_id=certificate.user_id,
+                 object_type="certificate", object_id=certificate.code, reason=certificate.revoke_reason)
+    db.session.flush()
+
+
+def after_progress(user_id: int) -> Certificate | None:
+    """Call after anything that may meet a requirement (module, scenario, exam)."""
+    from ..accounts.models import User
+
+    user = db.session.get(User, user_id)
+    return check_and_issue(user_id, user.position) if user is not None else None
+
+
+def module_for(module_id: int) -> Module | None:
+    return db.session.get(Module, module_id)

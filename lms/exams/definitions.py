@@ -1,0 +1,124 @@
+"""Exam definitions (pure): `courses/exams/<id>.yaml`, validated, and the random draw.
+
+    title: 新员工上岗考试
+    certification: true          # a certification exam: right answers are never shown
+    time_limit_minutes: 30
+    pass_mark: 80                # percent
+    max_attempts: 3              # 0: unlimited
+    cooldown_minutes: 60         # between two attempts
+    essays: false                # draw essay questions too (the result then waits for a trainer)
+    draw:                        # questions drawn at random, per category (shell-style patterns)
+      - {category: "etiquette/*", count: 3}
+      - {category: complaint-handling/接受投诉, count: 2}
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+EXAM_TYPES = ("single", "multiple", "truefalse", "short", "numerical", "matching")  # graded on submission
+KEYS = {"title", "certification", "time_limit_minutes", "pass_mark", "max_attempts", "cooldown_minutes", "draw",
+        "summary", "essays"}
+
+
+class ExamError(ValueError):
+    """An exam definition has problems: (line, message) pairs."""
+
+    def __init__(self, problems: list[tuple[int | None, str]]):
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DrawRule:
+    category: str  # a category or a pattern such as "etiquette/*"
+    count: int
+
+    def matches(self, category: str) -> bool:
+        return fnmatch.fnmatchcase(category, self.category)
+
+
+@dataclass(frozen=True)
+class ExamSpec:
+    id: str
+    title: str
+    summary: str
+    certification: bool
+    time_limit_minutes: int
+    pass_mark: int
+    max_attempts: int
+    cooldown_minutes: int
+    draw: tuple[DrawRule, ...]
+    essays: bool = False
+
+    @property
+    def question_count(self) -> int:
+        return sum(rule.count for rule in self.draw)
+
+
+def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int]] | None = None) -> ExamSpec:
+    """Build an exam from parsed YAML; `available` (category -> type -> count) checks the draw."""
+    problems: list[tuple[int | None, str]] = []
+
+    def line(key: str | None = None) -> int | None:
+        return data.line_of(key) if hasattr(data, "line_of") and key else getattr(data, "line", None)
+
+    if not ID_RE.match(exam_id):
+        problems.append((None, "考试文件名只能用小写字母、数字和 -"))
+    if not isinstance(data, dict):
+        raise ExamError([(1, "考试定义应为键值对")])
+    for key in data:
+        if key not in KEYS:
+            problems.append((line(key), f"未知字段「{key}」"))
+    title = str(data.get("title") or "").strip()
+    if not title:
+        problems.append((line("title"), "缺少 title"))
+    numbers = {}
+    for key, default, low, high in (("time_limit_minutes", 30, 1, 600), ("pass_mark", 60, 1, 100),
+                                    ("max_attempts", 0, 0, 100), ("cooldown_minutes", 0, 0, 10080)):
+        value = data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems.append((line(key), f"{key} 应为 {low}–{high} 的整数"))
+            value = default
+        numbers[key] = value
+    rules = []
+    raw = data.get("draw")
+    if not isinstance(raw, list) or not raw:
+        problems.append((line("draw"), "draw 应列出至少一条抽题规则"))
+        raw = []
+    for item in raw:
+        if not isinstance(item, dict) or not item.get("category") or not isinstance(item.get("count"), int) \
+                or item["count"] < 1:
+            problems.append((getattr(item, "line", line("draw")), "每条抽题规则要有 category 和正整数 count"))
+            continue
+        rule = DrawRule(str(item["category"]), item["count"])
+        if available is not None:
+            kinds = set(EXAM_TYPES) | ({"essay"} if data.get("essays") else set())
+            have = sum(n for cat, types in available.items() if rule.matches(cat)
+                       for kind, n in types.items() if kind in kinds)
+            if have < rule.count:
+                problems.append((getattr(item, "line", None), f"类别「{rule.category}」只有 {have} 道可抽的题，不够抽 {rule.count} 道"))
+        rules.append(rule)
+    if problems:
+        raise ExamError(problems)
+    return ExamSpec(exam_id, title, str(data.get("summary", "")), bool(data.get("certification", False)),
+                    numbers["time_limit_minutes"], numbers["pass_mark"], numbers["max_attempts"],
+                    numbers["cooldown_minutes"], tuple(rules), bool(data.get("essays", False)))
+
+
+def draw_questions(spec: ExamSpec, pool: Sequence[tuple[int, str]], rng: random.Random) -> list[int]:
+    """Draw question ids per rule, without repeats, in a shuffled order. `pool`: (id, category)."""
+    chosen: list[int] = []
+    taken: set[int] = set()
+    for rule in spec.draw:
+        candidates = [qid for qid, cat in pool if rule.matches(cat) and qid not in taken]
+        picked = rng.sample(candidates, min(rule.count, len(candidates)))
+        chosen += picked
+        taken.update(picked)
+    rng.shuffle(chosen)
+    return chosen

@@ -1,0 +1,69 @@
+"""Read the question banks and exam definitions from `courses/` (pure).
+
+Each course may have `questions.gift`; exams live in `courses/exams/<id>.yaml`. Problems carry
+file and line, like the course loader's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..courses.loader import LoadError
+from ..yamlx import YamlError, load
+from .definitions import ExamError, ExamSpec, parse_exam
+from .gift import parse_gift
+from .questions import QuestionSpec
+
+BANK_FILE = "questions.gift"
+
+
+@dataclass
+class ExamContent:
+    banks: dict[str, list[QuestionSpec]] = field(default_factory=dict)  # course slug -> questions
+    exams: list[tuple[ExamSpec, str]] = field(default_factory=list)  # (spec, yaml text)
+    errors: list[LoadError] = field(default_factory=list)
+
+    def available(self) -> dict[str, dict[str, int]]:
+        """Count the questions per category and type."""
+        counts: dict[str, dict[str, int]] = {}
+        for questions in self.banks.values():
+            for q in questions:
+                per = counts.setdefault(q.category, {})
+                per[q.qtype] = per.get(q.qtype, 0) + 1
+        return counts
+
+
+def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
+    """Read every course's bank and every exam definition under root."""
+    content = ExamContent()
+    for slug in course_slugs:
+        path = root / slug / BANK_FILE
+        if not path.is_file():
+            continue
+        rel = str(Path(root.name) / slug / BANK_FILE)
+        result = parse_gift(path.read_text(encoding="utf-8"))
+        content.errors += [LoadError(rel, e.line, e.message) for e in result.errors]
+        seen: dict[str, int] = {}
+        questions = []
+        for q in result.questions:
+            if q.name in seen:
+                content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第 {seen[q.name]} 行）"))
+                continue
+            seen[q.name] = q.line
+            if not q.category:
+                q = QuestionSpec(**{**q.__dict__, "category": slug})
+            questions.append(q)
+        content.banks[slug] = questions
+    available = content.available()
+    exams_dir = root / "exams"
+    for path in sorted(exams_dir.glob("*.yaml")) if exams_dir.is_dir() else []:
+        rel = str(Path(root.name) / "exams" / path.name)
+        text = path.read_text(encoding="utf-8")
+        try:
+            content.exams.append((parse_exam(load(text), path.stem, available), text))
+        except YamlError as exc:
+            content.errors.append(LoadError(rel, exc.line, str(exc)))
+        except ExamError as exc:
+            content.errors += [LoadError(rel, line, message) for line, message in exc.problems]
+    return content

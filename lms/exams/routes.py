@@ -1,0 +1,207 @@
+"""Learner pages: exams, an attempt one question at a time, results; module knowledge checks."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..accounts.forms import ConfirmForm
+from ..accounts.scoping import Scope
+from ..clock import now
+from ..courses.models import Course, Module
+from ..extensions import db
+from . import bp
+from .grading import right_answer_text
+from .models import Attempt, Exam
+from .questions import QTYPE_LABELS
+from .service import ExamRefused, exam_spec, exam_status, expire_if_due, save_answer, start_check, start_exam, submit
+from .grading import read_response
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+def _after_submit(attempt: Attempt):
+    """Where to go once an attempt is closed."""
+    if attempt.kind == "check":
+        module = db.session.get(Module, attempt.module_id)
+        if attempt.passed:
+            flash(f"小测通过（{attempt.score:g} 分），「{module.title}」已完成。", "success")
+        else:
+            flash(f"小测未通过（{attempt.score:g} 分，需 {attempt.pass_mark} 分），请复习本章后重新测验。", "error")
+        return redirect(url_for("courses.module", slug=module.course.slug, module_slug=module.slug))
+    return redirect(url_for("exams.result", attempt_id=attempt.id))
+
+
+@bp.route("/exams")
+@login_required
+def exams():
+    """List the exams with the learner's attempts and best score."""
+    rows = db.session.scalars(select(Exam).where(Exam.active.is_(True)).order_by(Exam.certification.desc(),
+                                                                                 Exam.slug)).all()
+    mine = db.session.scalars(select(Attempt).where(Attempt.user_id == current_user.id, Attempt.kind == "exam")).all()
+    best = {}
+    for a in mine:
+        if a.score is not None:
+            best[a.exam_id] = max(best.get(a.exam_id, 0), a.score)
+    return render_template("exams/list.html", exams=rows, best=best,
+                           specs={e.id: exam_spec(e) for e in rows},
+                           passed={a.exam_id for a in mine if a.passed})
+
+
+@bp.route("/exams/<slug>")
+@login_required
+def exam(slug: str):
+    """Show an exam's rules and the learner's attempts; start or resume."""
+    row = db.session.scalar(select(Exam).where(Exam.slug == slug, Exam.active.is_(True)))
+    if row is None:
+        abort(404)
+    open_attempt, refusal = exam_status(current_user.id, row)
+    if open_attempt is not None and expire_if_due(open_attempt):
+        db.session.commit()
+        open_attempt, refusal = exam_status(current_user.id, row)
+    attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == current_user.id, Attempt.exam_id == row.id)
+                                  .order_by(Attempt.started_at.desc())).all()
+    return render_template("exams/exam.html", exam=row, spec=exam_spec(row), attempts=attempts,
+                           open_attempt=open_attempt, refusal=refusal, form=ConfirmForm())
+
+
+@bp.route("/exams/<slug>/start", methods=["POST"])
+@login_required
+def start(slug: str):
+    """Start (or resume) a sitting."""
+    row = db.session.scalar(select(Exam).where(Exam.slug == slug, Exam.active.is_(True)))
+    if row is None or not ConfirmForm().validate_on_submit():
+        abort(404 if row is None else 400)
+    try:
+        attempt = start_exam(current_user.id, row)
+    except ExamRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("exams.exam", slug=slug))
+    db.session.commit()
+    return redirect(url_for("exams.question", attempt_id=attempt.id, position=1))
+
+
+@bp.route("/courses/<slug>/<module_slug>/check", methods=["POST"])
+@login_required
+def check(slug: str, module_slug: str):
+    """Start (or resume) the knowledge check that completes a module."""
+    module = db.session.scalar(select(Module).join(Course).where(
+        Course.slug == slug, Module.slug == module_slug, Module.active.is_(True), Course.active.is_(True)))
+    if module is None or not (current_user.role in ("trainer", "admin") or module.course.open_to(current_user.position)):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    attempt = start_check(current_user.id, module)
+    if attempt is None:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("exams.question", attempt_id=attempt.id, position=1))
+
+
+def _context(attempt: Attempt) -> dict:
+    title = attempt.exam.title if attempt.exam else f"小测：{db.session.get(Module, attempt.module_id).title}"
+    remaining = int((attempt.deadline_at - now()).total_seconds()) if attempt.deadline_at else None
+    answered = sum(1 for r in attempt.responses if r.answer is not None)
+    return {"attempt": attempt, "title": title, "remaining": remaining, "answered": answered,
+            "total": len(attempt.responses), "labels": QTYPE_LABELS}
+
+
+@bp.route("/attempts/<int:attempt_id>/<int:position>", methods=["GET", "POST"])
+@login_required
+def question(attempt_id: int, position: int):
+    """Show one question; saving it keeps the answer at once (a closed tab loses nothing)."""
+    attempt = _own_attempt(attempt_id)
+    if expire_if_due(attempt):
+        db.session.commit()
+        flash("考试时间已到，答卷已按已保存的答案自动提交。", "info")
+        return _after_submit(attempt)
+    if not attempt.open:
+        return _after_submit(attempt)
+    response = next((r for r in attempt.responses if r.position == position), None)
+    if response is None:
+        abort(404)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        spec = response.question_version.as_spec
+        values = {key: request.form.getlist(key) for key in request.form}
+        try:
+            save_answer(attempt, position, read_response(spec, values))
+        except ExamRefused as exc:
+            db.session.commit()
+            flash(str(exc), "error")
+            return _after_submit(attempt)
+        db.session.commit()
+        go = request.form.get("go", "next")
+        if go == "prev" and position > 1:
+            return redirect(url_for("exams.question", attempt_id=attempt.id, position=position - 1))
+        if go == "next" and position < len(attempt.responses):
+            return redirect(url_for("exams.question", attempt_id=attempt.id, position=position + 1))
+        return redirect(url_for("exams.overview", attempt_id=attempt.id))
+    spec = response.question_version.as_spec
+    rights = []
+    if spec.qtype == "matching":
+        seen = set()
+        for i in response.order:
+            if spec.pairs[i].right not in seen:
+                seen.add(spec.pairs[i].right)
+                rights.append(spec.pairs[i].right)
+    return render_template("exams/question.html", response=response, spec=spec, position=position, form=form,
+                           rights=rights, **_context(attempt))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def overview(attempt_id: int):
+    """Show every question's state, the time left and the submit button."""
+    attempt = _own_attempt(attempt_id)
+    if expire_if_due(attempt):
+        db.session.commit()
+        return _after_submit(attempt)
+    if not attempt.open:
+        return _after_submit(attempt)
+    return render_template("exams/overview.html", form=ConfirmForm(), **_context(attempt))
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit_attempt(attempt_id: int):
+    """Hand in the attempt; submitting twice grades once."""
+    attempt = _own_attempt(attempt_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not expire_if_due(attempt):
+        submit(attempt)
+    db.session.commit()
+    return _after_submit(attempt)
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@login_required
+def result(attempt_id: int):
+    """Show the score per category; right answers only for exams that are not for certification."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        abort(404)
+    if attempt.user_id != current_user.id:
+        if current_user.role == "staff":
+            abort(404)
+        Scope.of(current_user).person(attempt.user_id)
+    if attempt.open:
+        if attempt.user_id == current_user.id:
+            return redirect(url_for("exams.overview", attempt_id=attempt.id))
+        abort(404)
+    reveal = attempt.kind == "check" or (attempt.exam is not None and not attempt.exam.certification)
+    review = []
+    if reveal:
+        for r in attempt.responses:
+            spec = r.question_version.as_spec
+            review.append((r, spec, right_answer_text(spec)))
+    return render_template("exams/result.html", attempt=attempt, reveal=reveal, review=review, labels=QTYPE_LABELS)

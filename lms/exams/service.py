@@ -1,0 +1,325 @@
+"""Exam and knowledge-check use cases: sync banks and exams, start, save, submit, grade."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy import func, select
+
+from .. import audit
+from ..clock import now
+from ..courses.models import Course, Module
+from ..extensions import db
+from ..roleplay.phrasebook import text_hash
+from ..yamlx import load
+from .definitions import ExamSpec, draw_questions, parse_exam
+from .grading import grade
+from .loading import ExamContent
+from .models import Attempt, Exam, Question, QuestionVersion, Response
+from .questions import QuestionSpec, to_dict
+
+CHECK_QUESTIONS = 3  # questions in a module's knowledge check
+CHECK_PASS_MARK = 60  # percent
+
+
+class ExamRefused(ValueError):
+    """The learner may not do this now; the message says why."""
+
+
+@dataclass
+class BankReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    retired: list[str] = field(default_factory=list)
+
+
+def _spec_hash(spec: QuestionSpec) -> str:
+    import json
+
+    return text_hash(json.dumps(to_dict(spec), ensure_ascii=False, sort_keys=True))
+
+
+def save_question(course: Course, spec: QuestionSpec, origin: str = "file", actor_id: int | None = None,
+                  existing: Question | None = None) -> tuple[Question, bool]:
+    """Create a question or add a version to it when its content changed; return (question, changed)."""
+    digest = _spec_hash(spec)
+    question = existing or db.session.scalar(
+        select(Question).where(Question.course_id == course.id, Question.name == spec.name))
+    if question is not None and question.source_hash == digest and question.active:
+        return question, False
+    if question is None:
+        question = Question(course_id=course.id, name=spec.name, version=0)
+        db.session.add(question)
+    if question.source_hash != digest:
+        question.version += 1
+        question.versions.append(QuestionVersion(version=question.version, spec=to_dict(spec), created_by=actor_id))
+    question.category, question.qtype, question.source_hash = spec.category, spec.qtype, digest
+    question.origin, question.active, question.updated_at = origin, True, now()
+    return question, True
+
+
+def sync_exam_content(content: ExamContent) -> tuple[BankReport, BankReport]:
+    """Make the banks and exams in the database match the files (the caller commits)."""
+    if content.errors:
+        raise ValueError("refusing to sync exam content with errors")
+    bank = BankReport()
+    courses = {c.slug: c for c in db.session.scalars(select(Course))}
+    for slug, specs in content.banks.items():
+        course = courses[slug]
+        existing = {q.name: q for q in db.session.scalars(select(Question).where(Question.course_id == course.id))}
+        for spec in specs:
+            question = existing.get(spec.name)
+            was_new = question is None
+            _, changed = save_question(course, spec, existing=question)
+            if was_new:
+                bank.created.append(f"{slug}/{spec.name}")
+            elif changed:
+                bank.updated.append(f"{slug}/{spec.name}")
+            else:
+                bank.unchanged += 1
+        names = {s.name for s in specs}
+        for name, question in existing.items():
+            if name not in names and question.active:
+                question.active = False
+                bank.retired.append(f"{slug}/{name}")
+    exams = BankReport()
+    rows = {e.slug: e for e in db.session.scalars(select(Exam))}
+    for spec, text in content.exams:
+        row = rows.get(spec.id)
+        digest = text_hash(text)
+        if row is None:
+            row = Exam(slug=spec.id, version=1, source_hash=digest)
+            db.session.add(row)
+            exams.created.append(spec.id)
+        elif row.source_hash != digest:
+            row.version += 1
+            exams.updated.append(spec.id)
+        else:
+            exams.unchanged += 1
+        row.title, row.yaml_text, row.certification = spec.title, text, spec.certification
+        row.source_hash, row.active, row.updated_at = digest, True, now()
+    for slug, row in rows.items():
+        if slug not in {s.id for s, _ in content.exams} and row.active:
+            row.active = False
+            exams.retired.append(slug)
+    db.session.flush()
+    return bank, exams
+
+
+@lru_cache(maxsize=64)
+def _exam_spec(exam_id: int, version: int, slug: str, text: str) -> ExamSpec:
+    return parse_exam(load(text), slug)
+
+
+def exam_spec(exam: Exam) -> ExamSpec:
+    """Return the parsed definition of an exam (cached per version)."""
+    return _exam_spec(exam.id, exam.version, exam.slug, exam.yaml_text)
+
+
+def _pool(types_excluded: tuple[str, ...], course_id: int | None = None, categories: list[str] | None = None):
+    stmt = select(Question.id, Question.category).where(Question.active.is_(True),
+                                                        Question.qtype.not_in(types_excluded))
+    if course_id is not None:
+        stmt = stmt.where(Question.course_id == course_id)
+    if categories:
+        stmt = stmt.where(Question.category.in_(categories))
+    return [(qid, cat) for qid, cat in db.session.execute(stmt.order_by(Question.id))]
+
+
+def _order_for(spec: QuestionSpec, rng: random.Random) -> list[int]:
+    if spec.qtype in ("single", "multiple"):
+        order = list(range(len(spec.choices)))
+    elif spec.qtype == "matching":
+        order = list(range(len(spec.pairs)))
+    else:
+        return []
+    rng.shuffle(order)
+    return order
+
+
+def _create_attempt(user_id: int, kind: str, question_ids: list[int], rng: random.Random, **fields) -> Attempt:
+    attempt = Attempt(user_id=user_id, kind=kind, status="open", started_at=now(), **fields)
+    db.session.add(attempt)
+    questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(question_ids)))}
+    for position, qid in enumerate(question_ids, start=1):
+        version = questions[qid].current
+        attempt.responses.append(Response(position=position, question_version=version,
+                                          order=_order_for(version.as_spec, rng)))
+    db.session.flush()
+    return attempt
+
+
+def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
+    """Return the learner's open attempt (if any) and why a new one cannot start (if so)."""
+    spec = exam_spec(exam)
+    attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id, Attempt.exam_id == exam.id)
+                                  .order_by(Attempt.started_at)).all()
+    open_attempt = next((a for a in attempts if a.open), None)
+    if open_attempt is not None:
+        return open_attempt, None
+    if spec.max_attempts and len(attempts) >= spec.max_attempts:
+        return None, f"已用完全部 {spec.max_attempts} 次考试机会。"
+    if attempts and spec.cooldown_minutes:
+        ready = attempts[-1].submitted_at + timedelta(minutes=spec.cooldown_minutes)
+        if ready > now():
+            minutes = int((ready - now()).total_seconds() // 60) + 1
+            return None, f"两次考试之间需间隔 {spec.cooldown_minutes} 分钟，请 {minutes} 分钟后再考。"
+    return None, None
+
+
+def start_exam(user_id: int, exam: Exam) -> Attempt:
+    """Start (or resume) a sitting: draw the questions, shuffle them, set the server deadline."""
+    open_attempt, refusal = exam_status(user_id, exam)
+    if open_attempt is not None:
+        return open_attempt
+    if refusal:
+        raise ExamRefused(refusal)
+    spec = exam_spec(exam)
+    rng = random.Random(secrets.randbits(64))
+    chosen = draw_questions(spec, _pool(("description",) if spec.essays else ("description", "essay")), rng)
+    if len(chosen) < spec.question_count:
+        raise ExamRefused("题库中的题目不足，暂时无法开考，请联系培训岗。")
+    at = now()
+    attempt = _create_attempt(user_id, "exam", chosen, rng, exam_id=exam.id, exam_version=exam.version,
+                              deadline_at=at + timedelta(minutes=spec.time_limit_minutes), pass_mark=spec.pass_mark)
+    audit.record("exam.attempted", actor_id=user_id, object_type="exam", object_id=exam.slug, attempt=attempt.id)
+    return attempt
+
+
+def start_check(user_id: int, module: Module) -> Attempt | None:
+    """Start (or resume) a module's knowledge check; None when the course has no questions."""
+    existing = db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.module_id == module.id,
+                                                       Attempt.status == "open"))
+    if existing is not None:
+        return existing
+    pool = _pool(("description", "essay"), module.course_id, module.check_categories or None)
+    if not pool and module.check_categories:
+        pool = _pool(("description", "essay"), module.course_id)
+    if not pool:
+        return None
+    rng = random.Random(secrets.randbits(64))
+    chosen = [qid for qid, _ in rng.sample(pool, min(CHECK_QUESTIONS, len(pool)))]
+    return _create_attempt(user_id, "check", chosen, rng, module_id=module.id, pass_mark=CHECK_PASS_MARK)
+
+
+def expire_if_due(attempt: Attempt) -> bool:
+    """Submit an attempt whose deadline has passed, with what was saved; tell whether it did."""
+    if attempt.open and attempt.deadline_at is not None and now() >= attempt.deadline_at:
+        submit(attempt, auto=True)
+        return True
+    return False
+
+
+def save_answer(attempt: Attempt, position: int, answer) -> Response:
+    """Save one answer as it is given; refused once the attempt is closed or its time is up."""
+    if expire_if_due(attempt):
+        raise ExamRefused("考试时间已到，答卷已按已保存的答案自动提交。")
+    if not attempt.open:
+        raise ExamRefused("答卷已提交，不能再修改。")
+    response = next((r for r in attempt.responses if r.position == position), None)
+    if response is None:
+        raise ExamRefused("没有这道题。")
+    response.answer, response.saved_at = answer, now()
+    db.session.flush()
+    return response
+
+
+def submit(attempt: Attempt, auto: bool = False) -> Attempt:
+    """Grade and close an attempt; a second submission changes nothing."""
+    locked = db.session.scalar(select(Attempt).where(Attempt.id == attempt.id).with_for_update())
+    if locked is None or locked.status != "open":
+        return attempt
+    attempt.status, attempt.submitted_at, attempt.auto_submitted = "submitted", now(), auto
+    if auto and attempt.deadline_at is not None:
+        attempt.submitted_at = min(attempt.submitted_at, attempt.deadline_at)
+    for response in attempt.responses:
+        response.fraction = grade(response.question_version.as_spec, response.answer).fraction
+    _score(attempt)
+    audit.record("exam.submitted" if attempt.kind == "exam" else "check.submitted", actor_id=attempt.user_id,
+                 object_type=attempt.kind, object_id=attempt.exam.slug if attempt.exam else attempt.module_id,
+                 attempt=attempt.id, auto=auto, score=attempt.score, passed=attempt.passed)
+    db.session.flush()
+    _apply_pass(attempt)
+    return attempt
+
+
+def _apply_pass(attempt: Attempt) -> None:
+    """A passed check completes its module; a passed exam may complete a certification."""
+    if not attempt.passed:
+        return
+    if attempt.kind == "check":
+        from ..courses.service import complete_module
+
+        complete_module(attempt.user_id, db.session.get(Module, attempt.module_id))
+    else:
+        from ..certification.service import after_progress
+
+        after_progress(attempt.user_id)
+
+
+def _score(attempt: Attempt) -> None:
+    """Work out the score, pass and the per-category result from the graded responses."""
+    per: dict[str, list[float]] = {}
+    pending = 0
+    for response in attempt.responses:
+        category = response.question_version.spec.get("category", "")
+        got = per.setdefault(category, [0.0, 0.0])
+        got[1] += 1
+        if response.fraction is None:
+            pending += 1
+        else:
+            got[0] += response.fraction
+    total = sum(v[1] for v in per.values())
+    attempt.pending = pending
+    attempt.result = {cat: {"score": round(100 * v[0] / v[1], 1), "questions": int(v[1])} for cat, v in per.items()}
+    if pending:
+        attempt.score, attempt.passed = None, None
+        return
+    attempt.score = round(100 * sum(v[0] for v in per.values()) / total, 1) if total else 0.0
+    attempt.passed = attempt.score >= attempt.pass_mark
+
+
+def grade_essay(response: Response, fraction: float, comment: str, grader_id: int) -> Attempt:
+    """Record a trainer's grade for an essay answer and rescore its attempt."""
+    if not 0 <= fraction <= 1:
+        raise ExamRefused("得分应在 0 到满分之间。")
+    attempt = response.attempt
+    if attempt.open:
+        raise ExamRefused("答卷还没有提交。")
+    response.fraction, response.comment = fraction, comment.strip()
+    response.graded_by, response.graded_at = grader_id, now()
+    was_pending = attempt.pending
+    _score(attempt)
+    audit.record("essay.graded", actor_id=grader_id, subject_id=attempt.user_id, object_type="response",
+                 object_id=response.id, fraction=fraction)
+    if was_pending and not attempt.pending:
+        audit.record("exam.graded", actor_id=grader_id, subject_id=attempt.user_id, object_type="exam",
+                     object_id=attempt.exam.slug if attempt.exam else "", attempt=attempt.id, score=attempt.score,
+                     passed=attempt.passed)
+        db.session.flush()
+        _apply_pass(attempt)
+    db.session.flush()
+    return attempt
+
+
+def expire_due_attempts() -> int:
+    """Auto-submit every open attempt whose deadline has passed (for the sweep)."""
+    due = db.session.scalars(select(Attempt).where(Attempt.status == "open", Attempt.deadline_at <= now())).all()
+    for attempt in due:
+        submit(attempt, auto=True)
+    return len(due)
+
+
+def attempts_count(user_id: int, exam: Exam) -> int:
+    return db.session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.user_id == user_id, Attempt.exam_id == exam.id)) or 0
+
+
+def check_available(module: Module) -> bool:
+    """Tell whether the module ends with a knowledge check (its course bank has questions for it)."""
+    return bool(_pool(("description", "essay"), module.course_id))

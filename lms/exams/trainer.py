@@ -1,0 +1,278 @@
+"""Trainer pages: question bank, GIFT import/export, exam editor, essay grading, item analysis."""
+
+from __future__ import annotations
+
+from flask import Response as FlaskResponse, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import func, select
+from wtforms import BooleanField, DecimalField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from ..accounts.access import role_required
+from ..accounts.forms import choices
+from ..courses.models import Course
+from ..extensions import db
+from ..yamlx import YamlError, load
+from . import bp
+from .analysis import ItemStats, analyse
+from .definitions import ExamError, parse_exam
+from .gift import GiftError, parse_gift, to_gift
+from .grading import right_answer_text
+from .models import Attempt, Exam, Question, QuestionVersion, Response
+from .questions import QTYPE_LABELS, QTYPES
+from .service import ExamRefused, grade_essay, save_question
+
+TRAINERS = ("trainer", "admin")
+
+
+class QuestionForm(FlaskForm):
+    gift = TextAreaField("题目（GIFT 格式）", validators=[DataRequired("请填写题目")])
+    submit = SubmitField("保存为新版本")
+
+
+class ImportForm(FlaskForm):
+    course = SelectField("导入到课程", choices=[])
+    file = FileField("GIFT 文件（.gift 或 .txt，UTF-8）", validators=[FileRequired("请选择文件"),
+                                                                 FileAllowed(["gift", "txt"], "只支持 .gift 或 .txt")])
+    valid_only = BooleanField("文件有错误时，只导入格式正确的题目")
+    submit = SubmitField("导入")
+
+
+class ExamForm(FlaskForm):
+    yaml_text = TextAreaField("考试定义（YAML）", validators=[DataRequired("请填写考试定义")])
+    submit = SubmitField("保存")
+
+
+class EssayGradeForm(FlaskForm):
+    score = DecimalField("得分（0–100）", places=None, validators=[DataRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
+    comment = TextAreaField("评语", validators=[Optional()])
+    submit = SubmitField("提交评分")
+
+
+def _courses():
+    return db.session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.sort_order)).all()
+
+
+@bp.route("/bank")
+@role_required(*TRAINERS)
+def bank():
+    """Browse the question bank by course, category, type or text."""
+    course_slug, qtype, q = request.args.get("course", ""), request.args.get("type", ""), request.args.get("q", "").strip()
+    stmt = select(Question).join(Course).where(Question.active.is_(True))
+    if course_slug:
+        stmt = stmt.where(Course.slug == course_slug)
+    if qtype in QTYPES:
+        stmt = stmt.where(Question.qtype == qtype)
+    if q:
+        stmt = stmt.where(Question.name.like(f"%{q}%") | Question.category.like(f"%{q}%"))
+    rows = db.session.scalars(stmt.order_by(Course.sort_order, Question.category, Question.name).limit(500)).all()
+    counts = db.session.execute(select(Course.slug, Question.qtype, func.count()).join(Course)
+                                .where(Question.active.is_(True)).group_by(Course.slug, Question.qtype)).all()
+    return render_template("exams/bank.html", questions=rows, courses=_courses(), course_slug=course_slug,
+                           qtype=qtype, q=q, labels=QTYPE_LABELS, counts=counts)
+
+
+@bp.route("/bank/<int:question_id>", methods=["GET", "POST"])
+@role_required(*TRAINERS)
+def question_edit(question_id: int):
+    """Edit one question as GIFT text; every save is a new version, the old ones stay."""
+    question = db.get_or_404(Question, question_id)
+    form = QuestionForm()
+    errors = []
+    if form.validate_on_submit():
+        result = parse_gift(form.gift.data)
+        errors = result.errors
+        if not errors and len(result.questions) != 1:
+            errors = [GiftError(1, "请只写一道题", "")]
+        if not errors:
+            spec = result.questions[0]
+            if spec.name != question.name:
+                form.gift.errors = ["题目名称（::名称::）不能修改"]
+            else:
+                if not spec.category or spec.category == question.course.slug:
+                    spec = type(spec)(**{**spec.__dict__, "category": spec.category or question.category})
+                _, changed = save_question(question.course, spec, origin="browser", actor_id=current_user.id,
+                                           existing=question)
+                db.session.commit()
+                flash(f"已保存为第 {question.version} 版。" if changed else "内容没有变化。", "success" if changed else "info")
+                return redirect(url_for("exams.question_edit", question_id=question.id))
+    elif request.method == "GET":
+        form.gift.data = to_gift([question.current.as_spec])
+    return render_template("exams/question_edit.html", question=question, form=form, errors=errors,
+                           labels=QTYPE_LABELS, right=right_answer_text(question.current.as_spec))
+
+
+@bp.route("/bank/import", methods=["GET", "POST"])
+@role_required(*TRAINERS)
+def bank_import():
+    """Import a GIFT file into a course's bank; with errors nothing is imported unless asked."""
+    form = ImportForm()
+    form.course.choices = choices((c.slug, c.title) for c in _courses())
+    report = None
+    if form.validate_on_submit():
+        course = db.session.scalar(select(Course).where(Course.slug == form.course.data))
+        try:
+            text = form.file.data.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.file.errors.append("文件不是 UTF-8 编码，请另存为 UTF-8 后再导入")
+        else:
+            result = parse_gift(text)
+            report = {"errors": result.errors, "imported": {}, "written": False}
+            if result.errors and not form.valid_only.data:
+                flash(f"文件有 {len(result.errors)} 处错误，未导入任何题目。", "error")
+            elif not result.questions:
+                flash("文件里没有可导入的题目。", "error")
+            else:
+                for spec in result.questions:
+                    if not spec.category:
+                        spec = type(spec)(**{**spec.__dict__, "category": course.slug})
+                    save_question(course, spec, origin="browser", actor_id=current_user.id)
+                    report["imported"][spec.qtype] = report["imported"].get(spec.qtype, 0) + 1
+                db.session.commit()
+                report["written"] = True
+                flash(f"已导入 {len(result.questions)} 道题。", "success")
+    return render_template("exams/import.html", form=form, report=report, labels=QTYPE_LABELS)
+
+
+@bp.route("/bank/export/<slug>")
+@role_required(*TRAINERS)
+def bank_export(slug: str):
+    """Download a course's bank as a GIFT file."""
+    course = db.session.scalar(select(Course).where(Course.slug == slug))
+    if course is None:
+        abort(404)
+    questions = db.session.scalars(select(Question).where(Question.course_id == course.id, Question.active.is_(True))
+                                   .order_by(Question.category, Question.id)).all()
+    body = to_gift([q.current.as_spec for q in questions])
+    return FlaskResponse(body, mimetype="text/plain; charset=utf-8",
+                         headers={"Content-Disposition": f"attachment; filename={slug}-questions.gift"})
+
+
+@bp.route("/exams/manage")
+@role_required(*TRAINERS)
+def exams_manage():
+    """List exams for editing and analysis."""
+    rows = db.session.scalars(select(Exam).order_by(Exam.slug)).all()
+    counts = dict(db.session.execute(select(Attempt.exam_id, func.count()).where(
+        Attempt.kind == "exam", Attempt.status == "submitted").group_by(Attempt.exam_id)).all())
+    return render_template("exams/manage.html", exams=rows, counts=counts)
+
+
+def _available() -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for category, qtype, n in db.session.execute(select(Question.category, Question.qtype, func.count()).where(
+            Question.active.is_(True)).group_by(Question.category, Question.qtype)):
+        counts.setdefault(category, {})[qtype] = n
+    return counts
+
+
+@bp.route("/exams/manage/new", methods=["GET", "POST"])
+@bp.route("/exams/manage/<slug>", methods=["GET", "POST"])
+@role_required(*TRAINERS)
+def exam_edit(slug: str | None = None):
+    """Edit an exam definition (YAML) with validation against the bank; saving makes a new version."""
+    exam = db.session.scalar(select(Exam).where(Exam.slug == slug)) if slug else None
+    if slug and exam is None:
+        abort(404)
+    form = ExamForm()
+    new_slug = request.form.get("slug", "").strip() if exam is None else exam.slug
+    problems: list[tuple[int | None, str]] = []
+    if form.validate_on_submit():
+        try:
+            spec = parse_exam(load(form.yaml_text.data), new_slug, _available())
+        except YamlError as exc:
+            problems = [(exc.line, str(exc))]
+        except ExamError as exc:
+            problems = exc.problems
+        else:
+            if exam is None:
+                if db.session.scalar(select(Exam).where(Exam.slug == new_slug)) is not None:
+                    problems = [(None, f"考试编号「{new_slug}」已存在")]
+                else:
+                    exam = Exam(slug=new_slug, version=0, source_hash="")
+                    db.session.add(exam)
+            if not problems:
+                from ..roleplay.phrasebook import text_hash
+
+                exam.version += 1
+                exam.title, exam.yaml_text, exam.certification = spec.title, form.yaml_text.data, spec.certification
+                exam.source_hash, exam.active = text_hash(form.yaml_text.data), True
+                db.session.commit()
+                flash(f"已保存「{spec.title}」第 {exam.version} 版。", "success")
+                return redirect(url_for("exams.exam_edit", slug=exam.slug))
+    elif request.method == "GET" and exam is not None:
+        form.yaml_text.data = exam.yaml_text
+    return render_template("exams/exam_edit.html", exam=exam, form=form, problems=problems, new_slug=new_slug,
+                           available=sorted((cat, sum(types.values())) for cat, types in _available().items()))
+
+
+@bp.route("/grading")
+@role_required(*TRAINERS)
+def grading_queue():
+    """List essay answers waiting for a grade, oldest first."""
+    rows = db.session.scalars(
+        select(Response).join(Attempt).join(QuestionVersion)
+        .where(Attempt.status == "submitted", Response.fraction.is_(None))
+        .order_by(Attempt.submitted_at).limit(200)).all()
+    return render_template("exams/grading.html", responses=rows, form=EssayGradeForm())
+
+
+@bp.route("/grading/<int:response_id>", methods=["POST"])
+@role_required(*TRAINERS)
+def grade_response(response_id: int):
+    """Record the grade of one essay answer."""
+    response = db.get_or_404(Response, response_id)
+    form = EssayGradeForm()
+    if form.validate_on_submit():
+        try:
+            grade_essay(response, float(form.score.data) / 100, form.comment.data or "", current_user.id)
+        except ExamRefused as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("已评分。", "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+    return redirect(url_for("exams.grading_queue"))
+
+
+@bp.route("/exams/manage/<slug>/analysis")
+@role_required(*TRAINERS)
+def item_analysis(slug: str):
+    """Facility and discrimination per question and how often each option was picked."""
+    exam = db.session.scalar(select(Exam).where(Exam.slug == slug))
+    if exam is None:
+        abort(404)
+    responses = db.session.scalars(select(Response).join(Attempt).where(
+        Attempt.exam_id == exam.id, Attempt.status == "submitted", Attempt.pending == 0)).all()
+    totals: dict[int, float] = {}
+    for r in responses:
+        totals[r.attempt_id] = totals.get(r.attempt_id, 0.0) + (r.fraction or 0.0)
+    rows = [(r.attempt_id, r.question_version.question_id, r.fraction or 0.0, totals[r.attempt_id]) for r in responses]
+    stats = analyse(rows)
+    items: dict[int, ItemStats] = {}
+    for r in responses:
+        spec = r.question_version.as_spec
+        qid = r.question_version.question_id
+        item = items.get(qid)
+        if item is None:
+            attempts, facility, disc = stats[qid]
+            item = ItemStats(qid, spec.name, attempts, facility, disc)
+            if spec.qtype in ("single", "multiple"):
+                item.options = [(c.text, 0, c.fraction > 0) for c in spec.choices]
+            elif spec.qtype == "truefalse":
+                item.options = [("正确", 0, spec.truth is True), ("错误", 0, spec.truth is False)]
+            items[qid] = item
+        picked = r.answer if isinstance(r.answer, list) else [r.answer]
+        if spec.qtype == "truefalse":
+            picked = [0 if r.answer is True else 1] if isinstance(r.answer, bool) else []
+        for index in picked:
+            if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(item.options):
+                text, count, right = item.options[index]
+                item.options[index] = (text, count + 1, right)
+    ordered = sorted(items.values(), key=lambda i: (i.facility if i.facility is not None else 101))
+    return render_template("exams/analysis.html", exam=exam, items=ordered, attempts=len(totals))

@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -27,6 +28,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     if test_config:
         app.config.update(test_config)
     _finish_config(app)
+
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.url_map.converters["int"] = BoundedInt
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -58,6 +66,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     return app
 
 
+class BoundedInt(IntegerConverter):
+    """URL integers that fit a database integer: /runs/99999999999999999999 is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _finish_config(app: Flask) -> None:
     """Derive the database URI and secret key from the merged configuration."""
     url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
@@ -69,6 +85,7 @@ def _finish_config(app: Flask) -> None:
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.is_file():
             app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
 
 
 @event.listens_for(Engine, "connect")
@@ -89,6 +106,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
-    """Start SQLite transactions explicitly (see _sqlite_pragmas)."""
+    """Start SQLite transactions explicitly (see _sqlite_pragmas).
+
+    A transaction that may write takes the write lock at once (BEGIN IMMEDIATE): a deferred one
+    that reads first and writes later fails with "database is locked" when another writer got
+    in between, which busy_timeout cannot fix. Read-only requests (GET) stay deferred so they
+    run side by side.
+    """
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -137,8 +137,7 @@ def schema_is_current() -> bool:
 
     config = current_app.extensions["migrate"].migrate.get_config()
     heads = set(ScriptDirectory.from_config(config).get_heads())
-    with db.engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+    return set(MigrationContext.configure(db.session.connection()).get_current_heads()) == heads
 
 
 @lms_cli.command("sync")
@@ -248,6 +247,50 @@ def gift_export_command(course_slug: str) -> None:
     questions = db.session.scalars(select(Question).where(Question.course_id == course.id, Question.active.is_(True))
                                    .order_by(Question.category, Question.id)).all()
     click.echo(to_gift([q.current.as_spec for q in questions]), nl=False)
+
+
+admin_cli = AppGroup("admin", help="Recover administrator access.")
+lms_cli.add_command(admin_cli)
+
+
+@admin_cli.command("create")
+@click.argument("emp_no")
+@click.argument("name")
+def admin_create_command(emp_no: str, name: str) -> None:
+    """Create an administrator and print a one-time password (changed at first log-in)."""
+    from .accounts.service import DomainError, PersonData, create_person
+
+    try:
+        user, password = create_person(PersonData(emp_no, name, "admin", None, None, None), _system_actor())
+    except DomainError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已创建管理员 {user.emp_no}，初始密码：{password}（首次登录须修改）")
+
+
+@admin_cli.command("reset-password")
+@click.argument("emp_no")
+def admin_reset_command(emp_no: str) -> None:
+    """Give a person a new one-time password (and reactivate the account)."""
+    from .accounts.service import find_by_emp_no, reset_password, set_active
+
+    user = find_by_emp_no(emp_no)
+    if user is None:
+        click.echo(f"没有工号 {emp_no}。", err=True)
+        sys.exit(1)
+    actor = _system_actor()
+    password = reset_password(user, actor)
+    set_active(user, True, actor)
+    db.session.commit()
+    click.echo(f"{user.emp_no} {user.name} 的新密码：{password}（首次登录须修改）")
+
+
+def _system_actor():
+    """The actor recorded for command-line changes: nobody logged in."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=None)
 
 
 @lms_cli.command("sweep")

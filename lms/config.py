@@ -22,8 +22,12 @@ SIMULATIONS_DIR = "simulations"
 # Password hashing (werkzeug method string); tests use a cheap one.
 PASSWORD_HASH_METHOD = "scrypt"
 
-# Log-in attempts allowed per client address (Flask-Limiter syntax).
+# Log-in attempts (Flask-Limiter syntax): per client address and 工号, and per address in all
+# (a shared store PC or a proxy address serves many people).
 LOGIN_RATE_LIMIT = "10 per minute"
+LOGIN_RATE_LIMIT_PER_ADDRESS = "60 per minute"
+# Behind a reverse proxy: how many proxies set X-Forwarded-For (0: trust none).
+PROXY_HOPS = 0
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 
@@ -36,6 +40,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_DURATION = 7 * 24 * 3600  # 「保持登录」 lasts a week
 # Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
 SESSION_COOKIE_SECURE = False
 
@@ -43,5 +48,6 @@ SESSION_COOKIE_SECURE = False
 DISPLAY_TIMEZONE = "Asia/Shanghai"
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+WTF_I18N_ENABLED = False  # WTForms messages come from its own zh catalogue (see lms/forms.py)
 
 PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)

@@ -20,6 +20,7 @@ ERROR_TEXT = {
     413: ("文件太大", "上传的文件超过了大小限制（5 MB）。"),
     429: ("操作太频繁", "尝试次数过多，请稍等一分钟再试。"),
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后再试；如一直出现，请联系管理员。"),
+    503: ("暂时无法使用", "系统暂时无法使用，请稍后再试。"),
 }
 
 
@@ -73,6 +74,18 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         return _error_page(500)
+
+    @app.before_request
+    def refuse_bad_input():
+        """Answer 400 to NUL characters anywhere in the request, and 503 without a secret key."""
+        if not app.config.get("SECRET_KEY"):
+            return _error_page(503, "系统尚未初始化（缺少密钥），请管理员先运行 make run 或 flask --app wsgi lms init。")
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value
+            for values in (request.args, request.form) for key, value in values.items(multi=True)
+        ):
+            return _error_page(400, "提交的内容含有无法处理的字符。")
+        return None
 
     @app.after_request
     def security_headers(response):

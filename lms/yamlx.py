@@ -38,6 +38,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         except TypeError:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark)
+        if key in result:  # PyYAML would keep the last one silently
+            raise yaml.constructor.ConstructorError(
+                None, None, f"键「{key}」重复（第 {result.key_lines[key]} 行已有）", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..clock import today
 from ..extensions import db
@@ -16,7 +20,7 @@ from .models import Leave, Region, Store, User
 from .roster import RosterFileError, check_roster, read_table, store_lookup
 from .service import (
     DomainError, PersonData, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
-    save_region, save_store, set_active, set_store_active, update_person,
+    roster_already_imported, save_region, save_store, set_active, set_store_active, update_person,
 )
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,6 +31,13 @@ PAGE_SIZE = 50
 @role_required("admin")
 def _admins_only():
     """Every admin page is for admins only."""
+
+
+@admin_bp.after_request
+def _no_store(response):
+    """Admin pages (one-time passwords among them) are never kept in the browser's cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _store_choices(include_closed: bool = False) -> list[tuple]:
@@ -47,6 +58,7 @@ def people():
     """List people, searchable by 工号 or 姓名 and filterable by store, role and status."""
     q = request.args.get("q", "").strip()
     store_id = request.args.get("store", type=int)
+    store_id = store_id if store_id is not None and 0 < store_id < 2**31 else None
     role = request.args.get("role", "")
     status = request.args.get("status", "active")
     page = max(request.args.get("page", 1, type=int), 1)
@@ -63,8 +75,10 @@ def people():
     elif status == "inactive":
         stmt = stmt.where(User.active.is_(False))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = min(page, 10**6)
     rows = db.session.scalars(
         stmt.order_by(User.emp_no).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        .options(selectinload(User.store), selectinload(User.leaves))
     ).all()
     stores = db.session.scalars(select(Store).order_by(Store.code)).all()
     return render_template(
@@ -246,8 +260,11 @@ def regions():
     return render_template("admin/regions.html", regions=rows, form=form)
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="roster-import")
+ROSTER_PREVIEW_SECONDS = 3600  # a preview can be confirmed within an hour, and only once
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="roster-import")
 
 
 def _check(table: list[list[str]]):
@@ -267,7 +284,7 @@ def roster():
         except RosterFileError as exc:
             form.file.errors.append(str(exc))
         else:
-            confirm = RosterConfirmForm(payload=_serializer().dumps(table))
+            confirm = RosterConfirmForm(payload=_serializer().dumps({"table": table, "nonce": secrets.token_hex(8)}))
             plan = plan_roster(check) if check.ok else None
             return render_template("admin/roster_preview.html", check=check, plan=plan, confirm=confirm,
                                    filename=upload.filename, stores=_store_names())
@@ -286,10 +303,17 @@ def roster_confirm():
         flash("导入请求无效，请重新上传文件。", "error")
         return redirect(url_for("admin.roster"))
     try:
-        table = _serializer().loads(form.payload.data)
+        payload = _serializer().loads(form.payload.data, max_age=ROSTER_PREVIEW_SECONDS)
+    except SignatureExpired:
+        flash("预览已超过一小时，请重新上传文件。", "error")
+        return redirect(url_for("admin.roster"))
     except BadSignature:
         flash("导入数据已被改动，请重新上传文件。", "error")
         return redirect(url_for("admin.roster"))
+    table, nonce = payload["table"], payload["nonce"]
+    if roster_already_imported(nonce):
+        flash("这份名单已经导入过了（可能是重复点击或后退后重新提交）。", "info")
+        return redirect(url_for("admin.people"))
     try:
         check = _check(table)
     except RosterFileError as exc:
@@ -299,8 +323,13 @@ def roster_confirm():
         flash("名单有错误，未写入任何数据。", "error")
         return render_template("admin/roster_preview.html", check=check, plan=None, confirm=form,
                                filename="", stores=_store_names())
-    plan, created = apply_roster(check, current_user)
-    db.session.commit()
+    try:
+        plan, created = apply_roster(check, current_user, nonce)
+        db.session.commit()
+    except IntegrityError:  # a second click ran at the same moment and won
+        db.session.rollback()
+        flash("这份名单已经导入过了。", "info")
+        return redirect(url_for("admin.people"))
     flash(f"导入完成：新增 {len(plan.new)} 人，更新 {len(plan.changed)} 人，未变 {len(plan.unchanged)} 人。", "success")
     if created:
         return render_template("admin/password_once.html", people=created, title="导入完成：新账号的初始密码")

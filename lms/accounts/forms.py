@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from ..forms import LmsForm
 
 from .constants import POSITIONS, ROLE_LABELS, STORE_ROLES
 from .roster import EMP_NO_RE
@@ -16,21 +17,21 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(LmsForm):
     emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Length(max=32)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
     remember = BooleanField("在这台设备上保持登录")
     submit = SubmitField("登录")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(LmsForm):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(8, 128, "新密码至少 8 位")])
     confirm = PasswordField("再输一次新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
     submit = SubmitField("修改密码")
 
 
-class PersonForm(FlaskForm):
+class PersonForm(LmsForm):
     emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Regexp(EMP_NO_RE, message="工号为 2–32 位字母、数字、- 或 _")])
     name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
     role = SelectField("角色", choices=choices(ROLE_LABELS.items()), default="staff")
@@ -52,7 +53,7 @@ class PersonForm(FlaskForm):
         return ok
 
 
-class StoreForm(FlaskForm):
+class StoreForm(LmsForm):
     code = StringField("营业厅编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
     name = StringField("营业厅名称", validators=[DataRequired("请输入名称"), Length(max=100)])
     region_id = SelectField("地市公司", coerce=int, choices=[])
@@ -60,31 +61,31 @@ class StoreForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class RegionForm(FlaskForm):
+class RegionForm(LmsForm):
     code = StringField("地市编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
     name = StringField("地市公司名称", validators=[DataRequired("请输入名称"), Length(max=100)])
     submit = SubmitField("新增地市公司")
 
 
-class LeaveForm(FlaskForm):
+class LeaveForm(LmsForm):
     start_date = DateField("开始日期", validators=[DataRequired("请选择开始日期")])
     end_date = DateField("结束日期", validators=[DataRequired("请选择结束日期")])
     reason = StringField("事由", validators=[Optional(), Length(max=100)])
     submit = SubmitField("登记假期")
 
 
-class RosterUploadForm(FlaskForm):
+class RosterUploadForm(LmsForm):
     file = FileField("花名册文件（.csv 或 .xlsx）", validators=[
         FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只支持 .csv 或 .xlsx 文件")])
     submit = SubmitField("上传并预览")
 
 
-class RosterConfirmForm(FlaskForm):
+class RosterConfirmForm(LmsForm):
     payload = HiddenField(validators=[DataRequired()])
     submit = SubmitField("确认导入")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(LmsForm):
     """An empty form: a POST button with a CSRF token."""
 
     submit = SubmitField("确定")

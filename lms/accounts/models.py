@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+import secrets
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -58,6 +60,9 @@ class User(UserMixin, db.Model):
     emp_no: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(50))
     password_hash: Mapped[str] = mapped_column(String(256))
+    # Part of the session id: changing it (new password, reset, deactivation) logs out every device.
+    auth_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     role: Mapped[str] = mapped_column(String(16), default="staff")
     position: Mapped[str | None] = mapped_column(String(16))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
@@ -79,10 +84,23 @@ class User(UserMixin, db.Model):
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 
-    def set_password(self, password: str) -> None:
-        """Store a salted hash of the password, never the password."""
-        method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+    def set_password(self, password: str, generated: bool = False) -> None:
+        """Store a salted hash of the password, never the password; end every other session.
+
+        A generated password (random, about 58 bits) is hashed with a fast method and must be
+        changed at the first log-in: that keeps a roster import of thousands of people within a
+        request. A password a person chooses gets the slow, strong hash.
+        """
+        if generated:
+            method = "pbkdf2:sha256:1000"
+        else:
+            method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
         self.password_hash = generate_password_hash(password, method=method)
+        self.must_change_password = generated
+        self.auth_token = secrets.token_hex(8)
+
+    def get_id(self) -> str:  # Flask-Login: the session remembers the id and the token
+        return f"{self.id}:{self.auth_token}"
 
     def check_password(self, password: str) -> bool:
         """Tell whether the password matches the stored hash."""
@@ -94,6 +112,10 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.emp_no} {self.role}>"
+
+
+# 工号 are case-insensitive: one index both enforces that and serves the log-in look-up.
+Index("uq_users_emp_no_upper", func.upper(User.emp_no), unique=True)
 
 
 class Leave(db.Model):

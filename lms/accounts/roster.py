@@ -1,7 +1,7 @@
 """Roster import (花名册导入): read a CSV or XLSX file and check every row (pure).
 
-Columns: 工号, 姓名, 营业厅, 岗位, 角色, 入职日期 (header in the first row, any order; 角色 may be
-blank for 员工). Rows are numbered as the spreadsheet shows them (the header is row 1). The
+Columns: 工号, 姓名, 营业厅, 岗位, 角色, 入职日期 (header in the first row, any order; a blank
+角色 keeps an existing person's role and makes a new person 员工). Rows are numbered as the spreadsheet shows them (the header is row 1). The
 caller writes nothing unless `RosterCheck.ok` — every row valid.
 """
 
@@ -35,7 +35,7 @@ class RosterRow:
     name: str
     store_key: str
     position: str
-    role: str
+    role: str | None  # None: not given (an existing person keeps theirs, a new one is 员工)
     hire_date: date
 
 
@@ -170,20 +170,21 @@ def check_roster(
             reasons.append("姓名为空")
         elif len(name) > 50:
             reasons.append("姓名超过 50 个字")
-        role_text = get("角色") or "员工"
-        role = ROLE_ALIASES.get(role_text) or ROLE_ALIASES.get(role_text.lower())
-        if role is None:
+        role_text = get("角色")
+        role = (ROLE_ALIASES.get(role_text) or ROLE_ALIASES.get(role_text.lower())) if role_text else None
+        if role_text and role is None:
             reasons.append(f"未知角色「{role_text}」（可填：员工、培训岗、营业厅经理、管理员）")
+        effective_role = role or "staff"
         store_text = get("营业厅")
         store_key = stores.get(store_text) or stores.get(store_text.upper()) if store_text else None
         if not store_text:
-            if role in STORE_ROLES:
+            if effective_role in STORE_ROLES:
                 reasons.append("营业厅为空")
         elif store_key is None:
             reasons.append(f"未知营业厅「{store_text}」（填营业厅编码或全称）")
         position = get("岗位")
         if not position:
-            if role in STORE_ROLES:
+            if effective_role in STORE_ROLES:
                 reasons.append("岗位为空")
         elif position not in POSITIONS:
             reasons.append(f"未知岗位「{position}」（可填：{'、'.join(POSITIONS)}）")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager
@@ -19,9 +20,13 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load the logged-in person from the session."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str) -> User | None:
+    """Load the logged-in person from the session; a changed token (new password) logs them out."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or len(user_id) > 12:
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.auth_token == token else None
 
 
 def home_url_for(user: User) -> str:
@@ -42,8 +47,14 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _login_key() -> str:
+    """Rate-limit key: the client address and the 工号 tried."""
+    return f"{get_remote_address()}|{(request.form.get('emp_no') or '').strip().upper()[:32]}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key)
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"], methods=["POST"])
 def login():
     """Show the log-in form and log a person in."""
     if current_user.is_authenticated:
@@ -55,6 +66,9 @@ def login():
             flash("工号或密码不正确，或账号已停用。", "error")
         else:
             login_user(user, remember=form.remember.data)
+            if user.must_change_password:
+                flash(f"{user.name}，欢迎。首次登录请先把初始密码改成您自己的密码。", "info")
+                return redirect(url_for("accounts.password"))
             flash(f"{user.name}，欢迎回来。", "success")
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
     return render_template("accounts/login.html", form=form)
@@ -80,6 +94,7 @@ def password():
             form.current.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("密码已修改。", "success")
+            login_user(current_user._get_current_object())  # the token changed: renew this session
+            flash("密码已修改，其他设备上的登录已退出。", "success")
             return redirect(home_url_for(current_user))
     return render_template("accounts/password.html", form=form)

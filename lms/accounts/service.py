@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..clock import now
@@ -33,10 +34,19 @@ def find_by_emp_no(emp_no: str) -> User | None:
     return db.session.scalar(select(User).where(func.upper(User.emp_no) == emp_no.strip().upper()))
 
 
+_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
 def authenticate(emp_no: str, password: str) -> User | None:
-    """Return the active person with this 工号 and password, or None."""
+    """Return the active person with this 工号 and password, or None.
+
+    An unknown 工号 costs the same hash check as a known one, so timing tells nothing.
+    """
     user = find_by_emp_no(emp_no)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.check_password(password):
         return None
     return user if user.active else None
 
@@ -57,10 +67,11 @@ def create_person(data: PersonData, actor: User, password: str | None = None) ->
     """Create a person; return them and their initial password (shown once)."""
     if find_by_emp_no(data.emp_no) is not None:
         raise DomainError(f"工号 {data.emp_no} 已存在")
+    generated = password is None
     password = password or generate_password()
     user = User(emp_no=data.emp_no.strip(), active=True)
     _apply(user, data)
-    user.set_password(password)
+    user.set_password(password, generated=generated)
     db.session.add(user)
     db.session.flush()
     audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
@@ -73,6 +84,11 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
     other = find_by_emp_no(data.emp_no)
     if other is not None and other.id != user.id:
         raise DomainError(f"工号 {data.emp_no} 已被 {other.name} 使用")
+    if user.role == "admin" and data.role != "admin":
+        if user.id == actor.id:
+            raise DomainError("不能取消自己的管理员角色")
+        if _last_admin(user):
+            raise DomainError("这是最后一个在用的管理员账号，不能改成其他角色")
     before = _snapshot(user)
     user.emp_no = data.emp_no.strip()
     _apply(user, data)
@@ -82,6 +98,13 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
                      object_id=user.id, changed={k: [str(before[k]), str(_snapshot(user)[k])] for k in changed})
     db.session.flush()
     return changed
+
+
+def _last_admin(user: User) -> bool:
+    """Tell whether the person is the only active admin."""
+    others = db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    return not others
 
 
 def _apply(user: User, data: PersonData) -> None:
@@ -100,8 +123,12 @@ def set_active(user: User, active: bool, actor: User) -> None:
         raise DomainError("不能停用自己的账号")
     if user.active == active:
         return
+    if not active and user.role == "admin" and _last_admin(user):
+        raise DomainError("这是最后一个在用的管理员账号，不能停用")
     user.active = active
     user.deactivated_at = None if active else now()
+    if not active:
+        user.auth_token = generate_password()  # logs the person out everywhere
     audit.record("person.reactivated" if active else "person.deactivated", actor_id=actor.id,
                  subject_id=user.id, object_type="user", object_id=user.id)
     db.session.flush()
@@ -110,7 +137,7 @@ def set_active(user: User, active: bool, actor: User) -> None:
 def reset_password(user: User, actor: User) -> str:
     """Give the person a new random password and return it (shown once)."""
     password = generate_password()
-    user.set_password(password)
+    user.set_password(password, generated=True)
     audit.record("person.password_reset", actor_id=actor.id, subject_id=user.id, object_type="user",
                  object_id=user.id)
     db.session.flush()
@@ -204,12 +231,18 @@ class RosterPlan:
 
 
 def plan_roster(check: RosterCheck) -> RosterPlan:
-    """Sort valid rows into new people, changed people and unchanged people."""
+    """Sort valid rows into new people, changed people and unchanged people (two queries)."""
     plan = RosterPlan()
     stores = {s.code: s for s in db.session.scalars(select(Store))}
+    keys = [row.emp_no.upper() for row in check.rows]
+    users = {}
+    for start in range(0, len(keys), 500):  # stay under the databases' parameter limits
+        chunk = keys[start:start + 500]
+        users.update({u.emp_no.upper(): u for u in db.session.scalars(
+            select(User).where(func.upper(User.emp_no).in_(chunk)))})
     for row in check.rows:
-        user = find_by_emp_no(row.emp_no)
-        data = _row_data(row, stores)
+        user = users.get(row.emp_no.upper())
+        data = _row_data(row, stores, user)
         if user is None:
             plan.new.append((row, None))
             continue
@@ -224,13 +257,19 @@ def plan_roster(check: RosterCheck) -> RosterPlan:
     return plan
 
 
-def _row_data(row, stores: dict[str, Store]) -> PersonData:
+def _row_data(row, stores: dict[str, Store], user: User | None = None) -> PersonData:
     store = stores.get(row.store_key)
-    return PersonData(row.emp_no, row.name, row.role, row.position or None, store.id if store else None,
-                      row.hire_date)
+    role = row.role or (user.role if user is not None else "staff")
+    return PersonData(row.emp_no, row.name, role, row.position or None, store.id if store else None, row.hire_date)
 
 
-def apply_roster(check: RosterCheck, actor: User) -> tuple[RosterPlan, list[tuple[User, str]]]:
+def roster_already_imported(nonce: str) -> bool:
+    """Tell whether the roster preview with this one-time code was imported already."""
+    return db.session.scalar(select(audit.AuditEvent.id).where(
+        audit.AuditEvent.verb == "roster.imported", audit.AuditEvent.object_id == nonce)) is not None
+
+
+def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[RosterPlan, list[tuple[User, str]]]:
     """Write a fully valid roster; return the plan and the new people with their passwords."""
     if not check.ok:
         raise DomainError("名单有错误，未写入任何数据")
@@ -240,8 +279,8 @@ def apply_roster(check: RosterCheck, actor: User) -> tuple[RosterPlan, list[tupl
     for row, _ in plan.new:
         created.append(create_person(_row_data(row, stores), actor))
     for row, user, _ in plan.changed:
-        update_person(user, _row_data(row, stores), actor)
+        update_person(user, _row_data(row, stores, user), actor)
         set_active(user, True, actor)
-    audit.record("roster.imported", actor_id=actor.id, subject_id=None, object_type="roster",
+    audit.record("roster.imported", actor_id=actor.id, subject_id=None, object_type="roster", object_id=nonce,
                  new=len(plan.new), changed=len(plan.changed), unchanged=len(plan.unchanged))
     return plan, created

@@ -67,8 +67,10 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
         if course is None:
             continue
         modules = [m.id for m in course.modules if m.active]
-        rows = db.session.execute(select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
-            ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(modules))).all() if modules else []
+        rows = db.session.execute(select(ModuleProgress.module_id, ModuleProgress.completed_at)
+                                  .join(Module, Module.id == ModuleProgress.module_id).where(
+            ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(modules),
+            ModuleProgress.version == Module.version)).all() if modules else []
         done = len(rows)
         met = bool(modules) and done == len(modules)
         result.append(Requirement("course", slug, f"课程：{course.title}", met, f"{done}/{len(modules)} 章",
@@ -81,7 +83,7 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
             continue
         best = db.session.execute(select(Run.score, Run.finished_at).where(
             Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished", Run.passed.is_(True),
-            Run.score >= minimum).order_by(Run.finished_at.desc()).limit(1)).first()
+            Run.score >= minimum, Run.mode == "text").order_by(Run.finished_at.desc()).limit(1)).first()
         top = db.session.scalar(select(func.max(Run.score)).where(
             Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished"))
         result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）", best is not None,

@@ -118,7 +118,7 @@ def _load_course(
     root: Path, folder: Path, known_positions: tuple[str, ...], errors: list[LoadError]
 ) -> CourseSpec | None:
     rel_folder = _rel(root, folder)
-    if not SLUG_RE.match(folder.name):
+    if not SLUG_RE.match(folder.name) or len(folder.name) > 64:
         errors.append(LoadError(rel_folder, None, "课程目录名只能用小写字母、数字和 -"))
         return None
     meta_path = folder / "course.yaml"
@@ -131,9 +131,9 @@ def _load_course(
     if meta is None:
         return None
     _check_keys(meta, lines, COURSE_KEYS, rel_meta, errors)
-    title = _required_text(meta, "title", "标题", lines, rel_meta, errors)
-    summary = _required_text(meta, "summary", "简介", lines, rel_meta, errors)
-    source = _required_text(meta, "source", "出处（制度章节）", lines, rel_meta, errors)
+    title = _required_text(meta, "title", "标题", lines, rel_meta, errors, limit=200)
+    summary = _required_text(meta, "summary", "简介", lines, rel_meta, errors, limit=500)
+    source = _required_text(meta, "source", "出处（制度章节）", lines, rel_meta, errors, limit=300)
     order = _int_field(meta, "order", 100, lines, rel_meta, errors)
     course_positions = _positions(meta, lines, known_positions, rel_meta, errors)
 
@@ -165,6 +165,9 @@ def _load_modules(root: Path, folder: Path, errors: list[LoadError]) -> list[Mod
             errors.append(LoadError(rel, None, "章节文件名应为 NN-slug.md（序号-小写字母数字）"))
             continue
         order, slug = int(match.group(1)), match.group(2)
+        if len(slug) > 64:
+            errors.append(LoadError(rel, None, "章节 slug 太长（最多 64 个字符）"))
+            continue
         if slug in seen_slugs:
             errors.append(LoadError(rel, None, f"章节 slug「{slug}」重复（另见 {seen_slugs[slug]}）"))
             continue
@@ -199,8 +202,8 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     if meta is None:
         return None
     _check_keys(meta, lines, MODULE_KEYS, rel, errors)
-    title = _required_text(meta, "title", "标题", lines, rel, errors, default_line=1)
-    source = _required_text(meta, "source", "出处（制度章节）", lines, rel, errors, default_line=1)
+    title = _required_text(meta, "title", "标题", lines, rel, errors, default_line=1, limit=200)
+    source = _required_text(meta, "source", "出处（制度章节）", lines, rel, errors, default_line=1, limit=300)
     minutes = _int_field(meta, "minutes", None, lines, rel, errors)
     if minutes is not None and minutes <= 0:
         errors.append(LoadError(rel, lines.get("minutes"), "minutes 应为正整数"))
@@ -238,6 +241,10 @@ def _parse_yaml(
     lines: dict[str, int] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value)
+        if key in lines:
+            errors.append(LoadError(rel, key_node.start_mark.line + 1 + line_offset,
+                                    f"字段「{key}」重复（第 {lines[key]} 行已有）"))
+            return None, {}
         lines[key] = key_node.start_mark.line + 1 + line_offset
         if isinstance(value_node, yaml.SequenceNode):
             for i, item in enumerate(value_node.value):
@@ -254,7 +261,7 @@ def _check_keys(meta: dict, lines: dict[str, int], allowed: set[str], rel: str, 
 
 def _required_text(
     meta: dict, key: str, label: str, lines: dict[str, int], rel: str, errors: list[LoadError],
-    default_line: int = 1,
+    default_line: int = 1, limit: int = 200,
 ) -> str:
     value = meta.get(key)
     if value is None or not str(value).strip():
@@ -262,6 +269,9 @@ def _required_text(
         return ""
     if not isinstance(value, (str, int, float)):
         errors.append(LoadError(rel, lines.get(key, default_line), f"{key} 应为文字"))
+        return ""
+    if len(str(value).strip()) > limit:
+        errors.append(LoadError(rel, lines.get(key, default_line), f"{key} 太长（最多 {limit} 字）"))
         return ""
     return str(value).strip()
 

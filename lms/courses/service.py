@@ -130,13 +130,14 @@ class CourseProgress:
 
 
 def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
-    """Count studied active modules per (user, course) in one query."""
+    """Count active modules studied in their current version, per (user, course), in one query."""
     if not user_ids:
         return {}
     rows = db.session.execute(
         select(ModuleProgress.user_id, Module.course_id, func.count())
         .join(Module, Module.id == ModuleProgress.module_id)
-        .where(ModuleProgress.user_id.in_(user_ids), Module.active.is_(True))
+        .where(ModuleProgress.user_id.in_(user_ids), Module.active.is_(True),
+               ModuleProgress.version == Module.version)
         .group_by(ModuleProgress.user_id, Module.course_id)
     ).all()
     return {(user_id, course_id): n for user_id, course_id, n in rows}

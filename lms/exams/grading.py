@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from ..roleplay.phrasebook import normalize
+from ..roleplay.normalize import normalize
 from .questions import QuestionSpec
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

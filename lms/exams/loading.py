@@ -47,6 +47,9 @@ def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
         seen: dict[str, int] = {}
         questions = []
         for q in result.questions:
+            if len(q.name) > 200 or len(q.category) > 200:
+                content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多 200 字）"))
+                continue
             if q.name in seen:
                 content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第 {seen[q.name]} 行）"))
                 continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response as FlaskResponse, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import BooleanField, DecimalField, SelectField, SubmitField, TextAreaField
@@ -14,6 +13,7 @@ from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
 from ..extensions import db
+from ..forms import LmsForm
 from ..yamlx import YamlError, load
 from . import bp
 from .analysis import ItemStats, analyse
@@ -27,12 +27,12 @@ from .service import ExamRefused, grade_essay, save_question
 TRAINERS = ("trainer", "admin")
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(LmsForm):
     gift = TextAreaField("题目（GIFT 格式）", validators=[DataRequired("请填写题目")])
     submit = SubmitField("保存为新版本")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(LmsForm):
     course = SelectField("导入到课程", choices=[])
     file = FileField("GIFT 文件（.gift 或 .txt，UTF-8）", validators=[FileRequired("请选择文件"),
                                                                  FileAllowed(["gift", "txt"], "只支持 .gift 或 .txt")])
@@ -40,12 +40,12 @@ class ImportForm(FlaskForm):
     submit = SubmitField("导入")
 
 
-class ExamForm(FlaskForm):
+class ExamForm(LmsForm):
     yaml_text = TextAreaField("考试定义（YAML）", validators=[DataRequired("请填写考试定义")])
     submit = SubmitField("保存")
 
 
-class EssayGradeForm(FlaskForm):
+class EssayGradeForm(LmsForm):
     score = DecimalField("得分（0–100）", places=None, validators=[DataRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
     comment = TextAreaField("评语", validators=[Optional()])
     submit = SubmitField("提交评分")

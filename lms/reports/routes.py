@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..accounts.access import role_required
-from ..accounts.constants import POSITIONS
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
 from ..clock import today
-from ..courses.service import active_modules, course_progress, courses_for, module_totals, progress_by_course, progress_for_modules
+from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
 from ..extensions import db
 from . import bp
+from .service import store_rows
 
 
 @bp.route("/")
@@ -38,21 +38,9 @@ def store(store_id: int):
     """Show a store's active staff with their course progress, leave and new-hire status."""
     scope = Scope.of(current_user)
     store = scope.store(store_id)
-    people = sorted(
-        db.session.scalars(scope.people().where(User.store_id == store.id, User.active.is_(True))),
-        key=lambda p: (POSITIONS.index(p.position) if p.position in POSITIONS else len(POSITIONS), p.emp_no),
-    )
-    courses = courses_for(None, everyone=True)
-    done = progress_by_course([p.id for p in people])
-    totals = module_totals()
-    rows = []
-    for person in people:
-        mine = [c for c in courses if c.open_to(person.position)]
-        total = sum(totals.get(c.id, 0) for c in mine)
-        studied = sum(min(done.get((person.id, c.id), 0), totals.get(c.id, 0)) for c in mine)
-        completed = sum(1 for c in mine if totals.get(c.id) and done.get((person.id, c.id), 0) >= totals[c.id])
-        rows.append((person, studied, total, completed, len(mine)))
-    return render_template("reports/store.html", store=store, rows=rows, today=today())
+    rows = store_rows(scope, store, today())
+    return render_template("reports/store.html", store=store, rows=rows,
+                           on_leave=sum(1 for r in rows if r.leave is not None))
 
 
 @bp.route("/people/<int:user_id>")

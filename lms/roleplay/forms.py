@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from ..forms import LmsForm
 
-class TurnForm(FlaskForm):
+
+class TurnForm(LmsForm):
     seq = IntegerField(widget=HiddenField.widget, validators=[DataRequired(), NumberRange(min=1)])
     reply = TextAreaField("您的回复", validators=[Optional()])
     option = HiddenField()

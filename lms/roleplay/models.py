@@ -51,9 +51,6 @@ class Scenario(db.Model):
         """Tell whether a person in this position practises the scenario."""
         return not self.positions or position in self.positions
 
-    @property
-    def current(self) -> "ScenarioVersion":
-        return self.versions[-1]
 
 
 class ScenarioVersion(db.Model):
@@ -88,6 +85,7 @@ class Run(db.Model):
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     turn_count: Mapped[int] = mapped_column(default=0)
     node_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    timer_turn: Mapped[int | None] = mapped_column()  # the turn whose timed node's clock was started
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None] = mapped_column()

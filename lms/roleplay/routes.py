@@ -17,7 +17,8 @@ from .forms import TurnForm
 from .models import Run, Scenario
 from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
 from .service import (
-    MAX_REPLY, TurnError, best_scores, phrasebook_of, scenario_of, start_run, take_turn,
+    MAX_REPLY, TurnError, best_scores, current_version, phrasebook_of, scenario_of, start_run, start_timer,
+    take_turn,
 )
 
 
@@ -68,7 +69,7 @@ def catalogue():
 def intro(slug: str):
     """Show who the customer is, what the scenario trains, and the learner's runs of it."""
     row = _scenario_or_404(slug)
-    spec = scenario_of(row.current)
+    spec = scenario_of(current_version(row))
     runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.scenario_id == row.id)
                               .order_by(Run.started_at.desc()).limit(20)).all()
     active = next((r for r in runs if r.status == "active"), None)
@@ -126,6 +127,9 @@ def run(run_id: int):
     if run.status == "abandoned":
         flash("这次演练已被新的演练取代。", "info")
         return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
+    spec = scenario_of(run.scenario_version)
+    if start_timer(run, spec.nodes[run.node]):
+        db.session.commit()
     return _render_run(run, TurnForm(seq=run.turn_count + 1))
 
 

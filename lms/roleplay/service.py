@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -102,9 +103,25 @@ def current_phrasebook_version() -> PhrasebookVersion | None:
     return db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
 
 
+def start_timer(run: Run, node: engine.Node) -> bool:
+    """Start a timed node's clock when the learner first sees it (not when the turn before ended)."""
+    if not node.timed or run.timer_turn == run.turn_count + 1 or run.status != "active":
+        return False
+    run.node_shown_at, run.timer_turn = now(), run.turn_count + 1
+    db.session.flush()
+    return True
+
+
+def current_version(scenario: Scenario) -> ScenarioVersion:
+    """Return the newest version of a scenario (one row, not every version)."""
+    return db.session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id)
+                             .order_by(ScenarioVersion.version.desc()).limit(1))
+
+
 def clean_reply(text: str) -> str:
-    """Strip control characters and surrounding space from a typed reply; refuse bad ones."""
-    text = _CONTROL.sub("", text or "").strip()
+    """Strip control, unassigned and private-use characters and surrounding space; refuse bad replies."""
+    text = "".join(ch for ch in _CONTROL.sub("", text or "") if unicodedata.category(ch) not in ("Cn", "Co", "Cs"))
+    text = text.strip()
     if not text:
         raise TurnError("请先输入您要对客户说的话。")
     if len(text) > MAX_REPLY:
@@ -117,7 +134,7 @@ def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
     book = current_phrasebook_version()
     if book is None:
         raise TurnError("短语库尚未加载，请联系培训岗。")
-    version = scenario.current
+    version = current_version(scenario)
     spec = scenario_of(version)
     db.session.execute(
         update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")
@@ -148,8 +165,8 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     if node.end:
         return None, False
     if option_id:
-        if node.option(option_id) is None:
-            raise TurnError("请选择一个选项。")
+        if node.option(option_id) is None or not (node.mode == "choice" or run.mode == "beginner"):
+            raise TurnError("请选择一个选项。" if node.mode == "choice" else "请输入您要对客户说的话。")
         reply = node.option(option_id).text
     else:
         if node.mode == "choice":
@@ -194,18 +211,19 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}
     audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
                  object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
-                 outcome=ending.outcome, version=run.scenario_version.version)
+                 outcome=ending.outcome, version=run.scenario_version.version, mode=run.mode)
     db.session.flush()
-    if result.passed:
+    if result.passed and run.mode == "text":
         from ..certification.service import after_progress  # a scenario may be the last requirement
 
         after_progress(run.user_id)
 
 
 def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
-    """Return each scenario's best finished score and whether any run passed."""
+    """Return each scenario's best finished score and whether a typed (not beginner) run passed."""
     rows = db.session.execute(
-        select(Run.scenario_id, func.max(Run.score), func.max(case((Run.passed.is_(True), 1), else_=0)))
+        select(Run.scenario_id, func.max(Run.score),
+               func.max(case((Run.passed.is_(True) & (Run.mode == "text"), 1), else_=0)))
         .where(Run.user_id == user_id, Run.status == "finished")
         .group_by(Run.scenario_id)
     ).all()

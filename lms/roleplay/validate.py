@@ -14,7 +14,8 @@ from pathlib import Path
 from ..accounts.constants import POSITIONS
 from ..yamlx import YamlError, load
 from .phrasebook import Phrasebook, PhrasebookError, from_data, text_hash
-from .scenario import Scenario, ScenarioError, parse_scenario, step
+from .scenario import Scenario, step
+from .scenario_parse import ScenarioError, parse_scenario
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from lms.roleplay.conditions import ConditionError, parse
-from lms.roleplay.phrasebook import normalize
-from lms.roleplay.scenario import ScenarioError, step
+from lms.roleplay.normalize import normalize
+from lms.roleplay.scenario import step
+from lms.roleplay.scenario_parse import ScenarioError
 from lms.roleplay.scoring import TurnRecord, score_run
 from lms.roleplay.validate import check_graph, check_tests, parse_phrasebook, parse_scenario_text
 from lms.yamlx import YamlError
@@ -223,7 +224,7 @@ def test_choice_literal_must_be_an_option():
 def test_fast_offsets_agree_with_the_character_by_character_map():
     import random
 
-    from lms.roleplay.phrasebook import _TABLE, normalize
+    from lms.roleplay.normalize import _TABLE, normalize
 
     rng = random.Random(7)
     alphabet = list("您好，欢迎光临！請問ＡＢ１ ㈠、「」…abc。？\n著麼了ﬁ_-")
@@ -239,6 +240,17 @@ def test_fast_offsets_agree_with_the_character_by_character_map():
 
 
 def test_simplified_characters_survive_conversion():
-    from lms.roleplay.phrasebook import normalize
+    from lms.roleplay.normalize import normalize
 
     assert normalize("什么、怎么、這麼、著急、乾淨").text == "什么怎么这么着急干净"
+
+
+def test_a_full_character_table_still_normalises_exactly(monkeypatch):
+    from lms.roleplay import normalize as module
+
+    monkeypatch.setattr(module, "_TABLE_LIMIT", 0)  # nothing new is remembered from here on
+    text = "您好\U000F0001，歡迎光臨\U000F0002！"
+    norm = module.normalize(text)
+    assert norm.text == "您好欢迎光临"
+    assert [text[i] for i in norm.offsets] == list("您好歡迎光臨")
+    assert norm.clause(0) == 0 and norm.clause(2) == 1

@@ -22,7 +22,7 @@ def test_valid_rows():
     check = check_roster(table, STORES)
     assert check.ok
     assert [(r.emp_no, r.store_key, r.role, r.hire_date) for r in check.rows] == [
-        ("DX9001", "S001", "staff", date(2026, 11, 20)), ("dx9002", "S002", "manager", date(2026, 3, 1))]
+        ("DX9001", "S001", None, date(2026, 11, 20)), ("dx9002", "S002", "manager", date(2026, 3, 1))]
 
 
 def test_every_bad_row_listed_with_row_number_and_reason():

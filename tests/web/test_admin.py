@@ -222,3 +222,24 @@ def test_reset_password(app, client, world):
     new_password = re.search(r'class="password">([^<]+)<', page).group(1)
     assert login(app.test_client(), staff).status_code == 200
     assert login(app.test_client(), staff, password=new_password).status_code == 302
+
+
+def test_blank_role_keeps_an_existing_persons_role(app, client, world):
+    code = _store_code(app, world["store_a"])
+    manager = world["manager_a"]
+    login(client, world["admin"])
+    html = _upload(client, "r.csv", f"工号,姓名,营业厅,岗位,角色,入职日期\n{manager.emp_no},{manager.name},{code},营业厅经理,,2025-01-01\n"
+                   .encode()).get_data(as_text=True)
+    assert "（不变）" in html
+    _confirm(client, html)
+    with app.app_context():
+        assert db.session.get(User, manager.id).role == "manager"
+
+
+def test_admin_recovery_commands(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["lms", "admin", "create", "root2", "备用管理员"])
+    assert result.exit_code == 0 and "初始密码" in result.output
+    result = runner.invoke(args=["lms", "admin", "reset-password", "ROOT2"])
+    assert result.exit_code == 0 and "新密码" in result.output
+    assert runner.invoke(args=["lms", "admin", "reset-password", "nobody"]).exit_code == 1

@@ -128,8 +128,10 @@ def test_bad_input_gets_a_clear_error_and_records_nothing(app, client, world, mi
     assert empty.status_code == 422 and "请先输入您要对客户说的话" in empty.get_data(as_text=True)
     long = _say(client, run_id, "您好" * 5000)
     assert long.status_code == 422 and "回复太长" in long.get_data(as_text=True)
-    junk = _say(client, run_id, "\x00\x01\x02")
+    junk = _say(client, run_id, "\x01\x02\x7f")
     assert junk.status_code == 422
+    nul = _say(client, run_id, "您好\x00")
+    assert nul.status_code == 400 and "无法处理的字符" in nul.get_data(as_text=True)
     assert _turns(app, run_id) == 0
 
 
@@ -192,3 +194,10 @@ def test_phrases_check_command_prints_json(app):
     data = json.loads(result.output)
     assert set(data) >= {"categories", "forbidden", "normalized"}
     assert "greeting" in data["categories"] and "welcome" in data["categories"]
+
+
+def test_typed_runs_cannot_post_an_option(app, client, world, mini):
+    login(client, world["staff_a"])
+    run_id = _start(client, mode="text")
+    response = _say(client, run_id, option="good")
+    assert response.status_code == 422 and _turns(app, run_id) == 0

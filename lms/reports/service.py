@@ -1,0 +1,47 @@
+"""Store page data: the staff of a store with their course progress, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import selectinload
+
+from ..accounts.constants import POSITIONS
+from ..accounts.models import Leave, Store, User
+from ..accounts.scoping import Scope
+from ..courses.service import courses_for, module_totals, progress_by_course
+from ..extensions import db
+from .rules import is_new_hire
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    person: User
+    studied: int
+    total: int
+    completed_courses: int
+    courses: int
+    leave: Leave | None
+    new_hire: bool
+
+
+def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
+    """Return the active staff of a store in position order, with progress, leave and new-hire flags."""
+    people = sorted(
+        db.session.scalars(scope.people().where(User.store_id == store.id, User.active.is_(True))
+                           .options(selectinload(User.leaves))),
+        key=lambda p: (POSITIONS.index(p.position) if p.position in POSITIONS else len(POSITIONS), p.emp_no),
+    )
+    courses = courses_for(None, everyone=True)
+    done = progress_by_course([p.id for p in people])
+    totals = module_totals()
+    rows = []
+    for person in people:
+        mine = [c for c in courses if c.open_to(person.position)]
+        total = sum(totals.get(c.id, 0) for c in mine)
+        studied = sum(min(done.get((person.id, c.id), 0), totals.get(c.id, 0)) for c in mine)
+        completed = sum(1 for c in mine if totals.get(c.id) and done.get((person.id, c.id), 0) >= totals[c.id])
+        rows.append(StaffRow(person, studied, total, completed, len(mine), person.on_leave(today),
+                             is_new_hire(person.hire_date, today)))
+    return rows

@@ -1,0 +1,97 @@
+"""Two clicks at the same moment on the embedded SQLite database: one record, no error page.
+
+Runs against its own database file (not the rolled-back test transaction), with real threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.extensions import db
+from tests.conftest import csrf_token, login, make_app, Person
+
+pytestmark = pytest.mark.no_db
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    app = make_app(tmp, DATABASE_URL=f"sqlite:///{tmp / 'live.sqlite3'}")
+    result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from lms.accounts.models import Region, Store, User
+
+        store = Store(code="C001", name="并发测试厅", region=Region(code="C", name="测试"))
+        user = User(emp_no="RACE01", name="并发", role="staff", position="综合受理", store=store)
+        user.set_password("Race-pass-123")
+        db.session.add(user)
+        db.session.commit()
+        person = Person(user.id, "RACE01", "并发", "staff", store.id, "综合受理", "Race-pass-123")
+    yield app, person
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _together(calls):
+    results, barrier = [None] * len(calls), threading.Barrier(len(calls))
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_simultaneous_turn_submissions_record_one_turn(live):
+    app, person = live
+    from lms.roleplay.models import Run, Turn
+
+    clients = [app.test_client() for _ in range(4)]
+    for c in clients:
+        login(c, person)
+    start = clients[0].post("/practice/long-wait/start",
+                            data={"mode": "text", "csrf_token": csrf_token(clients[0], "/practice/long-wait")})
+    run_id = int(start.headers["Location"].rsplit("/", 1)[1])
+    tokens = [csrf_token(c, f"/runs/{run_id}") for c in clients]
+    statuses = _together([
+        (lambda c=c, t=t: c.post(f"/runs/{run_id}/turns", data={"seq": "1", "reply": "您好，欢迎光临！请问您办理什么业务？",
+                                                                 "csrf_token": t}).status_code)
+        for c, t in zip(clients, tokens)
+    ])
+    assert all(s == 302 for s in statuses), statuses
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Turn).where(Turn.run_id == run_id)) == 1
+        assert db.session.get(Run, run_id).turn_count == 1
+
+
+def test_simultaneous_exam_submissions_grade_once(live):
+    app, person = live
+    from lms.audit import AuditEvent
+    from lms.exams.models import Attempt
+
+    clients = [app.test_client() for _ in range(4)]
+    for c in clients:
+        login(c, person)
+    start = clients[0].post("/exams/practice-basics/start",
+                            data={"csrf_token": csrf_token(clients[0], "/exams/practice-basics")})
+    attempt_id = int(start.headers["Location"].split("/")[2])
+    tokens = [csrf_token(c, f"/attempts/{attempt_id}") for c in clients]
+    statuses = _together([
+        (lambda c=c, t=t: c.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": t}).status_code)
+        for c, t in zip(clients, tokens)
+    ])
+    assert all(s == 302 for s in statuses), statuses
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).status == "submitted"
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "exam.submitted", AuditEvent.object_id == "practice-basics")) == 1

@@ -276,8 +276,17 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
     plan = plan_roster(check)
     stores = {s.code: s for s in db.session.scalars(select(Store))}
     created: list[tuple[User, str]] = []
-    for row, _ in plan.new:
-        created.append(create_person(_row_data(row, stores), actor))
+    for row, _ in plan.new:  # the plan checked that none of these exists: add them all, flush once
+        password = generate_password()
+        user = User(emp_no=row.emp_no.strip(), active=True)
+        _apply(user, _row_data(row, stores))
+        user.set_password(password, generated=True)
+        db.session.add(user)
+        created.append((user, password))
+    db.session.flush()
+    for user, _ in created:
+        audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
+                     role=user.role, store_id=user.store_id, position=user.position, via="roster")
     for row, user, _ in plan.changed:
         update_person(user, _row_data(row, stores, user), actor)
         set_active(user, True, actor)

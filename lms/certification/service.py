@@ -74,7 +74,7 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
         done = len(rows)
         met = bool(modules) and done == len(modules)
         result.append(Requirement("course", slug, f"课程：{course.title}", met, f"{done}/{len(modules)} 章",
-                                  max((r.completed_at for r in rows), default=None) if met else None))
+                                  max((r.completed_at for r in rows), default=None) if met else None, done > 0))
     scenarios = {s.slug: s for s in db.session.scalars(select(Scenario).where(
         Scenario.slug.in_(list(rule.get("scenarios", {})))))}
     for slug, minimum in rule.get("scenarios", {}).items():
@@ -87,7 +87,8 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
         top = db.session.scalar(select(func.max(Run.score)).where(
             Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished"))
         result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）", best is not None,
-                                  f"最好 {top} 分" if top is not None else "", best.finished_at if best else None))
+                                  f"最好 {top} 分" if top is not None else "", best.finished_at if best else None,
+                                  top is not None))
     if rule.get("exam"):
         exam = db.session.scalar(select(Exam).where(Exam.slug == rule["exam"]))
         if exam is not None:
@@ -97,7 +98,8 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
             tried = db.session.scalar(select(func.max(Attempt.score)).where(
                 Attempt.user_id == user_id, Attempt.exam_id == exam.id))
             result.append(Requirement("exam", exam.slug, f"考试：{exam.title}", passed is not None,
-                                      f"最好 {tried:g} 分" if tried is not None else "", passed.submitted_at if passed else None))
+                                      f"最好 {tried:g} 分" if tried is not None else "",
+                                      passed.submitted_at if passed else None, tried is not None))
     return result
 
 

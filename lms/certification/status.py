@@ -22,6 +22,7 @@ class Requirement:
     met: bool
     detail: str = ""
     met_at: datetime | None = None
+    started: bool = False  # some progress towards it (a module studied, a run, an attempt)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def status_of(requirements: list[Requirement], certificate: CertificateFacts | N
         if certificate.expires_at - now <= timedelta(days=EXPIRING_DAYS):
             return "即将到期"
         return "有效"
-    if any(r.met or r.detail for r in requirements):
+    if any(r.met or r.started for r in requirements):
         return "进行中"
     return "未开始"
 

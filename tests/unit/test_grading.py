@@ -119,7 +119,8 @@ def test_certification_status_ladder():
     t = datetime(2026, 11, 21, tzinfo=timezone.utc)
     met = [Requirement("course", "a", "A", True), Requirement("exam", "b", "B", True)]
     partial = [Requirement("course", "a", "A", True), Requirement("exam", "b", "B", False)]
-    none = [Requirement("course", "a", "A", False, "")]
+    none = [Requirement("course", "a", "A", False, "0/4 章"), Requirement("exam", "b", "B", False)]
+    assert status_of([Requirement("course", "a", "A", False, "1/4 章", started=True)], None, t) == "进行中"
     assert status_of(none, None, t) == "未开始"
     assert status_of(partial, None, t) == "进行中"
     valid = CertificateFacts(t - timedelta(days=10), add_months(t - timedelta(days=10), 12))

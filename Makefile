@@ -27,8 +27,10 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 init: $(VENV)/.runtime
 	$(FLASK) lms init
 
-## run: set everything up, then serve on http://127.0.0.1:5000
+## run: set everything up, then serve on http://127.0.0.1:5000 (the sweep runs every minute beside it)
 run: init
+	@$(FLASK) lms sweep --loop 60 > instance/sweep.log 2>&1 & sweep=$$!; \
+	trap "kill $$sweep 2>/dev/null" EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: set up the environment and run the whole test suite

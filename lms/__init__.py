@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .roleplay import bp as roleplay_bp
     from .exams import bp as exams_bp
     from .certification import bp as certification_bp
+    from .notices import bp as notices_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -58,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     app.register_blueprint(roleplay_bp)
     app.register_blueprint(exams_bp)
     app.register_blueprint(certification_bp)
+    app.register_blueprint(notices_bp)
     web.init_app(app)
 
     from .cli import lms_cli

@@ -294,13 +294,54 @@ def _system_actor():
 
 
 @lms_cli.command("sweep")
-def sweep_command() -> None:
-    """Do what is due: hand in exam attempts whose time is up."""
-    from .exams.service import expire_due_attempts
+@click.option("--loop", "every", type=int, default=0, help="Run again every this many seconds (0: once).")
+def sweep_command(every: int) -> None:
+    """Do what is due: hand in expired exam attempts, send 48-hour reminders and escalations."""
+    import time
 
-    expired = expire_due_attempts()
-    db.session.commit()
-    click.echo(f"自动交卷 {expired} 份超时答卷。")
+    from .exams.service import expire_due_attempts
+    from .notices.reminders import sweep
+
+    while True:
+        expired = expire_due_attempts()
+        db.session.commit()
+        report = sweep()
+        click.echo(f"自动交卷 {expired} 份超时答卷；新排队提醒 {report.queued} 条；已发送：站内 {report.sent['inapp']}，"
+                   f"邮件 {report.sent['email']}，群机器人 {report.sent['webhook']}；失败待重试 {report.failed}。")
+        if not every:
+            return
+        db.session.remove()
+        time.sleep(every)
+
+
+notices_cli = AppGroup("notices", help="New-business notices.")
+lms_cli.add_command(notices_cli)
+
+
+@notices_cli.command("report")
+@click.argument("notice_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: standard output).")
+def notices_report_command(notice_id: int, fmt: str, output: str | None) -> None:
+    """Print or write the sign-in sheet (参培签到表) of a notice."""
+    from .notices.board import sign_in_rows
+    from .notices.models import Notice
+    from .notices.routes import sheet_csv, sheet_xlsx
+
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        click.echo(f"没有编号为 {notice_id} 的通知。", err=True)
+        sys.exit(1)
+    rows = sign_in_rows(notice)
+    body = sheet_csv(rows) if fmt == "csv" else sheet_xlsx(notice, rows)
+    if output:
+        Path(output).write_bytes(body)
+        click.echo(f"已写入 {output}（{len(rows)} 人）。")
+    elif fmt == "csv":
+        click.echo(body.decode("utf-8-sig"), nl=False)
+    else:
+        click.echo("XLSX 请用 --output 指定文件。", err=True)
+        sys.exit(1)
 
 
 @lms_cli.command("demo")

@@ -76,7 +76,48 @@ def create_demo() -> list[tuple[User, str]]:
         role = "manager" if position == "营业厅经理" else "staff"
         add(emp_no, name, role, position, stores[store_index], days)
     db.session.flush()
+    _demo_notice({user.emp_no: user for user, _ in accounts})
     return accounts
+
+
+DEMO_NOTICE = """**演示数据。** 即日起，营业厅开始受理「演示融合套餐」新业务（本通知用于演示 48 小时培训规则）。
+
+## 受理要点
+
+- 受理前按「证件核验」要求核对客户有效证件；
+- 向客户讲清套餐内容、资费和优惠期限，不夸大、不强推（第一章 一、(二) 4、主动营销能力）；
+- 办理完毕唱收唱付，提醒客户核对免填单并签字。
+
+## 学习要求
+
+阅读本通知和关联章节，通过小测后点「已学习并掌握」。
+"""
+
+
+def _demo_notice(people: dict) -> None:
+    """A notice issued 30 hours ago: some people done, some pending, one on leave."""
+    from ..clock import now
+    from ..courses.models import Course, Module
+    from ..notices.models import NoticeAssignment
+    from ..notices.service import NoticeData, publish
+    from .models import Leave
+
+    issued = now() - timedelta(hours=30)
+    on_leave = people["DX2005"]
+    db.session.add(Leave(user=on_leave, start_date=today() - timedelta(days=3), end_date=today() + timedelta(days=2),
+                         reason="年假（演示）"))
+    db.session.flush()
+    module = db.session.scalar(select(Module).join(Course).where(Course.slug == "business-handling",
+                                                                 Module.slug == "number-choice-and-recommend"))
+    notice, _ = publish(NoticeData("演示：「演示融合套餐」新业务上线", DEMO_NOTICE, module.id if module else None,
+                                   None, [], [], issued), people["PX0001"].id)
+    done = {"DX1001": 3, "DX1003": 5, "DX1004": 20, "DX2001": 8, "DX2002": 26, "DX3001": 12}
+    for assignment in db.session.scalars(select(NoticeAssignment).where(NoticeAssignment.notice_id == notice.id)):
+        emp_no = next(e for e, u in people.items() if u.id == assignment.user_id)
+        if emp_no in done:
+            at = issued + timedelta(hours=done[emp_no])
+            assignment.studied_at = assignment.check_passed_at = assignment.completed_at = at
+    db.session.flush()
 
 
 def format_accounts(accounts: list[tuple[User, str]]) -> str:

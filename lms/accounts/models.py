@@ -36,6 +36,7 @@ class Store(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
     address: Mapped[str] = mapped_column(String(200), default="")
+    webhook_url: Mapped[str] = mapped_column(String(500), default="")  # WeCom/DingTalk group robot
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
@@ -59,6 +60,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     emp_no: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(50))
+    email: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     # Part of the session id: changing it (new password, reset, deactivation) logs out every device.
     auth_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))

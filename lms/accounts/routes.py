@@ -70,6 +70,10 @@ def login():
                 flash(f"{user.name}，欢迎。首次登录请先把初始密码改成您自己的密码。", "info")
                 return redirect(url_for("accounts.password"))
             flash(f"{user.name}，欢迎回来。", "success")
+            from ..notices.service import pending_for  # new-business notices come first
+
+            if pending_for(user.id):
+                return redirect(url_for("notices.index"))
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
     return render_template("accounts/login.html", form=form)
 

@@ -76,6 +76,7 @@ def create_person(data: PersonData, actor: User, password: str | None = None) ->
     db.session.flush()
     audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
                  role=user.role, store_id=user.store_id, position=user.position)
+    _reconcile(user)
     return user, password
 
 
@@ -97,7 +98,16 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
         audit.record("person.updated", actor_id=actor.id, subject_id=user.id, object_type="user",
                      object_id=user.id, changed={k: [str(before[k]), str(_snapshot(user)[k])] for k in changed})
     db.session.flush()
+    if {"store_id", "position", "role", "hire_date"} & set(changed):
+        _reconcile(user)
     return changed
+
+
+def _reconcile(user: User, notices=None) -> None:
+    """Keep the person's new-business assignments in step with this change (48-hour rule)."""
+    from ..notices.service import reconcile_person  # notices build on accounts
+
+    reconcile_person(user, notices)
 
 
 def _last_admin(user: User) -> bool:
@@ -132,6 +142,7 @@ def set_active(user: User, active: bool, actor: User) -> None:
     audit.record("person.reactivated" if active else "person.deactivated", actor_id=actor.id,
                  subject_id=user.id, object_type="user", object_id=user.id)
     db.session.flush()
+    _reconcile(user)
 
 
 def reset_password(user: User, actor: User) -> str:
@@ -165,6 +176,8 @@ def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> L
     db.session.flush()
     audit.record("leave.added", actor_id=actor.id, subject_id=user.id, object_type="leave", object_id=leave.id,
                  start=start.isoformat(), end=end.isoformat())
+    db.session.refresh(user)
+    _reconcile(user)
     return leave
 
 
@@ -172,8 +185,11 @@ def remove_leave(leave: Leave, actor: User) -> None:
     """Delete a leave period entered by mistake (audited)."""
     audit.record("leave.removed", actor_id=actor.id, subject_id=leave.user_id, object_type="leave",
                  object_id=leave.id, start=leave.start_date.isoformat(), end=leave.end_date.isoformat())
+    user = leave.user
     db.session.delete(leave)
     db.session.flush()
+    db.session.refresh(user)
+    _reconcile(user)
 
 
 def save_store(store: Store | None, code: str, name: str, region_id: int, address: str, actor: User) -> Store:
@@ -284,9 +300,13 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
         db.session.add(user)
         created.append((user, password))
     db.session.flush()
+    from ..notices.service import active_notices
+
+    notices = active_notices()
     for user, _ in created:
         audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
                      role=user.role, store_id=user.store_id, position=user.position, via="roster")
+        _reconcile(user, notices)
     for row, user, _ in plan.changed:
         update_person(user, _row_data(row, stores, user), actor)
         set_active(user, True, actor)

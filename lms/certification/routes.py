@@ -13,6 +13,7 @@ from ..accounts.forms import ConfirmForm
 from ..accounts.scoping import Scope
 from ..clock import now
 from ..extensions import db, limiter
+from ..notices.service import is_suspended
 from . import bp
 from .models import Certificate
 from .service import (CertificationRefused, certification_for, current_certificate, facts, renew, requirements,
@@ -29,7 +30,7 @@ def mine():
         return render_template("certification/mine.html", certification=None)
     reqs = requirements(current_user.id, certification)
     certificate = current_certificate(current_user.id, certification)
-    status = status_of(reqs, facts(certificate), now())
+    status = status_of(reqs, facts(certificate), now(), is_suspended(current_user.id))
     history = db.session.scalars(select(Certificate).where(Certificate.user_id == current_user.id)
                                  .order_by(Certificate.issued_at.desc())).all()
     return render_template("certification/mine.html", certification=certification, reqs=reqs,
@@ -58,7 +59,7 @@ def certificate(code: str):
     """Show the printable certificate with the QR code of its verification page."""
     cert = _certificate_for_viewer(code)
     verify_url = url_for("certification.verify", code=cert.code, _external=True)
-    status = status_of([], facts(cert), now())
+    status = status_of([], facts(cert), now(), is_suspended(cert.user_id))
     return render_template("certification/certificate.html", cert=cert, qr=_qr(verify_url), verify_url=verify_url,
                            status=status, level=STATUS_LEVEL[status], form=ConfirmForm(),
                            can_manage=current_user.role in ("trainer", "admin"))
@@ -103,7 +104,7 @@ def renew_certificate(code: str):
 def verify(code: str):
     """Public verification (no log-in): holder, certification, dates and validity."""
     cert = db.session.scalar(select(Certificate).where(Certificate.code == code.strip().upper()))
-    status = status_of([], facts(cert), now()) if cert else None
+    status = status_of([], facts(cert), now(), is_suspended(cert.user_id)) if cert else None
     superseded = None
     if cert is not None:
         newest = current_certificate(cert.user_id, cert.certification)

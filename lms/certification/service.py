@@ -116,10 +116,12 @@ def facts(certificate: Certificate | None) -> CertificateFacts | None:
     return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at)
 
 
-def status_for(user_id: int, certification: Certification, suspended: bool = False) -> str:
-    """Return the person's status label for the certification."""
+def status_for(user_id: int, certification: Certification) -> str:
+    """Return the person's status label for the certification (已暂停 while a notice is overdue)."""
+    from ..notices.service import is_suspended
+
     return status_of(requirements(user_id, certification), facts(current_certificate(user_id, certification)),
-                     now(), suspended)
+                     now(), is_suspended(user_id))
 
 
 def _new_code() -> str:

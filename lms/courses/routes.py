@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from ..accounts.forms import ConfirmForm
 from ..exams.service import check_available
+from ..clock import now
 from ..extensions import db
+from ..notices.guard import blocked_redirect
 from . import bp
 from .models import Course, Module
 from .service import active_modules, complete_module, course_progress, courses_for, progress_for_modules
@@ -44,7 +46,11 @@ def home():
 
     certification = certification_for(current_user.position)
     cert_status = status_for(current_user.id, certification) if certification else None
+    from ..notices.deadlines import describe_left
+    from ..notices.service import pending_for
+
     return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
+                           pending=pending_for(current_user.id), now=now(), describe_left=describe_left,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))
 
@@ -86,6 +92,8 @@ def complete(slug: str, module_slug: str):
     module = _module_or_404(course, module_slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if (refused := blocked_redirect(module.id)) is not None:
+        return refused
     if check_available(module):
         flash("本章以小测结束：通过小测才算学完。", "info")
         return redirect(url_for("courses.module", slug=slug, module_slug=module_slug))

@@ -83,10 +83,11 @@ class Attempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # exam | check
+    kind: Mapped[str] = mapped_column(String(8))  # exam | check | notice
     exam_id: Mapped[int | None] = mapped_column(ForeignKey("exam.id"), index=True)
     exam_version: Mapped[int | None] = mapped_column()
     module_id: Mapped[int | None] = mapped_column(ForeignKey("module.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | submitted
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

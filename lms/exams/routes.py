@@ -17,6 +17,7 @@ from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
 from .service import ExamRefused, exam_spec, exam_status, expire_if_due, save_answer, start_check, start_exam, submit
 from .grading import read_response
+from ..notices.guard import blocked_redirect
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -28,6 +29,12 @@ def _own_attempt(attempt_id: int) -> Attempt:
 
 def _after_submit(attempt: Attempt):
     """Where to go once an attempt is closed."""
+    if attempt.kind == "notice":
+        if attempt.passed:
+            flash(f"小测通过（{attempt.score:g} 分），请确认「已学习并掌握」。", "success")
+        else:
+            flash(f"小测未通过（{attempt.score:g} 分，需 {attempt.pass_mark} 分），请再读一遍通知后重测。", "error")
+        return redirect(url_for("notices.view", notice_id=attempt.notice_id))
     if attempt.kind == "check":
         module = db.session.get(Module, attempt.module_id)
         if attempt.passed:
@@ -78,6 +85,8 @@ def start(slug: str):
     row = db.session.scalar(select(Exam).where(Exam.slug == slug, Exam.active.is_(True)))
     if row is None or not ConfirmForm().validate_on_submit():
         abort(404 if row is None else 400)
+    if (refused := blocked_redirect()) is not None:
+        return refused
     try:
         attempt = start_exam(current_user.id, row)
     except ExamRefused as exc:
@@ -97,6 +106,8 @@ def check(slug: str, module_slug: str):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if (refused := blocked_redirect(module.id)) is not None:
+        return refused
     attempt = start_check(current_user.id, module)
     if attempt is None:
         abort(404)
@@ -105,7 +116,12 @@ def check(slug: str, module_slug: str):
 
 
 def _context(attempt: Attempt) -> dict:
-    title = attempt.exam.title if attempt.exam else f"小测：{db.session.get(Module, attempt.module_id).title}"
+    if attempt.exam is not None:
+        title = attempt.exam.title
+    elif attempt.module_id is not None:
+        title = f"小测：{db.session.get(Module, attempt.module_id).title}"
+    else:
+        title = "新业务小测"
     remaining = int((attempt.deadline_at - now()).total_seconds()) if attempt.deadline_at else None
     answered = sum(1 for r in attempt.responses if r.answer is not None)
     return {"attempt": attempt, "title": title, "remaining": remaining, "answered": answered,

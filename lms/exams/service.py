@@ -256,6 +256,10 @@ def _apply_pass(attempt: Attempt) -> None:
         from ..courses.service import complete_module
 
         complete_module(attempt.user_id, db.session.get(Module, attempt.module_id))
+    elif attempt.kind == "notice":
+        from ..notices.service import record_check
+
+        record_check(attempt)
     else:
         from ..certification.service import after_progress
 

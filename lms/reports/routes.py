@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ..accounts.access import role_required
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
-from ..clock import today
+from ..clock import now, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
 from ..extensions import db
 from . import bp
@@ -39,8 +39,11 @@ def store(store_id: int):
     scope = Scope.of(current_user)
     store = scope.store(store_id)
     rows = store_rows(scope, store, today())
-    return render_template("reports/store.html", store=store, rows=rows,
-                           on_leave=sum(1 for r in rows if r.leave is not None))
+    from ..notices.board import store_summary
+    from ..notices.deadlines import describe_left
+
+    return render_template("reports/store.html", store=store, rows=rows, notices=store_summary(store.id),
+                           on_leave=sum(1 for r in rows if r.leave is not None), now=now(), describe_left=describe_left)
 
 
 @bp.route("/people/<int:user_id>")

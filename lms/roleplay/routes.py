@@ -11,6 +11,7 @@ from ..accounts.forms import ConfirmForm
 from ..accounts.models import User
 from ..accounts.scoping import Scope
 from ..extensions import db
+from ..notices.guard import blocked_redirect
 from . import bp
 from .feedback import highlight, mood
 from .forms import TurnForm
@@ -84,6 +85,8 @@ def start(slug: str):
     row = _scenario_or_404(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if (refused := blocked_redirect()) is not None:
+        return refused
     try:
         run = start_run(current_user.id, row, request.form.get("mode", "text"))
     except TurnError as exc:

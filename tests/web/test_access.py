@@ -29,6 +29,9 @@ PAGES = [
     ("/exams/manage/{exam}", ("trainer", "admin")),
     ("/exams/manage/{exam}/analysis", ("trainer", "admin")),
     ("/grading", ("trainer", "admin")),
+    ("/notices", ALL),
+    ("/notices/new", ("trainer", "admin")),
+    ("/messages", ALL),
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
@@ -52,9 +55,13 @@ ADMIN_POSTS = [
     "/admin/roster/confirm",
 ]
 LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns",
-                   "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1"]
-TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew"]
-OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X"]  # tested in their own files
+                   "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1",
+                   "/notices/1/check", "/notices/1/attest"]
+TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew", "/notices/1/withdraw"]
+# Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
+# test_certification and test_notices.
+OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",
+               "/notices/1/board", "/notices/1/signin.csv"]
 PUBLIC = ["/verify/X"]
 
 

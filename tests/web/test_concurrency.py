@@ -95,3 +95,32 @@ def test_simultaneous_exam_submissions_grade_once(live):
         assert db.session.get(Attempt, attempt_id).status == "submitted"
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "exam.submitted", AuditEvent.object_id == "practice-basics")) == 1
+
+
+def test_two_sweeps_at_once_send_each_reminder_once(live):
+    app, person = live
+    from datetime import timedelta
+
+    from lms.clock import now
+    from lms.notices.models import Message, Outbox
+    from lms.notices.reminders import sweep
+    from lms.notices.service import NoticeData, publish
+
+    with app.app_context():
+        publish(NoticeData("并发提醒", "内容", None, None, [], [], now() - timedelta(hours=30)), person.id)
+        db.session.commit()
+
+    def one_sweep():
+        with app.app_context():
+            try:
+                return sweep()
+            finally:
+                db.session.remove()
+
+    reports = _together([one_sweep, one_sweep, one_sweep])
+    with app.app_context():
+        messages = db.session.scalar(select(func.count()).select_from(Message).where(Message.user_id == person.id))
+        rows = db.session.scalar(select(func.count()).select_from(Outbox))
+        unsent = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None)))
+    assert messages == 1 == rows and unsent == 0  # the 24-hour reminder, once (the 6-hour one is not due)
+    assert sum(r.sent["inapp"] for r in reports) == 1

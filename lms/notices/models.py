@@ -1,0 +1,103 @@
+"""New-business notices (新业务通知), who must learn them (培训到人), reminders and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now
+from ..dbtypes import UTCDateTime
+from ..extensions import db
+
+
+class Notice(db.Model):
+    """A new-business notice: its text is the training, optionally with a module and a check."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("module.id"))
+    check_category: Mapped[str | None] = mapped_column(String(200))  # a bank category for the short check
+    store_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # empty: every store
+    positions: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every position
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="")
+
+    module = relationship("Module")
+    publisher = relationship("User", foreign_keys=[published_by])
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+    def covers(self, store_id: int | None, position: str | None) -> bool:
+        """Tell whether a person of this store and position is in the notice's scope."""
+        return (store_id is not None and (not self.store_ids or store_id in self.store_ids)
+                and (not self.positions or position in self.positions))
+
+
+class NoticeAssignment(db.Model):
+    """One person's duty to learn one notice within 48 hours of being in the store."""
+
+    __tablename__ = "notice_assignment"
+    __table_args__ = (UniqueConstraint("notice_id", "user_id"), Index("ix_notice_assignment_open", "user_id", "completed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)  # issued_at, or when they came into scope later
+    available_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    studied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 「已学习并掌握」, set once
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # left the scope (deactivated, moved)
+    cancel_reason: Mapped[str] = mapped_column(String(100), default="")
+
+    notice: Mapped[Notice] = relationship()
+    user = relationship("User")
+
+
+class Outbox(db.Model):
+    """A reminder to deliver, once: the unique key makes a second sweep's insert fail."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # person-24h, person-6h, manager-6h, manager-due, trainer-due
+    channel: Mapped[str] = mapped_column(String(10))  # inapp | email | webhook
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("notice_assignment.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Message(db.Model):
+    """An in-app message (站内消息)."""
+
+    __table_args__ = (Index("ix_message_inbox", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,267 @@
+"""Notice pages: publish, learn and attest, the compliance board, exports, withdrawal, messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response as FlaskResponse, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, update
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..accounts.access import role_required
+from ..accounts.constants import POSITIONS
+from ..accounts.forms import ConfirmForm, choices
+from ..accounts.models import Store
+from ..accounts.scoping import Scope
+from ..clock import LOCAL_TZ, now
+from ..courses.models import Course, Module
+from ..exams.models import Question
+from ..extensions import db
+from ..forms import LmsForm
+from . import bp
+from .board import board, sign_in_rows
+from .deadlines import describe_left, duration_text
+from .models import Message, Notice, NoticeAssignment
+from .service import (NoticeData, NoticeRefused, assignment_for, attest, check_passed, mark_read, module_done,
+                      publish, start_check, withdraw)
+
+TRAINERS = ("trainer", "admin")
+
+
+class NoticeForm(LmsForm):
+    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
+    body = TextAreaField("通知内容（Markdown，是学习材料的一部分）", validators=[DataRequired("请填写通知内容")])
+    module_id = SelectField("关联章节（可选，需学完）", choices=[], default="")
+    check_category = SelectField("小测题目类别（可选）", choices=[], default="")
+    stores = SelectMultipleField("范围：营业厅（不选表示全部）", choices=[], coerce=int, validators=[Optional()])
+    positions = SelectMultipleField("范围：岗位（不选表示全部）", choices=choices((p, p) for p in POSITIONS),
+                                    validators=[Optional()])
+    issued_at = DateTimeLocalField("发布时间（北京时间，默认现在）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    submit = SubmitField("发布并通知到人")
+
+
+def _fill_choices(form: NoticeForm) -> None:
+    modules = db.session.execute(select(Module.id, Course.title, Module.title).join(Course).where(
+        Module.active.is_(True), Course.active.is_(True)).order_by(Course.sort_order, Module.sort_order)).all()
+    form.module_id.choices = choices([("", "（无）")] + [(str(i), f"{c} / {m}") for i, c, m in modules])
+    categories = db.session.scalars(select(Question.category).where(Question.active.is_(True)).distinct()
+                                    .order_by(Question.category)).all()
+    form.check_category.choices = choices([("", "（无小测）")] + [(c, c) for c in categories])
+    form.stores.choices = choices((s.id, f"{s.code} {s.name}") for s in db.session.scalars(
+        select(Store).where(Store.active.is_(True)).order_by(Store.code)))
+
+
+def _visible_store_ids() -> list[int] | None:
+    """Stores whose figures the viewer may see (None: all)."""
+    scope = Scope.of(current_user)
+    if scope.all_stores:
+        return None
+    return [current_user.store_id] if current_user.store_id else []
+
+
+def _notice_or_404(notice_id: int) -> Notice:
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        abort(404)
+    return notice
+
+
+@bp.route("/notices")
+@login_required
+def index():
+    """Trainers: every notice; managers: their store's; staff: their own, pending first."""
+    if current_user.role in TRAINERS or current_user.role == "manager":
+        stmt = select(Notice).order_by(Notice.issued_at.desc()).limit(100)
+        if current_user.role == "manager":
+            stmt = stmt.where(Notice.id.in_(select(NoticeAssignment.notice_id).where(
+                NoticeAssignment.store_id == current_user.store_id)))
+        return render_template("notices/index.html", notices=db.session.scalars(stmt).all(), mine=None,
+                               can_publish=current_user.role in TRAINERS)
+    mine = db.session.scalars(select(NoticeAssignment).join(Notice).where(
+        NoticeAssignment.user_id == current_user.id, NoticeAssignment.cancelled_at.is_(None),
+        Notice.issued_at <= now()).order_by(NoticeAssignment.completed_at.is_not(None), NoticeAssignment.due_at)).all()
+    return render_template("notices/index.html", notices=None, mine=mine, now=now(), describe_left=describe_left,
+                           can_publish=False)
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+@role_required(*TRAINERS)
+def new():
+    """Write and publish a notice; everyone in scope gets it at once."""
+    form = NoticeForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        form.issued_at.data = now().astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
+    if form.validate_on_submit():
+        issued = form.issued_at.data.replace(tzinfo=LOCAL_TZ) if form.issued_at.data else None
+        data = NoticeData(form.title.data, form.body.data, int(form.module_id.data) if form.module_id.data else None,
+                          form.check_category.data or None, form.stores.data or [], form.positions.data or [], issued)
+        try:
+            notice, assigned = publish(data, current_user.id)
+        except NoticeRefused as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"已发布，{assigned} 人须在 48 小时内完成学习。", "success")
+            return redirect(url_for("notices.board_page", notice_id=notice.id))
+    return render_template("notices/new.html", form=form)
+
+
+@bp.route("/notices/<int:notice_id>")
+@login_required
+def view(notice_id: int):
+    """Show the notice; for a person who has to learn it, the steps and the 「已学习并掌握」 button."""
+    notice = _notice_or_404(notice_id)
+    assignment = assignment_for(notice, current_user.id)
+    if assignment is None and current_user.role not in TRAINERS and current_user.role != "manager":
+        abort(404)
+    if current_user.role == "manager" and assignment is None and not db.session.scalar(
+            select(func.count()).select_from(NoticeAssignment).where(
+                NoticeAssignment.notice_id == notice.id, NoticeAssignment.store_id == current_user.store_id)):
+        abort(404)
+    if assignment is not None and notice.issued_at <= now() and notice.active:
+        mark_read(assignment)
+        db.session.commit()
+    return render_template("notices/view.html", notice=notice, assignment=assignment, form=ConfirmForm(),
+                           module_ok=module_done(assignment) if assignment else False,
+                           check_ok=check_passed(assignment) if assignment else False,
+                           now=now(), describe_left=describe_left)
+
+
+def _own_assignment(notice_id: int) -> NoticeAssignment:
+    notice = _notice_or_404(notice_id)
+    assignment = assignment_for(notice, current_user.id)
+    if assignment is None or not ConfirmForm().validate_on_submit():
+        abort(404 if assignment is None else 400)
+    return assignment
+
+
+@bp.route("/notices/<int:notice_id>/check", methods=["POST"])
+@login_required
+def check(notice_id: int):
+    """Start the notice's short check."""
+    attempt = start_check(_own_assignment(notice_id))
+    if attempt is None:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("exams.question", attempt_id=attempt.id, position=1))
+
+
+@bp.route("/notices/<int:notice_id>/attest", methods=["POST"])
+@login_required
+def attest_view(notice_id: int):
+    """Record 「已学习并掌握」 (once; the time never changes)."""
+    assignment = _own_assignment(notice_id)
+    try:
+        recorded = attest(assignment)
+    except NoticeRefused as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        if recorded:
+            late = assignment.completed_at > assignment.due_at
+            flash("已确认「已学习并掌握」" + ("（已逾期完成）" if late else "，按时完成。"), "info" if late else "success")
+    return redirect(url_for("notices.view", notice_id=notice_id))
+
+
+@bp.route("/notices/<int:notice_id>/board")
+@role_required("trainer", "admin", "manager")
+def board_page(notice_id: int):
+    """The compliance board: per store, who is done, pending, overdue, on leave, and who blocks 100 %."""
+    notice = _notice_or_404(notice_id)
+    data = board(notice, _visible_store_ids())
+    if current_user.role == "manager" and not data.rows:
+        abort(404)
+    return render_template("notices/board.html", board=data, notice=notice, now=now(), describe_left=describe_left,
+                           duration_text=duration_text, form=ConfirmForm(), can_withdraw=current_user.role in TRAINERS)
+
+
+@bp.route("/notices/<int:notice_id>/signin.<fmt>")
+@role_required("trainer", "admin", "manager")
+def export(notice_id: int, fmt: str):
+    """Download the sign-in sheet (参培签到表) as CSV or XLSX."""
+    notice = _notice_or_404(notice_id)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = sign_in_rows(notice, _visible_store_ids())
+    if current_user.role == "manager" and not rows:
+        abort(404)
+    body, mimetype = (sheet_csv(rows), "text/csv; charset=utf-8") if fmt == "csv" else (
+        sheet_xlsx(notice, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    filename = f"notice-{notice.id}-signin.{fmt}"
+    return FlaskResponse(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+HEADER = ("工号", "姓名", "岗位", "营业厅", "完成时间", "是否按时")
+
+
+def _cells(row) -> list[str]:
+    emp_no, name, position, store, completed, due = row
+    when = completed.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if completed else ""
+    status = "" if completed is None else ("是" if completed <= due else "否（逾期）")
+    if completed is None:
+        status = "未完成（已逾期）" if due <= now() else "未完成"
+    return [emp_no, name, position or "", store, when, status]
+
+
+def sheet_csv(rows) -> bytes:
+    """The sign-in sheet as CSV (UTF-8 with BOM, so Excel opens it right)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for row in rows:
+        writer.writerow(_cells(row))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sheet_xlsx(notice: Notice, rows) -> bytes:
+    """The sign-in sheet as an Excel workbook."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "参培签到表"
+    sheet.append([f"参培签到表：{notice.title}（发布 {notice.issued_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
+    sheet.append(list(HEADER))
+    for row in rows:
+        sheet.append(_cells(row))
+    for column, width in zip("ABCDEF", (12, 10, 12, 20, 18, 16)):
+        sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@bp.route("/notices/<int:notice_id>/withdraw", methods=["POST"])
+@role_required(*TRAINERS)
+def withdraw_view(notice_id: int):
+    """Withdraw a notice with a reason (it stays on record)."""
+    notice = _notice_or_404(notice_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        withdraw(notice, request.form.get("reason", ""), current_user.id)
+    except NoticeRefused as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("已撤回该通知。", "success")
+    return redirect(url_for("notices.board_page", notice_id=notice_id))
+
+
+@bp.route("/messages")
+@login_required
+def messages():
+    """The person's in-app messages, newest first; opening the page marks them read."""
+    rows = db.session.scalars(select(Message).where(Message.user_id == current_user.id)
+                              .order_by(Message.created_at.desc()).limit(100)).all()
+    unread = [m.id for m in rows if m.read_at is None]
+    if unread:
+        db.session.execute(update(Message).where(Message.id.in_(unread)).values(read_at=now()))
+        db.session.commit()
+    return render_template("notices/messages.html", messages=rows, unread=set(unread))
+

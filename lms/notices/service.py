@@ -1,0 +1,269 @@
+"""New-business notice use cases: publish with fan-out, keep assignments in step with people,
+study, check, attest, withdraw; what blocks a person."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+
+from .. import audit
+from ..accounts.models import Leave, User
+from ..clock import now
+from ..courses.models import Module, ModuleProgress
+from ..extensions import db
+from ..sanitize import render_markdown
+from .deadlines import available_from
+from .models import Notice, NoticeAssignment
+
+MAX_BACKDATE = timedelta(days=7)
+MAX_SCHEDULE = timedelta(days=30)
+CHECK_QUESTIONS = 3
+STORE_ROLES = ("staff", "manager")
+
+
+class NoticeRefused(ValueError):
+    """The action is not possible; the message says why."""
+
+
+@dataclass(frozen=True)
+class NoticeData:
+    title: str
+    body_md: str
+    module_id: int | None
+    check_category: str | None
+    store_ids: list[int]
+    positions: list[str]
+    issued_at: datetime | None
+
+
+def _leaves_by_user(user_ids: list[int]) -> dict[int, list[tuple]]:
+    leaves: dict[int, list[tuple]] = {}
+    for start in range(0, len(user_ids), 900):
+        chunk = user_ids[start:start + 900]
+        for user_id, a, b in db.session.execute(
+                select(Leave.user_id, Leave.start_date, Leave.end_date).where(Leave.user_id.in_(chunk))):
+            leaves.setdefault(user_id, []).append((a, b))
+    return leaves
+
+
+def _scope_query(notice: Notice):
+    stmt = select(User.id, User.store_id, User.hire_date).where(
+        User.active.is_(True), User.store_id.is_not(None), User.role.in_(STORE_ROLES))
+    if notice.store_ids:
+        stmt = stmt.where(User.store_id.in_(notice.store_ids))
+    if notice.positions:
+        stmt = stmt.where(User.position.in_(notice.positions))
+    return stmt
+
+
+def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
+    """Publish a notice and assign it to everyone in scope, in the same transaction."""
+    at = now()
+    issued = data.issued_at or at
+    if issued < at - MAX_BACKDATE:
+        raise NoticeRefused("发布时间最多只能往前补填 7 天。")
+    if issued > at + MAX_SCHEDULE:
+        raise NoticeRefused("定时发布最多提前 30 天。")
+    if not data.title.strip() or not data.body_md.strip():
+        raise NoticeRefused("请填写标题和通知内容。")
+    notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
+                    module_id=data.module_id, check_category=data.check_category or None,
+                    store_ids=sorted(set(data.store_ids)), positions=sorted(set(data.positions)),
+                    issued_at=issued, published_by=actor_id, created_at=at)
+    db.session.add(notice)
+    db.session.flush()
+    people = db.session.execute(_scope_query(notice)).all()
+    leaves = _leaves_by_user([p.id for p in people])
+    rows = []
+    for person in people:
+        start = available_from(issued, person.hire_date, leaves.get(person.id, ()))
+        rows.append({"notice_id": notice.id, "user_id": person.id, "store_id": person.store_id, "assigned_at": at,
+                     "start_at": issued, "available_from": start, "due_at": start + timedelta(hours=48)})
+    if rows:
+        db.session.execute(insert(NoticeAssignment), rows)  # one statement, however many people
+    audit.record("notice.published", actor_id=actor_id, subject_id=None, object_type="notice",
+                 object_id=notice.id, title=notice.title, assigned=len(rows), issued_at=issued.isoformat())
+    return notice, len(rows)
+
+
+def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
+    """Withdraw a notice (it is never deleted): nobody is chased for it any more."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise NoticeRefused("撤回通知必须填写原因。")
+    if notice.withdrawn_at is not None:
+        raise NoticeRefused("这条通知已经撤回。")
+    notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = now(), actor_id, reason[:500]
+    audit.record("notice.withdrawn", actor_id=actor_id, subject_id=None, object_type="notice", object_id=notice.id,
+                 reason=notice.withdraw_reason)
+    db.session.flush()
+
+
+def reconcile_person(user: User, notices: list[Notice] | None = None) -> None:
+    """Bring a person's assignments in line with who and where they are now (event-driven).
+
+    Called when a person is created, edited (store or position), deactivated or reactivated,
+    and when their leave changes. People who come into a notice's scope later get it with the
+    clock starting then; people who leave the scope have theirs cancelled (kept on record);
+    open assignments follow leave changes.
+    """
+    at = now()
+    if notices is None:
+        notices = active_notices()
+    if not notices:
+        return
+    mine = {a.notice_id: a for a in db.session.scalars(
+        select(NoticeAssignment).where(NoticeAssignment.user_id == user.id))}
+    leaves = [(lv.start_date, lv.end_date) for lv in user.leaves]
+    in_store = user.active and user.role in STORE_ROLES and user.store_id is not None
+    for notice in notices:
+        assignment = mine.get(notice.id)
+        covered = in_store and notice.covers(user.store_id, user.position)
+        if assignment is None:
+            if covered:
+                start = max(notice.issued_at, at)
+                begin = available_from(start, user.hire_date, leaves)
+                db.session.add(NoticeAssignment(
+                    notice_id=notice.id, user_id=user.id, store_id=user.store_id, assigned_at=at, start_at=start,
+                    available_from=begin, due_at=begin + timedelta(hours=48)))
+            continue
+        if assignment.completed_at is not None:
+            continue
+        if not covered and assignment.cancelled_at is None:
+            assignment.cancelled_at = at
+            assignment.cancel_reason = "停用" if not user.active else "调出范围"
+            continue
+        if covered:
+            if assignment.cancelled_at is not None:  # back in scope: the clock starts again now
+                assignment.cancelled_at, assignment.cancel_reason = None, ""
+                assignment.start_at, assignment.assigned_at = max(notice.issued_at, at), at
+            assignment.store_id = user.store_id
+            begin = available_from(assignment.start_at, user.hire_date, leaves)
+            assignment.available_from, assignment.due_at = begin, begin + timedelta(hours=48)
+    db.session.flush()
+
+
+def active_notices() -> list[Notice]:
+    """Notices not withdrawn (the ones people can still be assigned)."""
+    return db.session.scalars(select(Notice).where(Notice.withdrawn_at.is_(None))).all()
+
+
+def _open(user_id: int):
+    return select(NoticeAssignment).join(Notice).where(
+        NoticeAssignment.user_id == user_id, NoticeAssignment.completed_at.is_(None),
+        NoticeAssignment.cancelled_at.is_(None), Notice.withdrawn_at.is_(None), Notice.issued_at <= now())
+
+
+def pending_for(user_id: int) -> list[NoticeAssignment]:
+    """The person's notices still to learn, most urgent first."""
+    return db.session.scalars(_open(user_id).order_by(NoticeAssignment.due_at)).all()
+
+
+def overdue_for(user_id: int) -> list[NoticeAssignment]:
+    """The person's notices past their deadline and not done (these block other training)."""
+    return db.session.scalars(_open(user_id).where(NoticeAssignment.due_at <= now())
+                              .order_by(NoticeAssignment.due_at)).all()
+
+
+def is_suspended(user_id: int) -> bool:
+    """Tell whether the person has an overdue notice (their certificate shows 已暂停)."""
+    return bool(db.session.scalar(select(func.count()).select_from(
+        _open(user_id).where(NoticeAssignment.due_at <= now()).subquery())))
+
+
+def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:
+    """The overdue notice that stops the person starting other training (None if nothing blocks).
+
+    Studying the notice's own module is always allowed.
+    """
+    for assignment in overdue_for(user_id):
+        if module_id is None or assignment.notice.module_id != module_id:
+            return assignment
+    return None
+
+
+def assignment_for(notice: Notice, user_id: int) -> NoticeAssignment | None:
+    return db.session.scalar(select(NoticeAssignment).where(
+        NoticeAssignment.notice_id == notice.id, NoticeAssignment.user_id == user_id))
+
+
+def module_done(assignment: NoticeAssignment) -> bool:
+    """Tell whether the notice's module (if any) is studied in its current version."""
+    module = assignment.notice.module
+    if module is None:
+        return True
+    return db.session.scalar(select(func.count()).select_from(ModuleProgress).where(
+        ModuleProgress.user_id == assignment.user_id, ModuleProgress.module_id == module.id,
+        ModuleProgress.version == module.version)) > 0
+
+
+def mark_read(assignment: NoticeAssignment) -> None:
+    """Record that the person opened the notice (its text is part of the training)."""
+    if assignment.studied_at is None:
+        assignment.studied_at = now()
+        db.session.flush()
+
+
+def start_check(assignment: NoticeAssignment):
+    """Start (or resume) the notice's short check; None if it has none or no questions."""
+    from ..exams.models import Attempt, Question
+    from ..exams.service import _create_attempt
+
+    notice = assignment.notice
+    if not notice.check_category:
+        return None
+    existing = db.session.scalar(select(Attempt).where(
+        Attempt.user_id == assignment.user_id, Attempt.notice_id == notice.id, Attempt.status == "open"))
+    if existing is not None:
+        return existing
+    pool = db.session.scalars(select(Question.id).where(
+        Question.active.is_(True), Question.category == notice.check_category,
+        Question.qtype.not_in(("essay", "description")))).all()
+    if not pool:
+        return None
+    rng = random.Random(secrets.randbits(64))
+    chosen = rng.sample(list(pool), min(CHECK_QUESTIONS, len(pool)))
+    return _create_attempt(assignment.user_id, "notice", chosen, rng, notice_id=notice.id, pass_mark=60)
+
+
+def check_passed(assignment: NoticeAssignment) -> bool:
+    return assignment.notice.check_category is None or assignment.check_passed_at is not None
+
+
+def record_check(attempt) -> None:
+    """After a notice check is handed in: a pass is recorded on the assignment."""
+    if not attempt.passed or attempt.notice_id is None:
+        return
+    assignment = db.session.scalar(select(NoticeAssignment).where(
+        NoticeAssignment.notice_id == attempt.notice_id, NoticeAssignment.user_id == attempt.user_id))
+    if assignment is not None and assignment.check_passed_at is None:
+        assignment.check_passed_at = attempt.submitted_at
+        db.session.flush()
+
+
+def attest(assignment: NoticeAssignment) -> bool:
+    """「已学习并掌握」: record the completion once; return whether it was recorded now."""
+    if assignment.completed_at is not None:
+        return False
+    if assignment.cancelled_at is not None or not assignment.notice.active:
+        raise NoticeRefused("这条通知已不需要您学习。")
+    if assignment.studied_at is None or not module_done(assignment):
+        raise NoticeRefused("请先学习通知内容和关联章节。")
+    if not check_passed(assignment):
+        raise NoticeRefused("请先通过本通知的小测。")
+    at = now()
+    claimed = db.session.execute(
+        NoticeAssignment.__table__.update()
+        .where(NoticeAssignment.id == assignment.id, NoticeAssignment.completed_at.is_(None))
+        .values(completed_at=at)).rowcount
+    db.session.refresh(assignment)
+    if claimed:
+        audit.record("notice.completed", actor_id=assignment.user_id, object_type="notice",
+                     object_id=assignment.notice_id, at=at, due=assignment.due_at.isoformat(),
+                     on_time=at <= assignment.due_at)
+        db.session.flush()
+    return bool(claimed)

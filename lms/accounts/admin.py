@@ -90,7 +90,7 @@ def people():
 
 def _person_data(form: PersonForm) -> PersonData:
     return PersonData(form.emp_no.data, form.name.data, form.role.data, form.position.data or None,
-                      form.store_id.data, form.hire_date.data)
+                      form.store_id.data, form.hire_date.data, form.email.data or "")
 
 
 @admin_bp.route("/people/new", methods=["GET", "POST"])
@@ -216,7 +216,7 @@ def store_edit(store_id: int | None = None):
     if form.validate_on_submit():
         try:
             store = save_store(store, form.code.data, form.name.data, form.region_id.data,
-                               form.address.data or "", current_user)
+                               form.address.data or "", current_user, form.webhook_url.data or "")
         except DomainError as exc:
             form.code.errors.append(str(exc))
         else:

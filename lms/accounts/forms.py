@@ -38,6 +38,8 @@ class PersonForm(LmsForm):
     position = SelectField("岗位", choices=choices([("", "（无）")] + [(p, p) for p in POSITIONS]), default="")
     store_id = SelectField("营业厅", coerce=lambda v: int(v) if v not in (None, "", "None") else None, choices=[])
     hire_date = DateField("入职日期", validators=[Optional()])
+    email = StringField("电子邮箱（可选，用于培训提醒）", validators=[
+        Optional(), Length(max=200), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="邮箱格式不对")])
     submit = SubmitField("保存")
 
     def validate(self, extra_validators=None) -> bool:
@@ -58,6 +60,8 @@ class StoreForm(LmsForm):
     name = StringField("营业厅名称", validators=[DataRequired("请输入名称"), Length(max=100)])
     region_id = SelectField("地市公司", coerce=int, choices=[])
     address = StringField("地址", validators=[Optional(), Length(max=200)])
+    webhook_url = StringField("群机器人地址（企业微信/钉钉，可选）", validators=[
+        Optional(), Length(max=500), Regexp(r"^https?://\S+$", message="请填写以 http:// 或 https:// 开头的地址")])
     submit = SubmitField("保存")
 
 

@@ -16,7 +16,7 @@ from .models import Leave, Region, Store, User
 from .roster import RosterCheck
 
 FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "position": "岗位", "store_id": "营业厅",
-                "hire_date": "入职日期"}
+                "hire_date": "入职日期", "email": "邮箱"}
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -61,6 +61,7 @@ class PersonData:
     position: str | None
     store_id: int | None
     hire_date: date | None
+    email: str = ""
 
 
 def create_person(data: PersonData, actor: User, password: str | None = None) -> tuple[User, str]:
@@ -120,11 +121,13 @@ def _last_admin(user: User) -> bool:
 def _apply(user: User, data: PersonData) -> None:
     user.name, user.role, user.position = data.name.strip(), data.role, data.position or None
     user.store_id, user.hire_date = data.store_id, data.hire_date
+    if data.email is not None:
+        user.email = data.email.strip()
 
 
 def _snapshot(user: User) -> dict:
     return {"emp_no": user.emp_no, "name": user.name, "role": user.role, "position": user.position,
-            "store_id": user.store_id, "hire_date": user.hire_date}
+            "store_id": user.store_id, "hire_date": user.hire_date, "email": user.email}
 
 
 def set_active(user: User, active: bool, actor: User) -> None:
@@ -192,7 +195,8 @@ def remove_leave(leave: Leave, actor: User) -> None:
     _reconcile(user)
 
 
-def save_store(store: Store | None, code: str, name: str, region_id: int, address: str, actor: User) -> Store:
+def save_store(store: Store | None, code: str, name: str, region_id: int, address: str, actor: User,
+               webhook_url: str = "") -> Store:
     """Create a store (store=None) or change one; codes and names stay unique."""
     code, name = code.strip().upper(), name.strip()
     clash = db.session.scalar(select(Store).where((func.upper(Store.code) == code) | (Store.name == name)))
@@ -202,6 +206,7 @@ def save_store(store: Store | None, code: str, name: str, region_id: int, addres
         store = Store()
         db.session.add(store)
     store.code, store.name, store.region_id, store.address = code, name, region_id, address.strip()
+    store.webhook_url = (webhook_url or "").strip()
     db.session.flush()
     audit.record("store.saved", actor_id=actor.id, subject_id=None, object_type="store", object_id=store.id,
                  code=code, name=name)
@@ -276,7 +281,8 @@ def plan_roster(check: RosterCheck) -> RosterPlan:
 def _row_data(row, stores: dict[str, Store], user: User | None = None) -> PersonData:
     store = stores.get(row.store_key)
     role = row.role or (user.role if user is not None else "staff")
-    return PersonData(row.emp_no, row.name, role, row.position or None, store.id if store else None, row.hire_date)
+    return PersonData(row.emp_no, row.name, role, row.position or None, store.id if store else None, row.hire_date,
+                      user.email if user is not None else "")
 
 
 def roster_already_imported(nonce: str) -> bool:

@@ -95,8 +95,10 @@ def _blocking(notice_id: int, store_ids: list[int] | None) -> dict[int, list[str
 
 
 def _timeline(notice: Notice, store_ids: list[int] | None, hours: int = 48, step: int = 4) -> list[tuple[int, int]]:
+    """Completions counted every `step` hours after issue, up to 48 hours or now if earlier."""
     a = NoticeAssignment
-    marks = list(range(0, hours + 1, step))
+    elapsed = int((now() - notice.issued_at).total_seconds() // 3600)
+    marks = list(range(0, max(0, min(hours, elapsed)) + 1, step))
     columns = [func.sum(case((a.completed_at <= notice.issued_at + timedelta(hours=h), 1), else_=0)) for h in marks]
     stmt = select(*columns).where(a.notice_id == notice.id, a.cancelled_at.is_(None))
     if store_ids is not None:

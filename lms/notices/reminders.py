@@ -52,8 +52,8 @@ def _insert_ignore(rows: list[dict]) -> int:
         return 0
     dialect = db.session.get_bind().dialect.name
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = db.session.execute(maker(Outbox).values(rows).on_conflict_do_nothing(index_elements=["key"]))
-    return result.rowcount or 0
+    statement = maker(Outbox).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.id)
+    return len(db.session.execute(statement).all())  # rowcount is not reliable here on every driver
 
 
 def _due_open(kind: str, at: datetime):

@@ -267,6 +267,9 @@ def test_board_numbers_against_a_hand_computed_fixture(app, org, frozen):
         assert sorted(a.blocking) == ["库", "波"] and b.blocking == ["程"]
         assert (data.total.in_scope, data.total.done, data.total.overdue) == (5, 2, 2)
         assert dict(data.timeline)[4] == 0 and dict(data.timeline)[8] == 1 and dict(data.timeline)[48] == 1
+    frozen(T0 + timedelta(hours=9))
+    with app.app_context():  # the curve stops at the present
+        assert [h for h, _ in board(db.session.get(Notice, notice_id)).timeline] == [0, 4, 8]
     manager = app.test_client()
     login(manager, org["manager"])
     page = manager.get(f"/notices/{notice_id}/board").get_data(as_text=True)

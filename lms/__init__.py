@@ -106,6 +106,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+# Pages that may write when they are only looked at: marking a notice read or messages seen,
+# handing in an exam whose time ran out, starting a phone scenario's ringing clock.
+WRITING_GETS = frozenset({
+    "notices.view", "notices.messages", "exams.exam", "exams.question", "exams.overview", "roleplay.run",
+})
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions explicitly (see _sqlite_pragmas).
@@ -116,5 +123,6 @@ def _sqlite_begin(conn) -> None:
     run side by side.
     """
     if conn.dialect.name == "sqlite":
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        reading = (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+                   and request.endpoint not in WRITING_GETS)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

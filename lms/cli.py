@@ -303,11 +303,17 @@ def sweep_command(every: int) -> None:
     from .notices.reminders import sweep
 
     while True:
-        expired = expire_due_attempts()
-        db.session.commit()
-        report = sweep()
-        click.echo(f"自动交卷 {expired} 份超时答卷；新排队提醒 {report.queued} 条；已发送：站内 {report.sent['inapp']}，"
-                   f"邮件 {report.sent['email']}，群机器人 {report.sent['webhook']}；失败待重试 {report.failed}。")
+        try:
+            expired = expire_due_attempts()
+            db.session.commit()
+            report = sweep()
+            click.echo(f"自动交卷 {expired} 份超时答卷；新排队提醒 {report.queued} 条；已发送：站内 {report.sent['inapp']}，"
+                       f"邮件 {report.sent['email']}，群机器人 {report.sent['webhook']}；失败待重试 {report.failed}。")
+        except Exception:  # a loop keeps going; a single run reports the failure
+            db.session.rollback()
+            if not every:
+                raise
+            current_app.logger.exception("sweep failed; trying again in %s s", every)
         if not every:
             return
         db.session.remove()

@@ -156,6 +156,10 @@ def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
     certification = certification_for(position)
     if certification is None:
         return None
+    from ..accounts.models import User
+    from ..locks import lock_row
+
+    lock_row(User, user_id)  # two last requirements met at once issue one certificate
     reqs = requirements(user_id, certification)
     if not all_met(reqs):
         return None
@@ -165,9 +169,26 @@ def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
         ended = latest.revoked_at or (latest.expires_at if latest.expires_at <= at else None)
         if ended is None:
             return None
-        if not any(r.met_at and r.met_at > ended for r in reqs):
+        # After a revocation or expiry the exam must be passed again (a practice run is not enough).
+        exam = next((r for r in reqs if r.kind == "exam"), None)
+        again = [exam] if exam is not None else reqs
+        if not any(r.met_at and r.met_at > ended for r in again):
             return None
     return _issue(user_id, certification, reqs, at, None)
+
+
+def attempts_reset_at(user_id: int, exam_slug: str) -> datetime | None:
+    """When the person's attempt count for an exam starts afresh: the end of their last
+    certificate (revoked or expired) of a certification that requires this exam."""
+    ends = []
+    for certificate in db.session.scalars(select(Certificate).join(Certification).where(
+            Certificate.user_id == user_id)):
+        if certificate.certification.rule.get("exam") != exam_slug:
+            continue
+        end = certificate.revoked_at or (certificate.expires_at if certificate.expires_at <= now() else None)
+        if end is not None:
+            ends.append(end)
+    return max(ends, default=None)
 
 
 def renew(certificate: Certificate, actor_id: int) -> Certificate:

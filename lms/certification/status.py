@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 EXPIRING_DAYS = 30
 STATUS_LEVEL = {"未开始": "off", "进行中": "warn", "有效": "ok", "即将到期": "warn", "已过期": "bad",
-                "已暂停": "bad", "已撤销": "bad"}
+                "已暂停": "bad", "已撤销": "bad", "未取得": "off"}
 
 
 @dataclass(frozen=True)

@@ -122,18 +122,26 @@ def right_answer_text(spec: QuestionSpec) -> str:
 MAX_TEXT = 5000  # characters of a typed answer (essays included)
 
 
-def read_response(spec: QuestionSpec, values: dict[str, list[str]]) -> Any:
+def read_response(spec: QuestionSpec, values: dict[str, list[str]], order: list[int] | None = None) -> Any:
     """Turn submitted form values into a response for the question (None: no answer given).
 
-    Form fields: `answer` (choice indexes in the authored order, "true"/"false", or text) and,
-    for matching questions, `match-<i>` holding the chosen answer text for prompt i.
+    Form fields: `answer` ("true"/"false", or text; for choice questions the position of the
+    option AS SHOWN, mapped back here through the attempt's `order`, so the page never carries
+    the authored order, where right answers tend to come first) and, for matching questions,
+    `match-<i>` holding the chosen answer text for prompt i.
     """
     given = [v for v in values.get("answer", []) if v is not None]
     kind = spec.qtype
+    shown = order if order else list(range(len(spec.choices)))
+
+    def authored(value: str) -> int | None:
+        position = _int(value, len(shown))
+        return shown[position] if position is not None else None
+
     if kind == "single":
-        return _int(given[0], len(spec.choices)) if given else None
+        return authored(given[0]) if given else None
     if kind == "multiple":
-        picked = sorted({i for i in (_int(v, len(spec.choices)) for v in given) if i is not None})
+        picked = sorted({i for i in (authored(v) for v in given) if i is not None})
         return picked or None
     if kind == "truefalse":
         return {"true": True, "false": False}.get(given[0]) if given else None

@@ -15,7 +15,8 @@ from . import bp
 from .grading import right_answer_text
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
-from .service import ExamRefused, exam_spec, exam_status, expire_if_due, save_answer, start_check, start_exam, submit
+from .service import (ExamRefused, certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
+                      save_answer, start_check, start_exam, submit)
 from .grading import read_response
 from ..notices.guard import blocked_redirect
 
@@ -149,13 +150,15 @@ def question(attempt_id: int, position: int):
         spec = response.question_version.as_spec
         values = {key: request.form.getlist(key) for key in request.form}
         try:
-            save_answer(attempt, position, read_response(spec, values))
+            save_answer(attempt, position, read_response(spec, values, response.order))
         except ExamRefused as exc:
             db.session.commit()
             flash(str(exc), "error")
             return _after_submit(attempt)
         db.session.commit()
         go = request.form.get("go", "next")
+        if go == "stay":  # the page's autosave: nothing to show
+            return "", 204
         if go == "prev" and position > 1:
             return redirect(url_for("exams.question", attempt_id=attempt.id, position=position - 1))
         if go == "next" and position < len(attempt.responses):
@@ -211,10 +214,13 @@ def result(attempt_id: int):
         if attempt.user_id == current_user.id:
             return redirect(url_for("exams.overview", attempt_id=attempt.id))
         abort(404)
-    reveal = attempt.kind == "check" or (attempt.exam is not None and not attempt.exam.certification)
+    reveal = attempt.exam is None or not attempt.exam.certification
     review = []
     if reveal:
+        # A question that a certification exam can draw keeps its answer secret everywhere,
+        # or practice and checks would hand out the certification key.
+        draws = certification_draws()
         for r in attempt.responses:
             spec = r.question_version.as_spec
-            review.append((r, spec, right_answer_text(spec)))
+            review.append((r, spec, "" if is_protected(spec.category, draws) else right_answer_text(spec)))
     return render_template("exams/result.html", attempt=attempt, reveal=reveal, review=review, labels=QTYPE_LABELS)

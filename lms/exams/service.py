@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from .. import audit
 from ..clock import now
 from ..courses.models import Course, Module
+from ..accounts.models import User
 from ..extensions import db
+from ..locks import lock_row
 from ..roleplay.phrasebook import text_hash
 from ..yamlx import load
 from .definitions import ExamSpec, draw_questions, parse_exam
@@ -156,13 +158,17 @@ def _create_attempt(user_id: int, kind: str, question_ids: list[int], rng: rando
 
 def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
     """Return the learner's open attempt (if any) and why a new one cannot start (if so)."""
+    from ..certification.service import attempts_reset_at
+
     spec = exam_spec(exam)
     attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id, Attempt.exam_id == exam.id)
                                   .order_by(Attempt.started_at)).all()
     open_attempt = next((a for a in attempts if a.open), None)
     if open_attempt is not None:
         return open_attempt, None
-    if spec.max_attempts and len(attempts) >= spec.max_attempts:
+    reset = attempts_reset_at(user_id, exam.slug)  # after a revoked or expired certificate: a fresh count
+    counted = [a for a in attempts if reset is None or a.started_at > reset]
+    if spec.max_attempts and len(counted) >= spec.max_attempts:
         return None, f"已用完全部 {spec.max_attempts} 次考试机会。"
     if attempts and spec.cooldown_minutes:
         ready = attempts[-1].submitted_at + timedelta(minutes=spec.cooldown_minutes)
@@ -174,6 +180,7 @@ def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
 
 def start_exam(user_id: int, exam: Exam) -> Attempt:
     """Start (or resume) a sitting: draw the questions, shuffle them, set the server deadline."""
+    lock_row(User, user_id)  # two starts at once: the second waits and counts the first
     open_attempt, refusal = exam_status(user_id, exam)
     if open_attempt is not None:
         return open_attempt
@@ -193,6 +200,7 @@ def start_exam(user_id: int, exam: Exam) -> Attempt:
 
 def start_check(user_id: int, module: Module) -> Attempt | None:
     """Start (or resume) a module's knowledge check; None when the course has no questions."""
+    lock_row(User, user_id)
     existing = db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.module_id == module.id,
                                                        Attempt.status == "open"))
     if existing is not None:
@@ -207,6 +215,19 @@ def start_check(user_id: int, module: Module) -> Attempt | None:
     return _create_attempt(user_id, "check", chosen, rng, module_id=module.id, pass_mark=CHECK_PASS_MARK)
 
 
+def certification_draws() -> list:
+    """The draw rules of every active certification exam."""
+    rules = []
+    for exam in db.session.scalars(select(Exam).where(Exam.active.is_(True), Exam.certification.is_(True))):
+        rules.extend(exam_spec(exam).draw)
+    return rules
+
+
+def is_protected(category: str, draws: list) -> bool:
+    """Tell whether a certification exam can draw questions of this category (answers stay secret)."""
+    return any(rule.matches(category) for rule in draws)
+
+
 def expire_if_due(attempt: Attempt) -> bool:
     """Submit an attempt whose deadline has passed, with what was saved; tell whether it did."""
     if attempt.open and attempt.deadline_at is not None and now() >= attempt.deadline_at:
@@ -217,6 +238,7 @@ def expire_if_due(attempt: Attempt) -> bool:
 
 def save_answer(attempt: Attempt, position: int, answer) -> Response:
     """Save one answer as it is given; refused once the attempt is closed or its time is up."""
+    attempt = lock_row(Attempt, attempt.id)  # never store an answer into a graded attempt
     if expire_if_due(attempt):
         raise ExamRefused("考试时间已到，答卷已按已保存的答案自动提交。")
     if not attempt.open:
@@ -231,7 +253,7 @@ def save_answer(attempt: Attempt, position: int, answer) -> Response:
 
 def submit(attempt: Attempt, auto: bool = False) -> Attempt:
     """Grade and close an attempt; a second submission changes nothing."""
-    locked = db.session.scalar(select(Attempt).where(Attempt.id == attempt.id).with_for_update())
+    locked = lock_row(Attempt, attempt.id)  # a second hand-in waits here, then sees it submitted
     if locked is None or locked.status != "open":
         return attempt
     attempt.status, attempt.submitted_at, attempt.auto_submitted = "submitted", now(), auto
@@ -292,7 +314,11 @@ def grade_essay(response: Response, fraction: float, comment: str, grader_id: in
     """Record a trainer's grade for an essay answer and rescore its attempt."""
     if not 0 <= fraction <= 1:
         raise ExamRefused("得分应在 0 到满分之间。")
-    attempt = response.attempt
+    if response.question_version.spec.get("qtype") != "essay":
+        raise ExamRefused("只有论述题需要人工评分。")
+    attempt = lock_row(Attempt, response.attempt_id)  # two graders of one attempt: one after the other
+    for other in attempt.responses:
+        db.session.refresh(other)
     if attempt.open:
         raise ExamRefused("答卷还没有提交。")
     response.fraction, response.comment = fraction, comment.strip()
@@ -313,10 +339,16 @@ def grade_essay(response: Response, fraction: float, comment: str, grader_id: in
 
 def expire_due_attempts() -> int:
     """Auto-submit every open attempt whose deadline has passed (for the sweep)."""
-    due = db.session.scalars(select(Attempt).where(Attempt.status == "open", Attempt.deadline_at <= now())).all()
-    for attempt in due:
-        submit(attempt, auto=True)
-    return len(due)
+    due = db.session.scalars(select(Attempt.id).where(Attempt.status == "open", Attempt.deadline_at <= now())).all()
+    done = 0
+    for attempt_id in due:  # one at a time, so one bad attempt does not hold up the others
+        try:
+            submit(db.session.get(Attempt, attempt_id), auto=True)
+            db.session.commit()
+            done += 1
+        except Exception:
+            db.session.rollback()
+    return done
 
 
 def attempts_count(user_id: int, exam: Exam) -> int:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import BooleanField, DecimalField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from ..accounts.access import role_required
 from ..accounts.forms import choices
@@ -46,7 +46,7 @@ class ExamForm(LmsForm):
 
 
 class EssayGradeForm(LmsForm):
-    score = DecimalField("得分（0–100）", places=None, validators=[DataRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
+    score = DecimalField("得分（0–100）", places=None, validators=[InputRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
     comment = TextAreaField("评语", validators=[Optional()])
     submit = SubmitField("提交评分")
 

@@ -15,7 +15,6 @@ from sqlalchemy import case, func, select
 from ..accounts.models import Store, User
 from ..clock import now
 from ..extensions import db
-from .deadlines import WINDOW
 from .models import Notice, NoticeAssignment
 
 BLOCKING_NAMES = 6  # names shown per store; the rest as a count
@@ -136,7 +135,8 @@ def store_summary(store_id: int, days: int = 30) -> list[tuple[Notice, StoreRow]
     """The manager's glance: each recent notice's figures for one store (two queries)."""
     since = now() - timedelta(days=days)
     notices = {n.id: n for n in db.session.scalars(select(Notice).where(
-        Notice.issued_at >= since, Notice.issued_at <= now() + WINDOW).order_by(Notice.issued_at.desc()))}
+        Notice.issued_at >= since, Notice.issued_at <= now(), Notice.withdrawn_at.is_(None))
+        .order_by(Notice.issued_at.desc()))}
     if not notices:
         return []
     at = now()

@@ -56,11 +56,16 @@ def _insert_ignore(rows: list[dict]) -> int:
     return len(db.session.execute(statement).all())  # rowcount is not reliable here on every driver
 
 
+RECENT = timedelta(days=7)  # reminders older than this are not caught up any more
+
+
 def _due_open(kind: str, at: datetime):
+    """Open assignments whose `kind` reminder time has come within the last week."""
     a = NoticeAssignment
+    offset = OFFSETS[kind]
     return (select(a, Notice).join(Notice, Notice.id == a.notice_id)
             .where(a.completed_at.is_(None), a.cancelled_at.is_(None), Notice.withdrawn_at.is_(None),
-                   Notice.issued_at <= at, a.due_at <= at + OFFSETS[kind]))
+                   Notice.issued_at <= at, a.due_at <= at + offset, a.due_at > at + offset - RECENT))
 
 
 def _link(notice_id: int) -> str:
@@ -76,11 +81,17 @@ def enqueue(at: datetime | None = None) -> int:
 
     def user(user_id: int) -> User:
         if user_id not in people:
-            people[user_id] = db.session.get(User, user_id)
+            people.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(pending_ids)))})
+            if user_id not in people:
+                people[user_id] = db.session.get(User, user_id)
         return people[user_id]
 
+    pending_ids: list[int] = []
+
+    due_now = {kind: db.session.execute(_due_open(kind, at)).all() for kind in OFFSETS}
+    pending_ids.extend({a.user_id for rows in due_now.values() for a, _ in rows})
     for kind in ("person-24h", "person-6h"):
-        for assignment, notice in db.session.execute(_due_open(kind, at)):
+        for assignment, notice in due_now[kind]:
             left = describe_left(assignment.due_at - at)
             payload = {"title": f"新业务培训提醒：{notice.title}",
                        "body": f"请在截止时间前完成「{notice.title}」的学习并确认（{left}）。", "link": _link(notice.id)}
@@ -91,10 +102,12 @@ def enqueue(at: datetime | None = None) -> int:
                                  payload))
     groups: dict[tuple, list] = {}
     for kind in ("manager-6h", "manager-due", "trainer-due"):
-        for assignment, notice in db.session.execute(_due_open(kind, at)):
-            hour = assignment.due_at.strftime("%Y%m%d%H")
+        for assignment, notice in due_now[kind]:
+            # People of one store due at the same moment share one message; someone due at another
+            # moment (back from leave, joined later) gets their own, so nobody is folded away.
+            moment = assignment.due_at.strftime("%Y%m%dT%H%M%S")
             scope = assignment.store_id if kind.startswith("manager") else 0
-            groups.setdefault((kind, notice, scope, hour), []).append(assignment)
+            groups.setdefault((kind, notice, scope, moment), []).append(assignment)
     for (kind, notice, store_id, hour), assignments in groups.items():
         names = "、".join(sorted(user(a.user_id).name for a in assignments)[:20])
         more = f"等 {len(assignments)} 人" if len(assignments) > 20 else f"共 {len(assignments)} 人"
@@ -155,8 +168,15 @@ def deliver(token: str, report: SweepReport) -> None:
     ids = db.session.scalars(select(Outbox.id).where(Outbox.claim_token == token, Outbox.sent_at.is_(None))
                              .order_by(Outbox.id)).all()
     for outbox_id in ids:
+        renewed = db.session.execute(update(Outbox).where(  # keep the lease while this row is handled
+            Outbox.id == outbox_id, Outbox.claim_token == token, Outbox.sent_at.is_(None)).values(claimed_at=now()))
+        db.session.commit()
+        if renewed.rowcount != 1:
+            continue  # another sweep took it over
         row = db.session.get(Outbox, outbox_id)
-        if row is None or row.sent_at is not None or row.claim_token != token:
+        if _stale(row):  # done or withdrawn since it was queued: nothing to remind of
+            _mark_sent(row, token, "skipped: no longer open")
+            db.session.commit()
             continue
         try:
             if row.channel == "inapp":
@@ -179,9 +199,30 @@ def deliver(token: str, report: SweepReport) -> None:
             db.session.commit()
             report.failed += 1
             continue
-        row.sent_at, row.attempts = now(), row.attempts + 1
-        db.session.commit()
-        report.sent[row.channel] += 1
+        if _mark_sent(row, token):
+            db.session.commit()
+            report.sent[row.channel] += 1
+        else:
+            db.session.rollback()  # someone else sent it meanwhile: drop our in-app copy
+
+
+def _mark_sent(row: Outbox, token: str, note: str = "") -> bool:
+    """Mark a row sent if this sweep still holds it; tell whether it did."""
+    done = db.session.execute(update(Outbox).where(
+        Outbox.id == row.id, Outbox.claim_token == token, Outbox.sent_at.is_(None)
+    ).values(sent_at=now(), attempts=Outbox.attempts + 1, last_error=note)).rowcount
+    return done == 1
+
+
+def _stale(row: Outbox) -> bool:
+    """A reminder whose assignment is done, cancelled or whose notice was withdrawn."""
+    notice = db.session.get(Notice, row.notice_id)
+    if notice is None or notice.withdrawn_at is not None:
+        return True
+    if row.assignment_id is None:
+        return False
+    assignment = db.session.get(NoticeAssignment, row.assignment_id)
+    return assignment is None or assignment.completed_at is not None or assignment.cancelled_at is not None
 
 
 def _send_email(address: str, payload: dict) -> None:

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import contains_eager
 
 from .. import audit
 from ..accounts.models import Leave, User
 from ..clock import now
 from ..courses.models import Module, ModuleProgress
 from ..extensions import db
+from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import render_markdown
 from .deadlines import available_from
 from .models import Notice, NoticeAssignment
@@ -70,6 +72,8 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
         raise NoticeRefused("定时发布最多提前 30 天。")
     if not data.title.strip() or not data.body_md.strip():
         raise NoticeRefused("请填写标题和通知内容。")
+    _check_steps(data)
+    advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
                     module_id=data.module_id, check_category=data.check_category or None,
                     store_ids=sorted(set(data.store_ids)), positions=sorted(set(data.positions)),
@@ -88,6 +92,27 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     audit.record("notice.published", actor_id=actor_id, subject_id=None, object_type="notice",
                  object_id=notice.id, title=notice.title, assigned=len(rows), issued_at=issued.isoformat())
     return notice, len(rows)
+
+
+def _check_pool(category: str) -> list[int]:
+    from ..exams.models import Question
+
+    return db.session.scalars(select(Question.id).where(
+        Question.active.is_(True), Question.category == category,
+        Question.qtype.not_in(("essay", "description")))).all()
+
+
+def _check_steps(data: NoticeData) -> None:
+    """Refuse a notice whose steps some people in scope could not complete."""
+    if data.module_id is not None:
+        module = db.session.get(Module, data.module_id)
+        if module is None or not module.active or not module.course.active:
+            raise NoticeRefused("所选章节已下线，请另选。")
+        limited = module.course.positions
+        if limited and (not data.positions or set(data.positions) - set(limited)):
+            raise NoticeRefused(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。")
+    if data.check_category and not _check_pool(data.check_category):
+        raise NoticeRefused("所选题目类别里没有可自动评分的题，无法出小测。")
 
 
 def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
@@ -112,6 +137,7 @@ def reconcile_person(user: User, notices: list[Notice] | None = None) -> None:
     open assignments follow leave changes.
     """
     at = now()
+    advisory_lock(NOTICE_FAN_OUT)
     if notices is None:
         notices = active_notices()
     if not notices:
@@ -153,7 +179,7 @@ def active_notices() -> list[Notice]:
 
 
 def _open(user_id: int):
-    return select(NoticeAssignment).join(Notice).where(
+    return select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice)).where(
         NoticeAssignment.user_id == user_id, NoticeAssignment.completed_at.is_(None),
         NoticeAssignment.cancelled_at.is_(None), Notice.withdrawn_at.is_(None), Notice.issued_at <= now())
 
@@ -178,12 +204,14 @@ def is_suspended(user_id: int) -> bool:
 def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:
     """The overdue notice that stops the person starting other training (None if nothing blocks).
 
-    Studying the notice's own module is always allowed.
+    Studying the module of any notice the person still has to learn is always allowed.
     """
-    for assignment in overdue_for(user_id):
-        if module_id is None or assignment.notice.module_id != module_id:
-            return assignment
-    return None
+    overdue = overdue_for(user_id)
+    if not overdue:
+        return None
+    if module_id is not None and module_id in {a.notice.module_id for a in pending_for(user_id)}:
+        return None
+    return overdue[0]
 
 
 def assignment_for(notice: Notice, user_id: int) -> NoticeAssignment | None:
@@ -210,7 +238,7 @@ def mark_read(assignment: NoticeAssignment) -> None:
 
 def start_check(assignment: NoticeAssignment):
     """Start (or resume) the notice's short check; None if it has none or no questions."""
-    from ..exams.models import Attempt, Question
+    from ..exams.models import Attempt
     from ..exams.service import _create_attempt
 
     notice = assignment.notice
@@ -220,9 +248,7 @@ def start_check(assignment: NoticeAssignment):
         Attempt.user_id == assignment.user_id, Attempt.notice_id == notice.id, Attempt.status == "open"))
     if existing is not None:
         return existing
-    pool = db.session.scalars(select(Question.id).where(
-        Question.active.is_(True), Question.category == notice.check_category,
-        Question.qtype.not_in(("essay", "description")))).all()
+    pool = _check_pool(notice.check_category)
     if not pool:
         return None
     rng = random.Random(secrets.randbits(64))
@@ -231,7 +257,9 @@ def start_check(assignment: NoticeAssignment):
 
 
 def check_passed(assignment: NoticeAssignment) -> bool:
-    return assignment.notice.check_category is None or assignment.check_passed_at is not None
+    """The check is passed, or there is none (its questions may have been retired since)."""
+    category = assignment.notice.check_category
+    return category is None or assignment.check_passed_at is not None or not _check_pool(category)
 
 
 def record_check(attempt) -> None:

@@ -24,6 +24,7 @@ class StaffRow:
     courses: int
     leave: Leave | None
     new_hire: bool
+    certificate: str = ""  # 上岗证 status, or 未取得
 
 
 def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
@@ -36,6 +37,7 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
     courses = courses_for(None, everyone=True)
     done = progress_by_course([p.id for p in people])
     totals = module_totals()
+    certificates = certificate_statuses([p.id for p in people])
     rows = []
     for person in people:
         mine = [c for c in courses if c.open_to(person.position)]
@@ -43,5 +45,28 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
         studied = sum(min(done.get((person.id, c.id), 0), totals.get(c.id, 0)) for c in mine)
         completed = sum(1 for c in mine if totals.get(c.id) and done.get((person.id, c.id), 0) >= totals[c.id])
         rows.append(StaffRow(person, studied, total, completed, len(mine), person.on_leave(today),
-                             is_new_hire(person.hire_date, today)))
+                             is_new_hire(person.hire_date, today), certificates.get(person.id, "未取得")))
     return rows
+
+
+def certificate_statuses(user_ids: list[int]) -> dict[int, str]:
+    """Each person's newest certificate's status (已暂停 while a notice is overdue), in two queries."""
+    if not user_ids:
+        return {}
+    from sqlalchemy import select
+
+    from ..certification.models import Certificate
+    from ..certification.status import CertificateFacts, status_of
+    from ..clock import now
+    from ..notices.models import Notice, NoticeAssignment
+
+    at = now()
+    newest: dict[int, Certificate] = {}
+    for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(user_ids))
+                                          .order_by(Certificate.issued_at, Certificate.id)):
+        newest[certificate.user_id] = certificate
+    overdue = set(db.session.scalars(select(NoticeAssignment.user_id).join(Notice).where(
+        NoticeAssignment.user_id.in_(user_ids), NoticeAssignment.completed_at.is_(None),
+        NoticeAssignment.cancelled_at.is_(None), Notice.withdrawn_at.is_(None), NoticeAssignment.due_at <= at)))
+    return {user_id: status_of([], CertificateFacts(c.issued_at, c.expires_at, c.revoked_at), at, user_id in overdue)
+            for user_id, c in newest.items()}

@@ -67,6 +67,9 @@ def test_read_response_from_form_values():
     assert read_response(MATCH, {"match-0": ["请慢走"], "match-1": ["伪造"], "match-2": [""]}) == {"0": "请慢走"}
     assert read_response(ESSAY, {"answer": ["x" * 9000]}) == "x" * 5000
     assert read_response(SHORT, {}) is None
+    # choice questions post the position as shown; the attempt's order maps it back
+    assert read_response(SINGLE, {"answer": ["2"]}, order=[2, 1, 0]) == 0
+    assert read_response(MULTI, {"answer": ["0", "3"]}, order=[3, 2, 1, 0]) == [0, 3]
 
 
 def test_spec_round_trips_through_storage():

@@ -95,6 +95,7 @@ def test_expiry_revocation_and_public_verification(app, client, world, certifica
     anonymous = app.test_client()
     page = anonymous.get(f"/verify/{code}").get_data(as_text=True)
     assert "有效" in page and "测试上岗证" in page and world["staff_a"].name in page
+    assert world["staff_a"].emp_no not in page  # the log-in name is not public
     frozen(expires - timedelta(days=10))
     assert "即将到期" in anonymous.get(f"/verify/{code}").get_data(as_text=True)
     frozen(expires + timedelta(seconds=1))
@@ -152,6 +153,8 @@ def test_certificate_page_has_a_qr_code_and_is_scoped(app, world, certification,
     own_manager = app.test_client()
     login(own_manager, world["manager_a"])
     assert own_manager.get(f"/certificates/{code}").status_code == 200
+    store_page = own_manager.get(f"/store/{world['store_a']}").get_data(as_text=True)
+    assert "上岗证：有效" in store_page
     staff_b = app.test_client()
     login(staff_b, world["staff_b"])
     assert staff_b.get(f"/certificates/{code}").status_code == 404

@@ -124,3 +124,29 @@ def test_two_sweeps_at_once_send_each_reminder_once(live):
         unsent = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None)))
     assert messages == 1 == rows and unsent == 0  # the 24-hour reminder, once (the 6-hour one is not due)
     assert sum(r.sent["inapp"] for r in reports) == 1
+
+
+def test_many_people_opening_a_new_notice_at_once(live):
+    """Opening a notice marks it read (a write on a GET): a burst must not fail on SQLite."""
+    app, person = live
+    from lms.accounts.models import Store, User
+    from lms.notices.service import NoticeData, publish
+
+    with app.app_context():
+        store_id = db.session.scalar(select(Store.id).where(Store.code == "C001"))
+        people = []
+        for i in range(8):
+            user = User(emp_no=f"BURST{i}", name=f"并发{i}", role="staff", position="综合受理", store_id=store_id)
+            user.set_password("Race-pass-123")
+            db.session.add(user)
+            people.append(user)
+        db.session.flush()
+        notice, _ = publish(NoticeData("并发打开", "内容", None, None, [], [], None), person.id)
+        db.session.commit()
+        notice_id = notice.id
+        logins = [Person(u.id, u.emp_no, u.name, "staff", store_id, "综合受理", "Race-pass-123") for u in people]
+    clients = [app.test_client() for _ in logins]
+    for client, who in zip(clients, logins):
+        login(client, who)
+    statuses = _together([(lambda c=c: c.get(f"/notices/{notice_id}").status_code) for c in clients])
+    assert statuses == [200] * len(clients)

@@ -67,8 +67,9 @@ def _responses(app, attempt_id):
 
 
 def _right_answer(name, order):
-    return {"t-single": {"answer": "0"}, "t-tf": {"answer": "false"}, "t-short": {"answer": "４８小時"},
-            "t-num": {"answer": "10"}}[name]
+    """The form data of the right answer: choice questions post the position as shown."""
+    return {"t-single": {"answer": str(order.index(0)) if order else "0"}, "t-tf": {"answer": "false"},
+            "t-short": {"answer": "４８小時"}, "t-num": {"answer": "10"}}[name]
 
 
 def _answer(client, attempt_id, position, data, go="next"):
@@ -90,6 +91,11 @@ def test_full_exam_with_integrity_saving_and_result(app, client, world, exam):
             saved = db.session.scalar(select(Response).where(Response.attempt_id == attempt_id,
                                                              Response.position == position))
             assert saved.answer is not None and saved.saved_at is not None
+    (last_position, last_name, last_order) = plan[-1]  # the page's autosave: 204, saved at once
+    token = csrf_token(client, f"/attempts/{attempt_id}/{last_position}")
+    saved = client.post(f"/attempts/{attempt_id}/{last_position}",
+                        data={**_right_answer(last_name, last_order), "go": "stay", "csrf_token": token})
+    assert saved.status_code == 204
     overview = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
     assert "交卷" in overview and "还有" not in overview
     first = post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
@@ -103,6 +109,32 @@ def test_full_exam_with_integrity_saving_and_result(app, client, world, exam):
     result = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
     assert "100.0 分 · 通过" in result and "zz-test/时限" in result
     assert "不公布标准答案" in result and SECRET_FEEDBACK not in result and "参考答案" not in result
+
+
+def test_option_values_do_not_follow_the_authored_order(app, world, exam):
+    """In the page, the right option's value is just its shown position, which varies."""
+    slug = exam(slug="zz-order")
+    seen = set()
+    for i in range(12):
+        client = app.test_client()
+        with app.app_context():
+            from lms.accounts.service import PersonData, create_person
+            from lms.accounts.models import User
+
+            user, _ = create_person(PersonData(f"ORD{i:02d}", "测", "staff", "综合受理", world["store_a"], None),
+                                    db.session.get(User, world["admin"].id), password="Order-pass-1")
+            db.session.commit()
+            user_id = user.id
+        from tests.conftest import Person
+
+        login(client, Person(user_id, f"ORD{i:02d}", "测", "staff", world["store_a"], "综合受理", "Order-pass-1"))
+        attempt_id = _start(client, slug)
+        position, _, order = next(p for p in _responses(app, attempt_id) if p[1] == "t-single")
+        page = client.get(f"/attempts/{attempt_id}/{position}").get_data(as_text=True)
+        values = re.findall(r'name="answer" value="(\d+)"', page)
+        assert values == ["0", "1", "2"]
+        seen.add(order.index(0))
+    assert len(seen) > 1  # the right answer is not always behind the same value
 
 
 def test_practice_exam_reveals_answers_after_submission(app, client, world, exam):
@@ -248,6 +280,12 @@ def test_essay_grading_queue(app, client, world):
     assert "首问负责，限时办结" in queue
     with app.app_context():
         response_id = db.session.scalar(select(Response.id).where(Response.attempt_id == attempt_id))
+    post(trainer, f"/grading/{response_id}", {"score": "0", "comment": "离题"}, page="/grading")
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).score == 0.0  # zero is a grade too
+        db.session.get(Response, response_id).fraction = None  # let the trainer grade again below
+        db.session.get(Attempt, attempt_id).pending = 1
+        db.session.commit()
     post(trainer, f"/grading/{response_id}", {"score": "80", "comment": "要点齐全"}, page="/grading")
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
@@ -315,3 +353,12 @@ def test_gift_cli_import_and_export(app, tmp_path):
     bad.write_text("::x::没有右括号 {=a ~b\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["lms", "gift", "import", str(bad), "--course", "etiquette"])
     assert result.exit_code == 1 and "bad.gift:1:" in result.output
+
+
+def test_practice_and_checks_never_reveal_certification_answers(app, client, world):
+    """practice-basics draws from categories the certification exams use: no answers shown."""
+    login(client, world["staff_a"])
+    attempt_id = _start(client, "practice-basics")
+    post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
+    page = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "参考答案" not in page and page.count("不公布标准答案") == 10

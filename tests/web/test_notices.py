@@ -176,6 +176,25 @@ def test_reminders_at_each_offset_exactly_once(app, org, frozen):
         assert db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None))) == 0
 
 
+def test_a_late_joiner_gets_their_own_escalation(app, org, frozen):
+    notice_id = _publish(app, org, stores=[org["a"]], positions=["综合受理"])
+    frozen(T0 + timedelta(minutes=30))
+    with app.app_context():
+        admin = db.session.get(User, org["admin"].id)
+        create_person(PersonData("LATE1", "迟", "staff", "综合受理", org["a"], date(2026, 1, 1)), admin)
+        db.session.commit()
+    frozen(T0 + timedelta(hours=48))
+    with app.app_context():
+        sweep()
+    frozen(T0 + timedelta(hours=48, minutes=30))
+    with app.app_context():
+        sweep()
+        bodies = db.session.scalars(select(Message.body).where(Message.user_id == org["manager"].id,
+                                                               Message.title.like("%已到期%"))).all()
+    assert len(bodies) == 2 and any("迟" in b for b in bodies) and any("安" in b and "迟" not in b for b in bodies)
+    assert notice_id
+
+
 def test_a_sweep_killed_after_claiming_loses_nothing_and_sends_once(app, org, frozen):
     _publish(app, org)
     moment = frozen(T0 + timedelta(hours=24))

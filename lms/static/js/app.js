@@ -20,11 +20,11 @@ document.addEventListener("submit", function (event) {
   setInterval(tick, 1000);
 })();
 
-// Exam countdown (the server's deadline decides; this only shows it).
+// Exam countdown from the seconds the server said were left (the server's deadline decides).
 (function () {
-  var box = document.querySelector(".countdown[data-deadline]");
+  var box = document.querySelector(".countdown[data-remaining]");
   if (!box) { return; }
-  var deadline = Date.parse(box.getAttribute("data-deadline"));
+  var deadline = Date.now() + 1000 * parseInt(box.getAttribute("data-remaining"), 10);
   function tick() {
     var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
     box.textContent = "剩余时间：" + Math.floor(left / 60) + " 分 " + (left % 60) + " 秒";
@@ -32,4 +32,22 @@ document.addEventListener("submit", function (event) {
   }
   tick();
   setInterval(tick, 1000);
+})();
+
+// Save an exam answer the moment it is given (the buttons save too, and without JavaScript).
+(function () {
+  var form = document.querySelector("form[data-autosave]");
+  if (!form || !window.fetch || !window.FormData) { return; }
+  var state = form.querySelector(".save-state");
+  var timer = null;
+  function save() {
+    var data = new FormData(form);
+    data.set("go", "stay");
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" }).then(function (response) {
+      if (state) { state.textContent = response.status === 204 ? "已自动保存" : "保存失败，请点下面的按钮保存"; }
+      if (response.redirected) { window.location = response.url; }
+    }).catch(function () { if (state) { state.textContent = "网络中断，答案尚未保存，请稍后点保存"; } });
+  }
+  form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(save, 300); });
+  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 1200); });
 })();

@@ -95,7 +95,8 @@ def enqueue(at: datetime | None = None) -> int:
             left = describe_left(assignment.due_at - at)
             payload = {"title": f"新业务培训提醒：{notice.title}",
                        "body": f"请在截止时间前完成「{notice.title}」的学习并确认（{left}）。", "link": _link(notice.id)}
-            base = f"n{notice.id}:a{assignment.id}:{kind}"
+            # The deadline is part of the key: a deadline moved by a later leave gets its reminders.
+            base = f"n{notice.id}:a{assignment.id}:{kind}:{assignment.due_at:%Y%m%dT%H%M%S}"
             rows.append(_row(f"{base}:inapp", kind, "inapp", assignment.user_id, None, notice.id, assignment.id, payload))
             if mail and user(assignment.user_id).email:
                 rows.append(_row(f"{base}:email", kind, "email", assignment.user_id, None, notice.id, assignment.id,

@@ -1,6 +1,7 @@
-"""Two clicks at the same moment on the embedded SQLite database: one record, no error page.
+"""Two clicks at the same moment: one record, no error page.
 
-Runs against its own database file (not the rolled-back test transaction), with real threads.
+Runs with real threads against a database of its own (not the rolled-back test transaction): a
+SQLite file, or — when the suite runs on PostgreSQL — a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -12,15 +13,37 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.extensions import db
-from tests.conftest import csrf_token, login, make_app, Person
+from tests.conftest import TEST_DB_URL, Person, csrf_token, login, make_app
 
 pytestmark = pytest.mark.no_db
+
+
+def _database(tmp):
+    """A database of its own: a SQLite file, or a fresh PostgreSQL database when testing on one."""
+    if TEST_DB_URL and TEST_DB_URL.startswith("postgresql"):
+        import os
+
+        import psycopg
+
+        name = f"lms_live_{os.getpid()}"
+        server = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop():
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}", drop
+    return f"sqlite:///{tmp / 'live.sqlite3'}", lambda: None
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
-    app = make_app(tmp, DATABASE_URL=f"sqlite:///{tmp / 'live.sqlite3'}")
+    url, drop = _database(tmp)
+    app = make_app(tmp, DATABASE_URL=url, RATELIMIT_ENABLED=False)  # many log-ins of one person
     result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -35,6 +58,7 @@ def live(tmp_path_factory):
     yield app, person
     with app.app_context():
         db.engine.dispose()
+    drop()
 
 
 def _together(calls):
@@ -150,3 +174,22 @@ def test_many_people_opening_a_new_notice_at_once(live):
         login(client, who)
     statuses = _together([(lambda c=c: c.get(f"/notices/{notice_id}").status_code) for c in clients])
     assert statuses == [200] * len(clients)
+
+
+def test_simultaneous_exam_starts_respect_the_attempt_limit(live):
+    app, person = live
+    from lms.exams.models import Attempt
+
+    clients = [app.test_client() for _ in range(5)]
+    for c in clients:
+        login(c, person)
+    tokens = [csrf_token(c, "/exams/frontline-certification") for c in clients]
+    statuses = _together([
+        (lambda c=c, t=t: c.post("/exams/frontline-certification/start", data={"csrf_token": t}).status_code)
+        for c, t in zip(clients, tokens)
+    ])
+    assert all(s == 302 for s in statuses), statuses
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Attempt).where(
+            Attempt.user_id == person.id, Attempt.kind == "exam", Attempt.exam_id.is_not(None),
+            Attempt.status == "open")) == 1  # everyone resumed the one open sitting

@@ -16,7 +16,7 @@ from pathlib import Path
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from flask_migrate import upgrade

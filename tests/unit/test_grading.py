@@ -7,7 +7,7 @@ import random
 import pytest
 
 from lms.exams.analysis import analyse, discrimination
-from lms.exams.definitions import DrawRule, ExamError, ExamSpec, draw_questions, parse_exam
+from lms.exams.definitions import ExamError, draw_questions, parse_exam
 from lms.exams.grading import grade, parse_number, read_response
 from lms.exams.questions import Choice, Numeric, Pair, QuestionSpec, from_dict, to_dict
 from lms.certification.status import CertificateFacts, Requirement, add_months, status_of

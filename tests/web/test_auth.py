@@ -13,7 +13,7 @@ def test_good_login_lands_on_role_home(client, world):
 
 
 def test_manager_and_admin_land_on_their_pages(app, world):
-    assert login(app.test_client(), world["manager_a"]).headers["Location"] == f"/store/"
+    assert login(app.test_client(), world["manager_a"]).headers["Location"] == "/store/"
     assert login(app.test_client(), world["admin"]).headers["Location"] == "/admin/people"
 
 

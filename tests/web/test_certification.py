@@ -12,7 +12,7 @@ from lms.certification.models import Certificate, Certification
 from lms.certification.service import status_for
 from lms.courses.models import Course, Module
 from lms.courses.service import complete_module
-from lms.exams.models import Attempt, Exam
+from lms.exams.models import Exam
 from lms.exams.service import start_exam, submit
 from lms.extensions import db
 from tests.conftest import login, post

@@ -7,7 +7,6 @@ SQLite file, or — when the suite runs on PostgreSQL — a fresh PostgreSQL dat
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select

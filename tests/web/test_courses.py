@@ -52,7 +52,7 @@ def test_module_page_shows_text_source_and_button(client, world):
 
 def test_marking_a_module_studied_records_time_and_version(app, client, world):
     modules = _first_module(app)
-    (first_id, first_slug, first_title, version), (_, second_slug, _, _) = modules[0], modules[1]
+    (first_id, first_slug, _, version), (_, second_slug, _, _) = modules[0], modules[1]
     login(client, world["staff_a"])
     response = post(client, f"/courses/etiquette/{first_slug}/complete", page=f"/courses/etiquette/{first_slug}")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/courses/etiquette/{second_slug}")

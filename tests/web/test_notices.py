@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from lms.accounts.models import Leave, User
+from lms.accounts.models import User
 from lms.accounts.service import PersonData, add_leave, create_person, set_active, update_person
 from lms.extensions import db
 from lms.notices.board import board

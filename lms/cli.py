@@ -249,6 +249,33 @@ def gift_export_command(course_slug: str) -> None:
     click.echo(to_gift([q.current.as_spec for q in questions]), nl=False)
 
 
+xapi_cli = AppGroup("xapi", help="Learning records as xAPI statements.")
+lms_cli.add_command(xapi_cli)
+
+
+@xapi_cli.command("export")
+@click.option("--store", "store_code", required=True, help="营业厅编码")
+@click.option("--base", default="", help="The LMS's public address (default: PUBLIC_URL or https://lms.invalid).")
+def xapi_export_command(store_code: str, base: str) -> None:
+    """Print a store's learning records as a JSON array of xAPI statements."""
+    import json
+
+    from sqlalchemy import func, select
+
+    from .accounts.models import Store, User
+    from .reports.archive import entries
+    from .reports.xapi import statements
+
+    store = db.session.scalar(select(Store).where(func.upper(Store.code) == store_code.upper()))
+    if store is None:
+        click.echo(f"没有编码为 {store_code} 的营业厅。", err=True)
+        sys.exit(1)
+    people = db.session.scalars(select(User).where(User.store_id == store.id).order_by(User.emp_no)).all()
+    base = base or current_app.config.get("PUBLIC_URL") or "https://lms.invalid"
+    click.echo(json.dumps(statements(base, [(p.emp_no, p.name, entries(p.id)) for p in people]),
+                          ensure_ascii=False, indent=1))
+
+
 admin_cli = AppGroup("admin", help="Recover administrator access.")
 lms_cli.add_command(admin_cli)
 

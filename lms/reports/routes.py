@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import Response as FlaskResponse, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..accounts.access import role_required
+from ..accounts.constants import POSITIONS
+from ..accounts.forms import choices
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
-from ..clock import now, today
+from ..clock import LOCAL_TZ, now, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
 from ..extensions import db
+from ..forms import LmsForm
 from . import bp
+from .archive import KINDS, entries as archive_entries
+from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, sort_rows
+from .models import TrainingSession
 from .service import store_rows
+from .sessions import SessionRefused, record_session, weekly
+from .xapi import statements as xapi_statements
 
 
 @bp.route("/")
@@ -29,7 +40,9 @@ def store_home():
     counts = dict(db.session.execute(
         scope.restrict(select(User.store_id, func.count()).where(User.active.is_(True)), User.store_id)
         .group_by(User.store_id)).all())
-    return render_template("reports/stores.html", stores=stores, counts=counts)
+    from .service import region_figures
+
+    return render_template("reports/stores.html", stores=stores, counts=counts, figures=region_figures())
 
 
 @bp.route("/<int:store_id>")
@@ -61,3 +74,137 @@ def person(user_id: int):
         modules = active_modules(course)
         detail.append((course, progress[course.id], modules, progress_for_modules(person.id, modules)))
     return render_template("reports/person.html", person=person, detail=detail, today=today())
+
+
+# ---------------------------------------------------------------- matrix, archive, sessions, xAPI
+
+
+class SessionForm(LmsForm):
+    trainer_name = StringField("培训人", validators=[DataRequired("请填写培训人"), Length(max=50)])
+    held_at = DateTimeLocalField("培训时间（北京时间）", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写培训时间")])
+    place = StringField("地点", validators=[DataRequired("请填写地点"), Length(max=100)])
+    content = TextAreaField("培训内容", validators=[DataRequired("请填写培训内容")])
+    assessment = TextAreaField("考核结果", validators=[Optional()])
+    # the service checks attendees (active people of this store) and says so in Chinese
+    attendees = SelectMultipleField("参加人员", coerce=int, validate_choice=False,
+                                    validators=[DataRequired("请选择参加人员")])
+    submit = SubmitField("登记培训")
+
+
+def _store_people(scope: Scope, store: Store) -> list[User]:
+    return db.session.scalars(scope.people().where(User.store_id == store.id, User.active.is_(True))
+                              .order_by(User.emp_no)).all()
+
+
+@bp.route("/<int:store_id>/matrix")
+@role_required("manager", "admin", "trainer")
+def matrix(store_id: int):
+    """People × requirements with status, filterable by position and status, sortable."""
+    scope = Scope.of(current_user)
+    store = scope.store(store_id)
+    position, status, sort = request.args.get("position", ""), request.args.get("status", ""), request.args.get("sort", "status")
+    rows = build_matrix(_store_people(scope, store))
+    if position:
+        rows = [r for r in rows if r.person.position == position]
+    if status:
+        rows = [r for r in rows if r.status == status]
+    rows = sort_rows(rows, sort)
+    return render_template("reports/matrix.html", store=store, rows=rows, columns=matrix_columns(rows),
+                           position=position, status=status, sort=sort, positions=POSITIONS, statuses=STATUS_ORDER)
+
+
+@bp.route("/<int:store_id>/matrix.xlsx")
+@role_required("manager", "admin", "trainer")
+def matrix_xlsx(store_id: int):
+    """The matrix as an Excel workbook."""
+    from openpyxl import Workbook
+
+    scope = Scope.of(current_user)
+    store = scope.store(store_id)
+    rows = sort_rows(build_matrix(_store_people(scope, store)), "position")
+    cols = matrix_columns(rows)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "上岗认证"
+    sheet.append([f"{store.name} 上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
+    sheet.append(["工号", "姓名", "岗位", "状态", "证书编号", "有效期至", "待学新业务", "逾期新业务", *cols])
+    for row in rows:
+        cells = {c.label: c.text for c in row.cells}
+        cert = row.certificate
+        sheet.append([row.person.emp_no, row.person.name, row.person.position or "", row.status,
+                      cert.code if cert else "", f"{cert.expires_at.astimezone(LOCAL_TZ):%Y-%m-%d}" if cert else "",
+                      row.pending_notices, row.overdue_notices, *[cells.get(c, "—") for c in cols]])
+    return _xlsx(workbook, f"{store.code}-matrix.xlsx")
+
+
+def _xlsx(workbook, filename: str):
+    import io
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return FlaskResponse(buffer.getvalue(), headers={"Content-Disposition": f"attachment; filename={filename}"},
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/people/<int:user_id>/archive")
+@role_required("manager", "admin", "trainer")
+def archive(user_id: int):
+    """A person's training archive, printable on A4."""
+    person = Scope.of(current_user).person(user_id)
+    return render_template("reports/archive.html", person=person, entries=archive_entries(person.id), kinds=KINDS)
+
+
+@bp.route("/people/<int:user_id>/archive.xlsx")
+@role_required("manager", "admin", "trainer")
+def archive_xlsx(user_id: int):
+    """The archive as an Excel workbook."""
+    from openpyxl import Workbook
+
+    person = Scope.of(current_user).person(user_id)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "培训档案"
+    sheet.append([f"培训档案：{person.name}（{person.emp_no}）"])
+    sheet.append(["时间", "类别", "内容", "结果"])
+    for entry in archive_entries(person.id):
+        sheet.append([f"{entry.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[entry.kind], entry.title, entry.result])
+    return _xlsx(workbook, f"{person.emp_no}-archive.xlsx")
+
+
+def _xapi_base() -> str:
+    return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+
+
+@bp.route("/people/<int:user_id>/xapi.json")
+@role_required("manager", "admin", "trainer")
+def archive_xapi(user_id: int):
+    """The archive as xAPI statements (JSON)."""
+    person = Scope.of(current_user).person(user_id)
+    return jsonify(xapi_statements(_xapi_base(), [(person.emp_no, person.name, archive_entries(person.id))]))
+
+
+@bp.route("/<int:store_id>/sessions", methods=["GET", "POST"])
+@role_required("manager", "admin", "trainer")
+def sessions(store_id: int):
+    """Record an in-person training and see whether each week had one."""
+    scope = Scope.of(current_user)
+    store = scope.store(store_id)
+    people = _store_people(scope, store)
+    form = SessionForm()
+    form.attendees.choices = choices((p.id, f"{p.name}（{p.position or ''}）") for p in people)
+    if request.method == "GET":
+        form.trainer_name.data = current_user.name
+    if form.validate_on_submit():
+        held = form.held_at.data.replace(tzinfo=LOCAL_TZ)
+        try:
+            record_session(store.id, form.trainer_name.data, held, form.place.data, form.content.data,
+                           form.assessment.data or "", form.attendees.data, current_user.id)
+        except SessionRefused as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("已登记培训，已记入参加人员的培训档案。", "success")
+            return redirect(url_for("reports.sessions", store_id=store.id))
+    recent = db.session.scalars(select(TrainingSession).where(TrainingSession.store_id == store.id)
+                                .order_by(TrainingSession.held_at.desc()).limit(20)).all()
+    return render_template("reports/sessions.html", store=store, form=form, weeks=weekly(store.id), sessions=recent)

@@ -49,6 +49,27 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
     return rows
 
 
+def region_figures() -> dict[int, tuple[int, int]]:
+    """Per store: people holding a valid certificate, and people with an overdue notice (2 queries)."""
+    from sqlalchemy import distinct, func, select
+
+    from ..certification.models import Certificate
+    from ..clock import now
+    from ..notices.models import Notice, NoticeAssignment
+
+    at = now()
+    valid = dict(db.session.execute(
+        select(User.store_id, func.count(distinct(User.id))).join(Certificate, Certificate.user_id == User.id)
+        .where(User.active.is_(True), Certificate.revoked_at.is_(None), Certificate.expires_at > at)
+        .group_by(User.store_id)).all())
+    overdue = dict(db.session.execute(
+        select(NoticeAssignment.store_id, func.count(distinct(NoticeAssignment.user_id))).join(Notice)
+        .where(NoticeAssignment.completed_at.is_(None), NoticeAssignment.cancelled_at.is_(None),
+               Notice.withdrawn_at.is_(None), NoticeAssignment.due_at <= at)
+        .group_by(NoticeAssignment.store_id)).all())
+    return {store_id: (valid.get(store_id, 0), overdue.get(store_id, 0)) for store_id in set(valid) | set(overdue)}
+
+
 def certificate_statuses(user_ids: list[int]) -> dict[int, str]:
     """Each person's newest certificate's status (已暂停 while a notice is overdue), in two queries."""
     if not user_ids:

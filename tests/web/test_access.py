@@ -35,6 +35,12 @@ PAGES = [
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
+    ("/store/{store_a}/matrix", ("manager", "admin", "trainer")),
+    ("/store/{store_a}/matrix.xlsx", ("manager", "admin", "trainer")),
+    ("/store/{store_a}/sessions", ("manager", "admin", "trainer")),
+    ("/store/people/{staff_a}/archive", ("manager", "admin", "trainer")),
+    ("/store/people/{staff_a}/archive.xlsx", ("manager", "admin", "trainer")),
+    ("/store/people/{staff_a}/xapi.json", ("manager", "admin", "trainer")),
     ("/admin/", ()),  # redirects admins to the people list
     ("/admin/people", ("admin",)),
     ("/admin/people/new", ("admin",)),
@@ -155,6 +161,12 @@ def test_every_route_is_in_the_matrix(app):
     "/store/{store_b}",
     "/store/people/{staff_b}",
     "/store/people/{manager_b}",
+    "/store/{store_b}/matrix",
+    "/store/{store_b}/matrix.xlsx",
+    "/store/{store_b}/sessions",
+    "/store/people/{staff_b}/archive",
+    "/store/people/{staff_b}/archive.xlsx",
+    "/store/people/{staff_b}/xapi.json",
 ])
 def test_manager_cannot_reach_another_store(app, world, template):
     client = app.test_client()

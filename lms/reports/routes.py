@@ -208,3 +208,25 @@ def sessions(store_id: int):
     recent = db.session.scalars(select(TrainingSession).where(TrainingSession.store_id == store.id)
                                 .order_by(TrainingSession.held_at.desc()).limit(20)).all()
     return render_template("reports/sessions.html", store=store, form=form, weeks=weekly(store.id), sessions=recent)
+
+
+@bp.route("/analytics")
+@role_required("trainer", "admin")
+def analytics():
+    """Where learners struggle in role-play, and the onboarding funnel of new hires."""
+    store_id = request.args.get("store", type=int)
+    store_id = store_id if store_id and 0 < store_id < 2**31 else None
+    position = request.args.get("position", "")
+    position = position if position in POSITIONS else None
+    from ..exams.models import Exam
+    from ..roleplay.phrasebook import MUST_IDS
+    from .analytics import onboarding_funnel, scenario_stats
+
+    stores = db.session.scalars(select(Store).order_by(Store.code)).all()
+    exams = db.session.scalars(select(Exam).where(Exam.active.is_(True)).order_by(Exam.slug)).all()
+    labels = {"welcome": "欢迎语", "greeting": "问候语", "farewell": "送别语", "inquiry": "征询语", "apology": "道歉语",
+              "thanks": "致谢语"}
+    return render_template("reports/analytics.html", stats=scenario_stats(store_id, position),
+                           funnel=onboarding_funnel(store_id=store_id, position=position), stores=stores,
+                           store_id=store_id, position=position or "", positions=POSITIONS, exams=exams,
+                           labels={k: labels.get(k, k) for k in MUST_IDS})

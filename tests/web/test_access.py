@@ -35,6 +35,7 @@ PAGES = [
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
+    ("/store/analytics", ("admin", "trainer")),
     ("/store/{store_a}/matrix", ("manager", "admin", "trainer")),
     ("/store/{store_a}/matrix.xlsx", ("manager", "admin", "trainer")),
     ("/store/{store_a}/sessions", ("manager", "admin", "trainer")),

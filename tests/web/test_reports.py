@@ -159,3 +159,26 @@ def test_region_view_for_admins(app, world, frozen):
     page = admin.get("/store/").get_data(as_text=True)
     assert "持有效上岗证" in page and "甲营业厅" in page and "乙营业厅" in page
     assert now()
+
+
+def test_trainer_analytics_shows_pass_rates_missed_phrases_and_the_funnel(app, world, frozen):
+    from lms.roleplay.models import Run
+    from tests.web.test_roleplay import DATA  # noqa: F401
+
+    frozen(T0)
+    staff = world["staff_a"]
+    learner = app.test_client()
+    login(learner, staff)
+    start = post(learner, "/practice/long-wait/start", {"mode": "text"}, page="/practice/long-wait")
+    run_id = int(start.headers["Location"].rsplit("/", 1)[1])
+    page = learner.get(f"/runs/{run_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    learner.post(f"/runs/{run_id}/turns", data={"seq": "1", "reply": "你问我，我问谁？", "csrf_token": token})
+    with app.app_context():
+        run = db.session.get(Run, run_id)
+        assert run.turn_count == 1
+    trainer = app.test_client()
+    login(trainer, world["trainer"])
+    page = trainer.get("/store/analytics").get_data(as_text=True)
+    assert "久等客户的接待" in page and "「你问我，我问谁。」×1" in page and "道歉语" in page
+    assert "新员工上岗进度" in page and "取得上岗证" in page

@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .exams import bp as exams_bp
     from .certification import bp as certification_bp
     from .notices import bp as notices_bp
+    from .authoring import bp as authoring_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     app.register_blueprint(exams_bp)
     app.register_blueprint(certification_bp)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(authoring_bp)
     web.init_app(app)
 
     from .cli import lms_cli

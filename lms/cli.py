@@ -123,6 +123,8 @@ def run_sync() -> bool:
         click.echo(f"  更新（版本+1）：{key}")
     for key in sim_report.retired:
         click.echo(f"  下线：{key}")
+    for key in report.conflicts + sim_report.conflicts:
+        click.echo(f"  冲突，已跳过：{key} 在网页上改过且尚未导出，文件也不同；请先 `lms export` 再合并文件。")
     total = sum(len(q) for q in loaded.exams.banks.values())
     click.echo(f"题库同步完成：{total} 道题；新增 {len(bank.created)}，更新 {len(bank.updated)}，未变 {bank.unchanged}，"
                f"下线 {len(bank.retired)}。考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种"
@@ -148,6 +150,58 @@ def sync_command() -> None:
         sys.exit(1)
     if not run_sync():
         sys.exit(1)
+
+
+@lms_cli.command("export")
+def export_command() -> None:
+    """Write the browser edits not yet exported back to courses/ and simulations/."""
+    from sqlalchemy import select
+
+    from .courses.models import Course, Module
+    from .roleplay.models import PhrasebookVersion, Scenario
+    from .roleplay.service import current_phrasebook_version, current_version
+
+    root, sims = _content_root(), _simulations_root()
+    written = 0
+    for module in db.session.scalars(select(Module).join(Course).where(Module.dirty.is_(True))):
+        folder = root / module.course.slug
+        existing = sorted(folder.glob(f"[0-9]*-{module.slug}.md"))
+        path = existing[0] if existing else folder / f"{module.sort_order:02d}-{module.slug}.md"
+        text = module_file_text(module)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written += 1
+        module.dirty = False
+    for scenario in db.session.scalars(select(Scenario).where(Scenario.dirty.is_(True))):
+        path = sims / "scenarios" / f"{scenario.slug}.yaml"
+        text = current_version(scenario).yaml_text
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written += 1
+        scenario.dirty = False
+    book = current_phrasebook_version()
+    if book is not None and book.dirty:
+        path = sims / "phrasebook.yaml"
+        if not path.exists() or path.read_text(encoding="utf-8") != book.yaml_text:
+            path.write_text(book.yaml_text, encoding="utf-8")
+            written += 1
+        for version in db.session.scalars(select(PhrasebookVersion).where(PhrasebookVersion.dirty.is_(True))):
+            version.dirty = False
+    db.session.commit()
+    click.echo(f"已导出网页上的修改：写入 {written} 个文件。")
+
+
+def module_file_text(module) -> str:
+    """A module as its Markdown file: YAML front matter, then the body."""
+    import yaml
+
+    meta = {"title": module.title, "source": module.source}
+    if module.minutes:
+        meta["minutes"] = module.minutes
+    if module.check_categories:
+        meta["check"] = list(module.check_categories)
+    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None).strip()
+    return f"---\n{head}\n---\n\n{module.body_md.strip()}\n"
 
 
 @lms_cli.command("check")

@@ -60,8 +60,28 @@ class Module(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported to files
 
     course: Mapped[Course] = relationship(back_populates="modules")
+    versions: Mapped[list["ModuleVersion"]] = relationship(back_populates="module", order_by="ModuleVersion.version")
+
+
+class ModuleVersion(db.Model):
+    """The text of one version of a module, from a file or from the browser."""
+
+    __tablename__ = "module_version"
+    __table_args__ = (UniqueConstraint("module_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("module.id"), index=True)
+    version: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(10), default="file")  # file | browser | restore
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    module: Mapped[Module] = relationship(back_populates="versions")
 
 
 class ModuleProgress(db.Model):

@@ -12,7 +12,7 @@ from ..clock import now
 from ..extensions import db
 from ..sanitize import render_markdown
 from .loader import Content
-from .models import Course, Module, ModuleProgress
+from .models import Course, Module, ModuleProgress, ModuleVersion
 
 
 @dataclass
@@ -23,6 +23,7 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)  # text changed: version bumped
     unchanged: int = 0
     retired: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # edited in the browser and changed in the file
 
     @property
     def changed(self) -> bool:
@@ -75,6 +76,12 @@ def _sync_modules(course: Course, spec, report: SyncReport) -> None:
         key = f"{spec.slug}/{mspec.slug}"
         module = existing.get(mspec.slug)
         text_hash = mspec.text_hash
+        if module is not None and module.dirty:
+            if module.source_hash == text_hash:  # the file caught up with the browser edit
+                module.dirty = False
+            else:  # never overwrite a browser edit that was not exported: report and skip
+                report.conflicts.append(key)
+                continue
         if module is None:
             module = Module(slug=mspec.slug, version=1, source_hash=text_hash)
             course.modules.append(module)
@@ -94,8 +101,13 @@ def _sync_modules(course: Course, spec, report: SyncReport) -> None:
         module.active = True
         if module.body_html != html:  # derived; re-rendered if the sanitiser changes
             module.body_html = html
+        if not module.versions or module.versions[-1].version != module.version:
+            module.versions.append(ModuleVersion(version=module.version, title=mspec.title, body_md=mspec.body,
+                                                 origin="file"))
     for slug, module in existing.items():
-        if slug not in seen and module.active:
+        if slug not in seen and module.active and module.dirty:
+            report.conflicts.append(f"{spec.slug}/{slug}")
+        elif slug not in seen and module.active:
             module.active = False
             report.retired.append(f"{spec.slug}/{slug}")
 
@@ -206,3 +218,34 @@ def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]
 
     after_progress(user_id)
     return progress, True
+
+
+def edit_module(module: Module, title: str, body: str, actor_id: int, origin: str = "browser") -> bool:
+    """Save a browser edit as a new version (marked for export); return whether anything changed."""
+    from .loader import ModuleSpec
+
+    title, body = title.strip(), body.strip()
+    if not title or not body:
+        raise ValueError("标题和正文都不能为空。")
+    if len(title) > 200:
+        raise ValueError("标题太长（最多 200 字）。")
+    text_hash = ModuleSpec(module.slug, module.sort_order, title, module.source, module.minutes, body, "").text_hash
+    if text_hash == module.source_hash:
+        return False
+    module.version += 1
+    module.title, module.body_md, module.body_html = title, body, render_markdown(body)
+    module.source_hash, module.updated_at, module.dirty = text_hash, now(), True
+    module.versions.append(ModuleVersion(version=module.version, title=title, body_md=body, origin=origin,
+                                         created_by=actor_id))
+    audit.record("module.edited", actor_id=actor_id, subject_id=None, object_type="module", object_id=module.id,
+                 version=module.version, origin=origin)
+    db.session.flush()
+    return True
+
+
+def restore_module(module: Module, version: int, actor_id: int) -> bool:
+    """Bring back an earlier version's text, as a new version."""
+    old = next((v for v in module.versions if v.version == version), None)
+    if old is None:
+        raise ValueError("没有这个版本。")
+    return edit_module(module, old.title, old.body_md, actor_id, origin="restore")

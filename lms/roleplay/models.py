@@ -27,6 +27,9 @@ class PhrasebookVersion(db.Model):
     yaml_text: Mapped[str] = mapped_column(Text)
     source_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    origin: Mapped[str] = mapped_column(String(10), default="file")  # file | browser
+    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported
 
 
 class Scenario(db.Model):
@@ -44,6 +47,7 @@ class Scenario(db.Model):
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported to files
 
     versions: Mapped[list["ScenarioVersion"]] = relationship(back_populates="scenario", order_by="ScenarioVersion.version")
 
@@ -65,6 +69,8 @@ class ScenarioVersion(db.Model):
     yaml_text: Mapped[str] = mapped_column(Text)
     source_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    origin: Mapped[str] = mapped_column(String(10), default="file")  # file | browser
 
     scenario: Mapped[Scenario] = relationship(back_populates="versions")
 

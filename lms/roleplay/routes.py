@@ -85,7 +85,8 @@ def start(slug: str):
     if (refused := blocked_redirect()) is not None:
         return refused
     try:
-        run = start_run(current_user.id, row, request.form.get("mode", "text"))
+        mode = request.form.get("mode", "text")
+        run = start_run(current_user.id, row, mode if mode in ("text", "beginner") else "text")
     except TurnError as exc:
         flash(str(exc), "error")
         return redirect(url_for("roleplay.intro", slug=slug))
@@ -186,7 +187,8 @@ def debrief(run_id: int):
 @login_required
 def history():
     """List the learner's runs, newest first, with the best score per scenario."""
-    runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.status != "abandoned")
+    runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.status != "abandoned",
+                                                Run.mode != "test")
                               .order_by(Run.started_at.desc()).limit(200)).all()
     rows = {r.id: r for r in db.session.scalars(select(Scenario))}
     best = best_scores(current_user.id)

@@ -15,7 +15,7 @@ from ..clock import now
 from ..extensions import db
 from . import scenario as engine
 from .models import PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
-from .phrasebook import Phrasebook
+from .phrasebook import Phrasebook, text_hash
 from .scoring import TurnRecord, score_run
 from .validate import Simulations, parse_phrasebook, parse_scenario_text
 
@@ -34,6 +34,7 @@ class SimSyncReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     retired: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # edited in the browser and changed in the file
 
 
 def sync_simulations(sims: Simulations) -> SimSyncReport:
@@ -42,7 +43,14 @@ def sync_simulations(sims: Simulations) -> SimSyncReport:
         raise ValueError("refusing to sync simulations with problems")
     report = SimSyncReport()
     latest = db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
-    if latest is None or latest.source_hash != sims.phrasebook.source_hash:
+    if latest is not None and latest.dirty:
+        if latest.source_hash == sims.phrasebook.source_hash:
+            latest.dirty = False
+        else:
+            report.conflicts.append("phrasebook")
+    if latest is not None and latest.dirty:
+        pass  # a browser edit not yet exported: keep it
+    elif latest is None or latest.source_hash != sims.phrasebook.source_hash:
         version = (latest.version + 1) if latest else 1
         db.session.add(PhrasebookVersion(version=version, yaml_text=sims.phrasebook_text,
                                          source_hash=sims.phrasebook.source_hash))
@@ -53,6 +61,12 @@ def sync_simulations(sims: Simulations) -> SimSyncReport:
         seen.add(item.id)
         spec = item.scenario
         row = rows.get(item.id)
+        if row is not None and row.dirty:
+            if row.source_hash == item.source_hash:
+                row.dirty = False
+            else:
+                report.conflicts.append(item.id)
+                continue
         if row is None:
             row = Scenario(slug=item.id, version=0)
             db.session.add(row)
@@ -71,7 +85,9 @@ def sync_simulations(sims: Simulations) -> SimSyncReport:
         row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
         row.difficulty, row.summary, row.source, row.active = spec.difficulty, spec.summary, list(spec.source), True
     for slug, row in rows.items():
-        if slug not in seen and row.active:
+        if slug not in seen and row.active and row.dirty:
+            report.conflicts.append(slug)
+        elif slug not in seen and row.active:
             row.active = False
             report.retired.append(slug)
     db.session.flush()
@@ -141,12 +157,13 @@ def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
         .values(status="abandoned")
     )
     run = Run(user_id=user_id, scenario=scenario, scenario_version=version, phrasebook_version=book,
-              mode="beginner" if mode == "beginner" else "text", status="active", node=spec.start,
+              mode=mode if mode in ("beginner", "test") else "text", status="active", node=spec.start,
               variables=spec.initial_variables(), turn_count=0, node_shown_at=now(), started_at=now())
     db.session.add(run)
     db.session.flush()
-    audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
-                 run=run.id, version=version.version, mode=run.mode)
+    if run.mode != "test":  # a trainer's test-play is not a learning record
+        audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
+                     run=run.id, version=version.version, mode=run.mode)
     return run
 
 
@@ -209,6 +226,9 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     run.status, run.finished_at, run.score, run.passed = "finished", now(), result.score, result.passed
     run.outcome = ending.outcome
     run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}
+    if run.mode == "test":
+        db.session.flush()
+        return
     audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
                  object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
                  outcome=ending.outcome, version=run.scenario_version.version, mode=run.mode)
@@ -224,7 +244,75 @@ def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
     rows = db.session.execute(
         select(Run.scenario_id, func.max(Run.score),
                func.max(case((Run.passed.is_(True) & (Run.mode == "text"), 1), else_=0)))
-        .where(Run.user_id == user_id, Run.status == "finished")
+        .where(Run.user_id == user_id, Run.status == "finished", Run.mode != "test")
         .group_by(Run.scenario_id)
     ).all()
     return {sid: (best, bool(passed)) for sid, best, passed in rows}
+
+
+def save_scenario_text(row: Scenario, text: str, actor_id: int) -> list[str]:
+    """Save a browser edit of a scenario if it is valid; return the problems (empty: saved)."""
+    problems = scenario_problems(row.slug, text)
+    if problems:
+        return problems
+    digest = text_hash(text)
+    if digest == row.source_hash:
+        return []
+    spec = parse_scenario_text(text, row.slug)
+    row.version += 1
+    row.versions.append(ScenarioVersion(version=row.version, yaml_text=text, source_hash=digest, origin="browser",
+                                        created_by=actor_id))
+    row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
+    row.difficulty, row.summary, row.source = spec.difficulty, spec.summary, list(spec.source)
+    row.source_hash, row.updated_at, row.dirty = digest, now(), True
+    audit.record("scenario.edited", actor_id=actor_id, subject_id=None, object_type="scenario", object_id=row.slug,
+                 version=row.version)
+    db.session.flush()
+    return []
+
+
+def scenario_problems(slug: str, text: str, book: Phrasebook | None = None) -> list[str]:
+    """Everything `lms check` would say about this scenario text (line: node: message)."""
+    from ..yamlx import YamlError
+    from .scenario_parse import ScenarioError
+    from .validate import check_graph, check_tests
+
+    try:
+        spec = parse_scenario_text(text, slug)
+    except YamlError as exc:
+        return [f"{exc.line or ''}: {exc}"]
+    except ScenarioError as exc:
+        return [f"{line or ''}: {node + ': ' if node else ''}{message}" for line, node, message in exc.problems]
+    if book is None:
+        version = current_phrasebook_version()
+        book = phrasebook_of(version)
+    problems = check_graph(spec) + check_tests(spec, book)
+    return [f"{line or ''}: {node + ': ' if node else ''}{message}" for line, node, message in problems]
+
+
+def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
+    """Save a browser edit of the phrasebook if it and every scenario's tests still hold."""
+    from ..yamlx import YamlError
+    from .phrasebook import PhrasebookError
+
+    try:
+        book = parse_phrasebook(text)
+    except YamlError as exc:
+        return [f"{exc.line or ''}: {exc}"]
+    except PhrasebookError as exc:
+        return [f"{line or ''}: {message}" for line, message in exc.problems]
+    problems = []
+    for row in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)):
+        problems += [f"{row.slug}: {p}" for p in scenario_problems(row.slug, current_version(row).yaml_text, book)]
+    if problems:
+        return problems
+    latest = current_phrasebook_version()
+    if latest is not None and latest.source_hash == book.source_hash:
+        return []
+    version = (latest.version + 1) if latest else 1
+    db.session.add(PhrasebookVersion(version=version, yaml_text=text, source_hash=book.source_hash, origin="browser",
+                                     created_by=actor_id, dirty=True))
+    audit.record("phrasebook.edited", actor_id=actor_id, subject_id=None, object_type="phrasebook",
+                 object_id=version)
+    db.session.flush()
+    return []

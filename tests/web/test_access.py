@@ -29,6 +29,10 @@ PAGES = [
     ("/exams/manage/{exam}", ("trainer", "admin")),
     ("/exams/manage/{exam}/analysis", ("trainer", "admin")),
     ("/grading", ("trainer", "admin")),
+    ("/author/", ("trainer", "admin")),
+    ("/author/phrasebook", ("trainer", "admin")),
+    ("/author/scenarios/{scenario}", ("trainer", "admin")),
+    ("/author/modules/{question}", ("trainer", "admin")),
     ("/notices", ALL),
     ("/notices/new", ("trainer", "admin")),
     ("/messages", ALL),
@@ -64,7 +68,9 @@ ADMIN_POSTS = [
 LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns",
                    "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1",
                    "/notices/1/check", "/notices/1/attest"]
-TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew", "/notices/1/withdraw"]
+TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew", "/notices/1/withdraw",
+                 "/author/preview", "/author/modules/1/restore/1", "/author/scenarios/long-wait/validate",
+                 "/author/scenarios/long-wait/test", "/author/phrasebook/test"]
 # Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
 # test_certification and test_notices.
 OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",

@@ -51,3 +51,43 @@ document.addEventListener("submit", function (event) {
   form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(save, 300); });
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 1200); });
 })();
+
+// Authoring: live Markdown preview and live YAML validation (the buttons work without this).
+(function () {
+  function post(url, form, extra) {
+    var data = new FormData(form);
+    Object.keys(extra || {}).forEach(function (k) { data.set(k, extra[k]); });
+    return fetch(url, { method: "POST", body: data, credentials: "same-origin" });
+  }
+  function debounce(fn, ms) { var t; return function () { clearTimeout(t); t = setTimeout(fn, ms); }; }
+  var body = document.querySelector("textarea[data-preview]");
+  if (body) {
+    var out = document.getElementById("preview");
+    body.addEventListener("input", debounce(function () {
+      post(body.getAttribute("data-preview"), body.form).then(function (r) { return r.text(); })
+        .then(function (html) { out.innerHTML = html; });  // sanitised by the server (nh3)
+    }, 400));
+  }
+  var yaml = document.querySelector("textarea[data-validate]");
+  if (yaml) {
+    var box = document.getElementById("problems");
+    yaml.addEventListener("input", debounce(function () {
+      post(yaml.getAttribute("data-validate"), yaml.form).then(function (r) { return r.json(); }).then(function (d) {
+        box.textContent = "";
+        if (!d.problems.length) { box.textContent = "检查通过"; box.className = "muted"; return; }
+        box.className = "errors";
+        d.problems.forEach(function (p) { var div = document.createElement("div"); div.textContent = "第 " + p; box.appendChild(div); });
+      });
+    }, 700));
+  }
+  var test = document.getElementById("phrase-test");
+  if (test) {
+    test.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var book = document.querySelector("#phrasebook-form textarea").value;
+      post(test.action, test, { yaml_text: book }).then(function (r) { return r.json(); }).then(function (d) {
+        document.getElementById("phrase-result").textContent = JSON.stringify(d, null, 1);
+      });
+    });
+  }
+})();

@@ -1,0 +1,7 @@
+"""Authoring in the browser: modules, scenarios and the phrasebook, with versions."""
+
+from flask import Blueprint
+
+bp = Blueprint("authoring", __name__, url_prefix="/author")
+
+from . import routes  # noqa: E402,F401

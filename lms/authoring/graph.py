@@ -64,8 +64,8 @@ def layout(scenario: Scenario) -> Layout:
         for target in dict.fromkeys(b.goto for b in node.branches):
             if target in boxes:
                 a, b = boxes[node.id], boxes[target]
-                edges.append(Edge(a.x + BOX_W, a.y + BOX_H // 2, b.x, b.y + BOX_H // 2,
-                                  depth[target] <= depth[node.id]))
+                loop = not b.end and depth[target] <= depth[node.id]
+                edges.append(Edge(a.x + BOX_W, a.y + BOX_H // 2, b.x, b.y + BOX_H // 2, loop))
     width = MARGIN * 2 + (max(columns) + 1) * (BOX_W + GAP_X)
     height = MARGIN * 2 + max(len(ids) for ids in columns.values()) * (BOX_H + GAP_Y)
     return Layout(list(boxes.values()), edges, width, height)

@@ -303,6 +303,68 @@ def gift_export_command(course_slug: str) -> None:
     click.echo(to_gift([q.current.as_spec for q in questions]), nl=False)
 
 
+def _sqlite_path() -> Path:
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database:
+        click.echo("backup/restore 只用于内置的 SQLite 数据库；PostgreSQL 请用 pg_dump / pg_restore（见 docs/deploy.md）。", err=True)
+        sys.exit(1)
+    return Path(url.database)
+
+
+@lms_cli.command("backup")
+@click.argument("target", required=False, type=click.Path(dir_okay=False))
+def backup_command(target: str | None) -> None:
+    """Copy the live SQLite database consistently (SQLite's online backup), while the app runs."""
+    import sqlite3
+    from datetime import datetime
+
+    source = _sqlite_path()
+    if target is None:
+        folder = Path(current_app.instance_path) / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = str(folder / f"lms-{datetime.now():%Y%m%d-%H%M%S}.sqlite3")
+    if Path(target).exists():
+        click.echo(f"{target} 已存在，不覆盖。", err=True)
+        sys.exit(1)
+    db.session.remove()
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)  # page by page, consistent even while others write
+        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+    if check != "ok":
+        click.echo(f"备份校验失败：{check}", err=True)
+        sys.exit(1)
+    click.echo(f"已备份到 {target}")
+
+
+@lms_cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the current database without asking.")
+def restore_command(source: str, yes: bool) -> None:
+    """Replace the SQLite database with a backup (stop the app first; the current one is kept aside)."""
+    import sqlite3
+    from datetime import datetime
+
+    target = _sqlite_path()
+    with sqlite3.connect(source) as src:
+        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            click.echo("备份文件已损坏，未恢复。", err=True)
+            sys.exit(1)
+        tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "alembic_version" not in tables or "users" not in tables:
+        click.echo("这不是本系统的数据库备份，未恢复。", err=True)
+        sys.exit(1)
+    if not yes and not click.confirm(f"用 {source} 替换 {target}？当前数据库会另存一份"):
+        sys.exit(1)
+    db.session.remove()
+    db.engine.dispose()
+    aside = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+    with sqlite3.connect(target) as current, sqlite3.connect(aside) as keep:
+        current.backup(keep)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    click.echo(f"已恢复。原数据库另存为 {aside}。如备份来自旧版本，请再运行 flask --app wsgi db upgrade。")
+
+
 xapi_cli = AppGroup("xapi", help="Learning records as xAPI statements.")
 lms_cli.add_command(xapi_cli)
 

@@ -203,3 +203,91 @@ def test_simultaneous_exam_starts_respect_the_attempt_limit(live):
         assert db.session.scalar(select(func.count()).select_from(Attempt).where(
             Attempt.user_id == person.id, Attempt.kind == "exam", Attempt.exam_id.is_not(None),
             Attempt.status == "open")) == 1  # everyone resumed the one open sitting
+
+
+def _answer_form(spec) -> dict:
+    """Some answer to any question type (right or wrong does not matter here: it must be kept)."""
+    if spec.qtype in ("single", "multiple"):
+        return {"answer": "0"}
+    if spec.qtype == "truefalse":
+        return {"answer": "true"}
+    if spec.qtype == "matching":
+        return {"match-0": spec.pairs[0].right}
+    return {"answer": "1"}
+
+
+def test_many_writers_at_once_lose_nothing_and_duplicate_nothing(live):
+    """Eight people at once, each: a role-play turn, every exam answer, and 「已学习并掌握」."""
+    app, person = live
+    from lms.accounts.models import Store, User
+    from lms.audit import AuditEvent
+    from lms.exams.models import Attempt
+    from lms.notices.models import NoticeAssignment
+    from lms.notices.service import NoticeData, publish
+    from lms.roleplay.models import Run, Turn
+
+    with app.app_context():
+        store_id = db.session.scalar(select(Store.id).where(Store.code == "C001"))
+        people = []
+        for i in range(8):
+            user = User(emp_no=f"MIX{i}", name=f"同时{i}", role="staff", position="综合受理", store_id=store_id)
+            user.set_password("Race-pass-123")
+            db.session.add(user)
+            people.append(user)
+        db.session.flush()
+        notice, _ = publish(NoticeData("同时确认", "内容", None, None, [], [], None), person.id)
+        db.session.commit()
+        notice_id = notice.id
+        logins = [Person(u.id, u.emp_no, u.name, "staff", store_id, "综合受理", "Race-pass-123") for u in people]
+    with app.app_context():
+        from lms.extensions import limiter
+
+        limiter.reset()
+    clients = [app.test_client() for _ in logins]
+    for client, who in zip(clients, logins):
+        login(client, who)
+
+    def specs(attempt_id):
+        with app.app_context():
+            try:
+                attempt = db.session.get(Attempt, attempt_id)
+                return [(r.position, r.question_version.as_spec) for r in attempt.responses]
+            finally:
+                db.session.remove()
+
+    def work(client):
+        codes = []
+        start = client.post("/practice/long-wait/start",
+                            data={"mode": "text", "csrf_token": csrf_token(client, "/practice/long-wait")})
+        run_id = int(start.headers["Location"].rsplit("/", 1)[1])
+        codes.append(client.post(f"/runs/{run_id}/turns", data={
+            "seq": "1", "reply": "您好，欢迎光临！请问您办理什么业务？",
+            "csrf_token": csrf_token(client, f"/runs/{run_id}")}).status_code)
+        begun = client.post("/exams/practice-basics/start",
+                            data={"csrf_token": csrf_token(client, "/exams/practice-basics")})
+        attempt_id = int(begun.headers["Location"].split("/")[2])
+        for position, spec in specs(attempt_id):
+            page = f"/attempts/{attempt_id}/{position}"
+            codes.append(client.post(page, data={**_answer_form(spec), "go": "stay",
+                                                 "csrf_token": csrf_token(client, page)}).status_code)
+        codes.append(client.post(f"/notices/{notice_id}/attest", data={
+            "csrf_token": csrf_token(client, f"/notices/{notice_id}")}).status_code)
+        return run_id, attempt_id, codes
+
+    results = _together([(lambda c=c: work(c)) for c in clients])
+    for run_id, attempt_id, codes in results:
+        assert codes[0] == 302 and set(codes[1:-1]) == {204} and codes[-1] == 302, codes
+    ids = [u.id for u in logins]
+    with app.app_context():
+        for run_id, attempt_id, _ in results:
+            assert db.session.scalar(select(func.count()).select_from(Turn).where(Turn.run_id == run_id)) == 1
+            assert db.session.get(Run, run_id).turn_count == 1
+            attempt = db.session.get(Attempt, attempt_id)
+            assert attempt.responses and all(r.answer is not None and r.saved_at for r in attempt.responses)
+        assert db.session.scalar(select(func.count()).select_from(Run).where(Run.user_id.in_(ids))) == 8
+        assert db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.user_id.in_(ids))) == 8
+        done = db.session.scalars(select(NoticeAssignment).where(NoticeAssignment.notice_id == notice_id,
+                                                                 NoticeAssignment.user_id.in_(ids))).all()
+        assert len(done) == 8 and all(a.completed_at is not None for a in done)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "notice.completed", AuditEvent.object_id == str(notice_id))) == 8

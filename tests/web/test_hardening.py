@@ -95,3 +95,56 @@ def test_an_uninitialised_instance_says_so(tmp_path):
     app = make_app(tmp_path, SECRET_KEY=None, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
     response = app.test_client().get("/login")
     assert response.status_code == 503 and "make run" in response.get_data(as_text=True)
+
+
+def _counts(app):
+    from sqlalchemy import func, select
+
+    from lms.exams.models import Question
+
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(User)),
+                db.session.scalar(select(func.count()).select_from(Question)))
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("roster.csv", b"\x00\xff\xfe\x01\x02binary\x00", "不是文本格式"),
+    ("roster.xlsx", b"PK\x03\x04 not really a workbook", "无法读取"),
+    ("roster.xlsx", bytes(range(256)) * 8, "无法读取"),
+    ("roster.csv", "工号,姓名,营业厅,岗位,入职日期\n".encode("utf-16"), "不是文本格式"),
+])
+def test_malformed_roster_uploads_get_a_clear_error_and_change_nothing(app, client, world, name, data, message):
+    import io
+
+    login(client, world["admin"])
+    before = _counts(app)
+    response = client.post("/admin/roster", data={
+        "csrf_token": csrf_token(client, "/admin/roster"), "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data")
+    assert response.status_code in (200, 422) and message in response.get_data(as_text=True)
+    assert _counts(app) == before
+
+
+@pytest.mark.parametrize("data", [b"\x00\x01\x02\xff\xfe junk", "::q::客户等候多久？{#15}".encode("gbk")])
+def test_malformed_gift_uploads_get_a_clear_error_and_change_nothing(app, client, world, data):
+    import io
+
+    login(client, world["trainer"])
+    before = _counts(app)
+    response = client.post("/bank/import", data={
+        "csrf_token": csrf_token(client, "/bank/import"), "course": "etiquette",
+        "file": (io.BytesIO(data), "bank.gift")}, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code in (200, 422) and "UTF-8" in page and "已导入" not in page
+    assert _counts(app) == before
+
+
+def test_an_upload_over_the_size_limit_is_refused_in_chinese(app, client, world):
+    import io
+
+    login(client, world["admin"])
+    token = csrf_token(client, "/admin/roster")
+    big = io.BytesIO(b"a," * (3 * 1024 * 1024))
+    response = client.post("/admin/roster", data={"csrf_token": token, "file": (big, "roster.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413 and "文件太大" in response.get_data(as_text=True)

@@ -25,6 +25,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     app.config.from_object(default_config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("LMS")
+    if "LMS_SECRET_KEY" in os.environ:  # a key is text even when it parses as JSON (e.g. all digits)
+        app.config["SECRET_KEY"] = os.environ["LMS_SECRET_KEY"]
     if test_config:
         app.config.update(test_config)
     _finish_config(app)

@@ -29,7 +29,13 @@ def _simulations_root() -> Path:
 
 
 def ensure_secret_key() -> None:
-    """Create instance/secret_key (mode 0600) if there is none, and use it."""
+    """Create instance/secret_key (mode 0600) if there is none, and use it.
+
+    A key set in instance/config.py or LMS_SECRET_KEY (shared by several hosts) is used as it is:
+    no file is written, so no host quietly signs with a key of its own.
+    """
+    if current_app.config.get("SECRET_KEY"):
+        return
     instance = Path(current_app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     key_file = instance / "secret_key"

@@ -44,8 +44,7 @@ REMEMBER_COOKIE_DURATION = 7 * 24 * 3600  # 「保持登录」 lasts a week
 # Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
 SESSION_COOKIE_SECURE = False
 
-# Times are stored in UTC and shown in this zone.
-DISPLAY_TIMEZONE = "Asia/Shanghai"
+# Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 WTF_I18N_ENABLED = False  # WTForms messages come from its own zh catalogue (see lms/forms.py)

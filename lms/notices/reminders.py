@@ -65,7 +65,8 @@ def _due_open(kind: str, at: datetime):
     offset = OFFSETS[kind]
     return (select(a, Notice).join(Notice, Notice.id == a.notice_id)
             .where(a.completed_at.is_(None), a.cancelled_at.is_(None), Notice.withdrawn_at.is_(None),
-                   Notice.issued_at <= at, a.due_at <= at + offset, a.due_at > at + offset - RECENT))
+                   Notice.issued_at <= at, a.due_at <= at + offset, a.due_at > at + offset - RECENT)
+            .order_by(a.id))  # one order for every sweep: concurrent sweeps insert without deadlocking
 
 
 def _link(notice_id: int) -> str:

@@ -98,3 +98,17 @@ def test_each_instance_gets_its_own_secret_key(tmp_path):
         with app.app_context():
             db.engine.dispose()
     assert keys[0] != keys[1] and all(len(k) == 64 for k in keys)
+
+
+@pytest.mark.no_db
+def test_a_configured_secret_key_is_used_as_text_and_no_key_file_is_written(tmp_path, monkeypatch):
+    from lms import create_app
+
+    monkeypatch.setenv("LMS_SECRET_KEY", "0123456789" * 4)  # valid JSON: must still be text
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}"}, instance_path=str(tmp_path / "inst"))
+    assert app.config["SECRET_KEY"] == "0123456789" * 4
+    assert app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"]).exit_code == 0
+    assert not (tmp_path / "inst" / "secret_key").exists()
+    with app.app_context():
+        db.engine.dispose()

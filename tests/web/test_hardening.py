@@ -148,3 +148,32 @@ def test_an_upload_over_the_size_limit_is_refused_in_chinese(app, client, world)
     response = client.post("/admin/roster", data={"csrf_token": token, "file": (big, "roster.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 413 and "文件太大" in response.get_data(as_text=True)
+
+
+@pytest.mark.no_db
+def test_log_in_limit_is_shared_by_processes_through_redis(tmp_path):
+    """Two app processes (two gunicorn workers, or two hosts) count one person's failures together."""
+    import socket
+    import uuid
+
+    from tests.conftest import Person, make_app
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix, apps = f"lms-test-{uuid.uuid4().hex}", []
+    for name in ("one", "two"):
+        app = make_app(tmp_path / name, DATABASE_URL=f"sqlite:///{tmp_path / (name + '.sqlite3')}",
+                       RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15", RATELIMIT_KEY_PREFIX=prefix)
+        assert app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"]).exit_code == 0
+        apps.append(app)
+    nobody = Person(0, "NOBODY1", "无", "staff", None, None)
+    first, second = apps[0].test_client(), apps[1].test_client()
+    for i in range(10):
+        assert login(first if i % 2 else second, nobody, password="wrong").status_code == 200
+    assert login(first, nobody, password="wrong").status_code == 429
+    assert login(second, nobody, password="wrong").status_code == 429
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()

@@ -37,6 +37,12 @@ def build(people: int, stores: int):
                       "RATELIMIT_ENABLED": False}, instance_path=str(tmp))
     result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
     assert result.exit_code == 0, result.output
+    trainer_id, manager_emp, store_id = populate(app, people, stores)
+    return app, trainer_id, manager_emp, store_id
+
+
+def populate(app, people: int, stores: int) -> tuple[int, str, int]:
+    """Add a generated organisation to an initialised database: (trainer id, a manager's 工号, their store)."""
     from lms.accounts.models import Leave, Region, Store, User
     from werkzeug.security import generate_password_hash
 
@@ -68,7 +74,7 @@ def build(people: int, stores: int):
         db.session.commit()
         manager_emp = db.session.scalar(select(User.emp_no).where(User.role == "manager").limit(1))
         store_id = db.session.scalar(select(User.store_id).where(User.emp_no == manager_emp))
-        return app, trainer.id, manager_emp, store_id
+        return trainer.id, manager_emp, store_id
 
 
 def login(client, emp_no):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from .. import audit
 from ..clock import now
@@ -62,33 +62,48 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
     rule = certification.rule
     result: list[Requirement] = []
     courses = {c.slug: c for c in db.session.scalars(select(Course).where(Course.slug.in_(rule.get("courses", []))))}
+    # Two queries for all the courses together, not two per course (the learner's home page asks this).
+    modules_of: dict[int, list[int]] = {c.id: [] for c in courses.values()}
+    for module_id, course_id in db.session.execute(select(Module.id, Module.course_id).where(
+            Module.course_id.in_(list(modules_of)), Module.active.is_(True))) if modules_of else []:
+        modules_of[course_id].append(module_id)
+    done_of: dict[int, list] = {c: [] for c in modules_of}
+    if any(modules_of.values()):
+        for course_id, completed_at in db.session.execute(
+                select(Module.course_id, ModuleProgress.completed_at)
+                .join(Module, Module.id == ModuleProgress.module_id).where(
+                    ModuleProgress.user_id == user_id, Module.active.is_(True),
+                    Module.course_id.in_(list(modules_of)), ModuleProgress.version == Module.version)):
+            done_of[course_id].append(completed_at)
     for slug in rule.get("courses", []):
         course = courses.get(slug)
         if course is None:
             continue
-        modules = [m.id for m in course.modules if m.active]
-        rows = db.session.execute(select(ModuleProgress.module_id, ModuleProgress.completed_at)
-                                  .join(Module, Module.id == ModuleProgress.module_id).where(
-            ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(modules),
-            ModuleProgress.version == Module.version)).all() if modules else []
-        done = len(rows)
+        modules, completed = modules_of[course.id], done_of[course.id]
+        done = len(completed)
         met = bool(modules) and done == len(modules)
         result.append(Requirement("course", slug, f"课程：{course.title}", met, f"{done}/{len(modules)} 章",
-                                  max((r.completed_at for r in rows), default=None) if met else None, done > 0))
+                                  max(completed, default=None) if met else None, done > 0))
     scenarios = {s.slug: s for s in db.session.scalars(select(Scenario).where(
         Scenario.slug.in_(list(rule.get("scenarios", {})))))}
+    minimums = {s.id: rule["scenarios"][slug] for slug, s in scenarios.items()}
+    tops, passed_at = {}, {}
+    if minimums:  # two queries for all the scenarios: the best score, and the last passing run at its minimum
+        tops = dict(db.session.execute(select(Run.scenario_id, func.max(Run.score)).where(
+            Run.user_id == user_id, Run.scenario_id.in_(list(minimums)), Run.status == "finished")
+            .group_by(Run.scenario_id)).all())
+        passed_at = dict(db.session.execute(select(Run.scenario_id, func.max(Run.finished_at)).where(
+            Run.user_id == user_id, Run.status == "finished", Run.passed.is_(True), Run.mode == "text",
+            or_(*(and_(Run.scenario_id == i, Run.score >= m) for i, m in minimums.items())))
+            .group_by(Run.scenario_id)).all())
     for slug, minimum in rule.get("scenarios", {}).items():
         scenario = scenarios.get(slug)
         if scenario is None:
             continue
-        best = db.session.execute(select(Run.score, Run.finished_at).where(
-            Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished", Run.passed.is_(True),
-            Run.score >= minimum, Run.mode == "text").order_by(Run.finished_at.desc()).limit(1)).first()
-        top = db.session.scalar(select(func.max(Run.score)).where(
-            Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "finished"))
-        result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）", best is not None,
-                                  f"最好 {top} 分" if top is not None else "", best.finished_at if best else None,
-                                  top is not None))
+        top = tops.get(scenario.id)
+        result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）",
+                                  scenario.id in passed_at, f"最好 {top} 分" if top is not None else "",
+                                  passed_at.get(scenario.id), top is not None))
     if rule.get("exam"):
         exam = db.session.scalar(select(Exam).where(Exam.slug == rule["exam"]))
         if exam is not None:

@@ -164,10 +164,11 @@ def turn(run_id: int):
         flash(str(exc), "error")
         form.seq.data = run.turn_count + 1
         return _render_run(run, form, 422)
-    db.session.commit()
-    if run.finished:
-        return redirect(url_for("roleplay.debrief", run_id=run.id))
-    return redirect(url_for("roleplay.run", run_id=run.id) + "#reply")
+    finished = run.finished  # read before the commit expires `run`: reading it after would start a
+    db.session.commit()      # second transaction, on SQLite a second wait for the write lock
+    if finished:
+        return redirect(url_for("roleplay.debrief", run_id=run_id))
+    return redirect(url_for("roleplay.run", run_id=run_id) + "#reply")
 
 
 @bp.route("/runs/<int:run_id>/debrief")

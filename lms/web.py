@@ -87,24 +87,24 @@ def init_app(app: Flask) -> None:
             return _error_page(400, "提交的内容含有无法处理的字符。")
         return None
 
-    @app.before_request
-    def load_duties():
-        """Load what the logged-in person must do first: overdue notices (a blocking banner)."""
-        from flask import g
+    @app.context_processor
+    def duties():
+        """What the logged-in person must do first, for the page header: overdue notices (the
+        blocking banner) and unread messages. Asked only when a page is rendered, so a save that
+        answers with a redirect or 204 does not pay for them."""
+        from flask import has_request_context
         from flask_login import current_user
 
-        g.overdue, g.unread = [], 0
-        if request.endpoint in (None, "static") or not current_user.is_authenticated:
-            return None
+        if not has_request_context() or not current_user.is_authenticated:
+            return {"overdue_notices": [], "unread_messages": 0}
         from .notices.models import Message
         from .notices.service import overdue_for
         from .extensions import db
         from sqlalchemy import func, select
 
-        g.overdue = overdue_for(current_user.id)
-        g.unread = db.session.scalar(select(func.count()).select_from(Message).where(
-            Message.user_id == current_user.id, Message.read_at.is_(None))) or 0
-        return None
+        return {"overdue_notices": overdue_for(current_user.id),
+                "unread_messages": db.session.scalar(select(func.count()).select_from(Message).where(
+                    Message.user_id == current_user.id, Message.read_at.is_(None))) or 0}
 
     @app.after_request
     def security_headers(response):

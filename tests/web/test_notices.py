@@ -266,6 +266,19 @@ def test_overdue_person_is_blocked_and_certificate_suspended(app, org, frozen):
         assert not is_suspended(org["ann"].id)
 
 
+def test_unread_reminders_show_in_the_header_until_read(app, org, frozen):
+    _publish(app, org)
+    frozen(T0 + timedelta(hours=25))  # the 24-hour reminder is due
+    with app.app_context():
+        sweep()
+    client = app.test_client()
+    login(client, org["ann"])
+    badge = re.compile(r'消息 <span class="badge bad">(\d+)</span>')
+    assert badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
+    client.get("/messages")
+    assert not badge.search(client.get("/").get_data(as_text=True))
+
+
 def test_board_numbers_against_a_hand_computed_fixture(app, org, frozen):
     with app.app_context():
         add_leave(db.session.get(User, org["stock"].id), date(2026, 11, 19), date(2026, 11, 26), "年假",

@@ -157,32 +157,37 @@ def test_two_sweeps_at_once_send_each_reminder_once(live):
     assert sum(r.sent["inapp"] for r in reports) == 1
 
 
-def test_many_people_opening_a_new_notice_at_once(live):
-    """Opening a notice marks it read (a write on a GET): a burst must not fail on SQLite."""
-    app, person = live
+def _people_and_notice(app, person, prefix: str, title: str, count: int = 8):
+    """`count` new staff in the test store, a notice published to them, and one logged-in client each."""
     from lms.accounts.models import Store, User
+    from lms.extensions import limiter
     from lms.notices.service import NoticeData, publish
 
     with app.app_context():
         store_id = db.session.scalar(select(Store.id).where(Store.code == "C001"))
         people = []
-        for i in range(8):
-            user = User(emp_no=f"BURST{i}", name=f"并发{i}", role="staff", position="综合受理", store_id=store_id)
+        for i in range(count):
+            user = User(emp_no=f"{prefix}{i}", name=f"并发{prefix}{i}", role="staff", position="综合受理",
+                        store_id=store_id)
             user.set_password("Race-pass-123")
             db.session.add(user)
             people.append(user)
         db.session.flush()
-        notice, _ = publish(NoticeData("并发打开", "内容", None, None, [], [], None), person.id)
+        notice, _ = publish(NoticeData(title, "内容", None, None, [], [], None), person.id)
         db.session.commit()
-        notice_id = notice.id
         logins = [Person(u.id, u.emp_no, u.name, "staff", store_id, "综合受理", "Race-pass-123") for u in people]
-    clients = [app.test_client() for _ in logins]
-    with app.app_context():
-        from lms.extensions import limiter
-
+        notice_id = notice.id
         limiter.reset()
+    clients = [app.test_client() for _ in logins]
     for client, who in zip(clients, logins):
         login(client, who)
+    return logins, clients, notice_id
+
+
+def test_many_people_opening_a_new_notice_at_once(live):
+    """Opening a notice marks it read (a write on a GET): a burst must not fail on SQLite."""
+    app, person = live
+    _, clients, notice_id = _people_and_notice(app, person, "BURST", "并发打开")
     statuses = _together([(lambda c=c: c.get(f"/notices/{notice_id}").status_code) for c in clients])
     assert statuses == [200] * len(clients)
 
@@ -219,33 +224,12 @@ def _answer_form(spec) -> dict:
 def test_many_writers_at_once_lose_nothing_and_duplicate_nothing(live):
     """Eight people at once, each: a role-play turn, every exam answer, and 「已学习并掌握」."""
     app, person = live
-    from lms.accounts.models import Store, User
     from lms.audit import AuditEvent
     from lms.exams.models import Attempt
     from lms.notices.models import NoticeAssignment
-    from lms.notices.service import NoticeData, publish
     from lms.roleplay.models import Run, Turn
 
-    with app.app_context():
-        store_id = db.session.scalar(select(Store.id).where(Store.code == "C001"))
-        people = []
-        for i in range(8):
-            user = User(emp_no=f"MIX{i}", name=f"同时{i}", role="staff", position="综合受理", store_id=store_id)
-            user.set_password("Race-pass-123")
-            db.session.add(user)
-            people.append(user)
-        db.session.flush()
-        notice, _ = publish(NoticeData("同时确认", "内容", None, None, [], [], None), person.id)
-        db.session.commit()
-        notice_id = notice.id
-        logins = [Person(u.id, u.emp_no, u.name, "staff", store_id, "综合受理", "Race-pass-123") for u in people]
-    with app.app_context():
-        from lms.extensions import limiter
-
-        limiter.reset()
-    clients = [app.test_client() for _ in logins]
-    for client, who in zip(clients, logins):
-        login(client, who)
+    logins, clients, notice_id = _people_and_notice(app, person, "MIX", "同时确认")
 
     def specs(attempt_id):
         with app.app_context():

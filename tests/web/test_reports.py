@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lms.certification.models import Certificate, Certification
 from lms.clock import now
 from lms.courses.models import Course
-from lms.courses.service import complete_module
+from lms.courses.service import active_modules, complete_module
 from lms.extensions import db
 from lms.notices.service import NoticeData, publish
 from tests.conftest import login, post
@@ -70,16 +70,22 @@ def test_matrix_shows_every_status(app, factory, world, frozen):
     assert world["staff_b"].name not in statuses
 
 
+def _one_module_and_a_certificate(app, world, staff, code):
+    """Staff studied one etiquette module and hold a certificate; return their manager's client."""
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
+        complete_module(staff.id, active_modules(course)[0])
+        db.session.commit()
+    _certificate(app, staff.id, T0, code=code)
+    manager = app.test_client()
+    login(manager, world["manager_a"])
+    return manager
+
+
 def test_archive_lists_what_the_person_did(app, client, world, frozen):
     frozen(T0)
     staff = world["staff_a"]
-    with app.app_context():
-        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
-        complete_module(staff.id, [m for m in course.modules if m.active][0])
-        db.session.commit()
-    _certificate(app, staff.id, T0, code="ARCHIVE001")
-    manager = app.test_client()
-    login(manager, world["manager_a"])
+    manager = _one_module_and_a_certificate(app, world, staff, "ARCHIVE001")
     post(manager, f"/store/{world['store_a']}/sessions", {
         "trainer_name": "王经理", "held_at": "2026-11-20T09:00", "place": "营业厅会议室", "content": "新业务与服务忌语复习",
         "assessment": "口试全部通过", "attendees": [str(staff.id)]}, page=f"/store/{world['store_a']}/sessions")
@@ -126,13 +132,7 @@ def _valid_statement(statement: dict) -> None:
 def test_xapi_statements_have_the_xapi_structure(app, world, frozen):
     frozen(T0)
     staff = world["staff_a"]
-    with app.app_context():
-        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
-        complete_module(staff.id, [m for m in course.modules if m.active][0])
-        db.session.commit()
-    _certificate(app, staff.id, T0, code="XAPI000001")
-    manager = app.test_client()
-    login(manager, world["manager_a"])
+    manager = _one_module_and_a_certificate(app, world, staff, "XAPI000001")
     data = json.loads(manager.get(f"/store/people/{staff.id}/xapi.json").get_data())
     assert len(data) == 2
     for statement in data:

@@ -44,7 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import web
+    from . import catalog, web  # noqa: F401 (catalog: the content stamp's table and its flush hook)
     from .accounts import bp as accounts_bp
     from .accounts.admin import admin_bp
     from .courses import bp as courses_bp

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from .extensions import db
 
@@ -20,9 +21,29 @@ NOTICE_FAN_OUT = 48_000  # advisory lock: publishing notices vs people changing 
 
 
 def lock_row(model: type[T], row_id: int) -> T | None:
-    """Lock a row for the rest of the transaction and return it freshly read."""
-    return db.session.scalar(select(model).where(model.id == row_id).with_for_update()
-                             .execution_options(populate_existing=True))
+    """Lock a row for the rest of the transaction and return it freshly read.
+
+    Locking the same row again in the same transaction returns it as it stands in the session,
+    without reading it again: it has been locked, so only this transaction has changed it since.
+    """
+    session = db.session()
+    locked = session.info.setdefault("locked_rows", set())
+    if (model, row_id) in locked:
+        row = session.get(model, row_id)  # from the identity map
+        if row is not None:
+            return row
+    row = session.scalar(select(model).where(model.id == row_id).with_for_update()
+                         .execution_options(populate_existing=True))
+    if row is not None:
+        locked.add((model, row_id))
+    return row
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction) -> None:
+    """Forget the locks when any transaction ends, a savepoint too (rolling one back releases the
+    row locks taken inside it on PostgreSQL); forgetting too much only costs a read."""
+    session.info.pop("locked_rows", None)
 
 
 def advisory_lock(key: int) -> None:

@@ -92,7 +92,7 @@ def init_app(app: Flask) -> None:
         """What the logged-in person must do first, for the page header: overdue notices (the
         blocking banner) and unread messages. Asked only when a page is rendered, so a save that
         answers with a redirect or 204 does not pay for them."""
-        from flask import has_request_context
+        from flask import g, has_request_context
         from flask_login import current_user
 
         if not has_request_context() or not current_user.is_authenticated:
@@ -102,7 +102,8 @@ def init_app(app: Flask) -> None:
         from .extensions import db
         from sqlalchemy import func, select
 
-        return {"overdue_notices": overdue_for(current_user.id),
+        overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know
+        return {"overdue_notices": overdue,
                 "unread_messages": db.session.scalar(select(func.count()).select_from(Message).where(
                     Message.user_id == current_user.id, Message.read_at.is_(None))) or 0}
 

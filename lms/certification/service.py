@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from .. import audit
+from ..catalog import CertificationInfo, catalog
 from ..clock import now
-from ..courses.models import Course, Module, ModuleProgress
-from ..exams.models import Attempt, Exam
+from ..courses.models import Module
+from ..courses.service import studied_by_course
+from ..exams.models import Attempt
 from ..extensions import db
-from ..roleplay.models import Run, Scenario
+from ..roleplay.models import Run
 from .models import Certificate, Certification
 from .rules import CertificationRule
 from .status import CertificateFacts, Requirement, add_months, all_met, status_of
@@ -47,30 +49,22 @@ def sync_rules(rules: list[CertificationRule]) -> list[str]:
     return changed
 
 
-def certification_for(position: str | None) -> Certification | None:
-    """Return the certification a person in this position needs, if any."""
-    if not position:
-        return None
-    for row in db.session.scalars(select(Certification).where(Certification.active.is_(True))):
-        if position in row.positions:
-            return row
-    return None
+def certification_for(position: str | None) -> CertificationInfo | None:
+    """Return the certification a person in this position needs, if any (from the content catalogue)."""
+    return catalog().certification_for(position)
 
 
-def requirements(user_id: int, certification: Certification) -> list[Requirement]:
-    """Work out each requirement of the certification for the person, with when it was last met."""
+def requirements(user_id: int, certification: Certification | CertificationInfo,
+                 studied: dict | None = None) -> list[Requirement]:
+    """Work out each requirement of the certification for the person, with when it was last met
+    (`studied`: the person's studied_by_course for all courses, if the caller has it)."""
     rule = certification.rule
     result: list[Requirement] = []
-    courses = {c.slug: c for c in db.session.scalars(select(Course).where(Course.slug.in_(rule.get("courses", []))))}
-    # Two grouped queries for all the courses together, not two per course (the learner's home asks).
-    course_ids = [c.id for c in courses.values()]
-    totals = dict(db.session.execute(select(Module.course_id, func.count()).where(
-        Module.course_id.in_(course_ids), Module.active.is_(True)).group_by(Module.course_id)).all())
-    studied = {course_id: (count, last) for course_id, count, last in db.session.execute(
-        select(Module.course_id, func.count(), func.max(ModuleProgress.completed_at))
-        .join(Module, Module.id == ModuleProgress.module_id).where(
-            ModuleProgress.user_id == user_id, Module.active.is_(True), Module.course_id.in_(course_ids),
-            ModuleProgress.version == Module.version).group_by(Module.course_id))}
+    content = catalog()
+    courses = {slug: content.course_by_slug[slug] for slug in rule.get("courses", []) if slug in content.course_by_slug}
+    totals = content.module_totals
+    if studied is None:  # one grouped query for all the courses together
+        studied = studied_by_course(user_id, [c.id for c in courses.values()])
     for slug in rule.get("courses", []):
         course = courses.get(slug)
         if course is None:
@@ -80,18 +74,20 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
         met = bool(total) and done == total
         result.append(Requirement("course", slug, f"课程：{course.title}", met, f"{done}/{total} 章",
                                   last if met else None, done > 0))
-    scenarios = {s.slug: s for s in db.session.scalars(select(Scenario).where(
-        Scenario.slug.in_(list(rule.get("scenarios", {})))))}
+    scenarios = {slug: content.scenario_by_slug[slug] for slug in rule.get("scenarios", {})
+                 if slug in content.scenario_by_slug}
     minimums = {s.id: rule["scenarios"][slug] for slug, s in scenarios.items()}
     tops, passed_at = {}, {}
-    if minimums:  # two queries for all the scenarios: the best score, and the last passing run at its minimum
-        tops = dict(db.session.execute(select(Run.scenario_id, func.max(Run.score)).where(
-            Run.user_id == user_id, Run.scenario_id.in_(list(minimums)), Run.status == "finished")
-            .group_by(Run.scenario_id)).all())
-        passed_at = dict(db.session.execute(select(Run.scenario_id, func.max(Run.finished_at)).where(
-            Run.user_id == user_id, Run.status == "finished", Run.passed.is_(True), Run.mode == "text",
-            or_(*(and_(Run.scenario_id == i, Run.score >= m) for i, m in minimums.items())))
-            .group_by(Run.scenario_id)).all())
+    if minimums:  # one query for all the scenarios: the best score, and the last passing run at its minimum
+        at_minimum = or_(*(and_(Run.scenario_id == i, Run.score >= m) for i, m in minimums.items()))
+        for scenario_id, top, last in db.session.execute(select(
+                Run.scenario_id, func.max(Run.score),
+                func.max(case((and_(Run.passed.is_(True), Run.mode == "text", at_minimum), Run.finished_at))))
+                .where(Run.user_id == user_id, Run.scenario_id.in_(list(minimums)), Run.status == "finished")
+                .group_by(Run.scenario_id)):
+            tops[scenario_id] = top
+            if last is not None:
+                passed_at[scenario_id] = last
     for slug, minimum in rule.get("scenarios", {}).items():
         scenario = scenarios.get(slug)
         if scenario is None:
@@ -100,21 +96,18 @@ def requirements(user_id: int, certification: Certification) -> list[Requirement
         result.append(Requirement("scenario", slug, f"情景演练：{scenario.title}（≥{minimum} 分）",
                                   scenario.id in passed_at, f"最好 {top} 分" if top is not None else "",
                                   passed_at.get(scenario.id), top is not None))
-    if rule.get("exam"):
-        exam = db.session.scalar(select(Exam).where(Exam.slug == rule["exam"]))
-        if exam is not None:
-            passed = db.session.execute(select(Attempt.submitted_at, Attempt.score).where(
-                Attempt.user_id == user_id, Attempt.exam_id == exam.id, Attempt.passed.is_(True))
-                .order_by(Attempt.submitted_at.desc()).limit(1)).first()
-            tried = db.session.scalar(select(func.max(Attempt.score)).where(
-                Attempt.user_id == user_id, Attempt.exam_id == exam.id))
-            result.append(Requirement("exam", exam.slug, f"考试：{exam.title}", passed is not None,
-                                      f"最好 {tried:g} 分" if tried is not None else "",
-                                      passed.submitted_at if passed else None, tried is not None))
+    exam = content.exam_by_slug.get(rule["exam"]) if rule.get("exam") else None
+    if exam is not None:  # one query: the best score, and when it was last passed
+        tried, passed_at_exam = db.session.execute(select(
+            func.max(Attempt.score), func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))))
+            .where(Attempt.user_id == user_id, Attempt.exam_id == exam.id)).one()
+        result.append(Requirement("exam", exam.slug, f"考试：{exam.title}", passed_at_exam is not None,
+                                  f"最好 {tried:g} 分" if tried is not None else "", passed_at_exam,
+                                  tried is not None))
     return result
 
 
-def current_certificate(user_id: int, certification: Certification) -> Certificate | None:
+def current_certificate(user_id: int, certification: Certification | CertificationInfo) -> Certificate | None:
     """Return the person's newest certificate of this certification."""
     return db.session.scalar(select(Certificate).where(
         Certificate.user_id == user_id, Certificate.certification_id == certification.id)
@@ -127,12 +120,16 @@ def facts(certificate: Certificate | None) -> CertificateFacts | None:
     return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at)
 
 
-def status_for(user_id: int, certification: Certification) -> str:
-    """Return the person's status label for the certification (已暂停 while a notice is overdue)."""
-    from ..notices.service import is_suspended
+def status_for(user_id: int, certification: Certification | CertificationInfo, suspended: bool | None = None,
+               studied: dict | None = None) -> str:
+    """Return the person's status label for the certification (已暂停 while a notice is overdue;
+    pass `suspended` when the caller already knows)."""
+    if suspended is None:
+        from ..notices.service import is_suspended
 
-    return status_of(requirements(user_id, certification), facts(current_certificate(user_id, certification)),
-                     now(), is_suspended(user_id))
+        suspended = is_suspended(user_id)
+    return status_of(requirements(user_id, certification, studied), facts(current_certificate(user_id, certification)),
+                     now(), suspended)
 
 
 def _new_code() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -13,7 +13,8 @@ from ..extensions import db
 from ..notices.guard import blocked_redirect
 from . import bp
 from .models import Course, Module
-from .service import active_modules, complete_module, course_progress, courses_for, progress_for_modules
+from .service import (active_modules, complete_module, course_progress, courses_for, progress_for_modules,
+                      studied_by_course)
 
 
 def _sees_all() -> bool:
@@ -38,19 +39,25 @@ def _module_or_404(course: Course, slug: str) -> Module:
 @login_required
 def home():
     """Show the person's courses with a progress bar each."""
-    courses = courses_for(current_user.position, everyone=_sees_all())
-    progress = course_progress(current_user.id, courses)
-    next_course = next((c for c in courses if not progress[c.id].complete), None)
-    from ..certification.service import certification_for, status_for  # certification builds on courses
+    from ..catalog import catalog
+    from ..certification.service import status_for  # certification builds on courses
     from ..certification.status import STATUS_LEVEL
-
-    certification = certification_for(current_user.position)
-    cert_status = status_for(current_user.id, certification) if certification else None
     from ..notices.deadlines import describe_left
     from ..notices.service import pending_for
 
+    content = catalog()
+    courses = content.courses_for(current_user.position, everyone=_sees_all())
+    studied = studied_by_course(current_user.id)  # for the progress bars and the certification alike
+    progress = course_progress(current_user.id, courses, studied)
+    next_course = next((c for c in courses if not progress[c.id].complete), None)
+    at = now()
+    pending = pending_for(current_user.id)
+    g.overdue_notices = [a for a in pending if a.due_at <= at]  # the header's banner asks for these too
+    certification = content.certification_for(current_user.position)
+    cert_status = (status_for(current_user.id, certification, suspended=bool(g.overdue_notices), studied=studied)
+                   if certification else None)
     return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
-                           pending=pending_for(current_user.id), now=now(), describe_left=describe_left,
+                           pending=pending, now=at, describe_left=describe_left,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -155,19 +156,36 @@ def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
     return {(user_id, course_id): n for user_id, course_id, n in rows}
 
 
+def studied_by_course(user_id: int, course_ids: list[int] | None = None) -> dict[int, tuple[int, datetime]]:
+    """Per course: how many active modules the person studied in their current version, and when
+    the last of them was studied (one query; all courses unless `course_ids` is given)."""
+    query = (select(Module.course_id, func.count(), func.max(ModuleProgress.completed_at))
+             .join(Module, Module.id == ModuleProgress.module_id)
+             .where(ModuleProgress.user_id == user_id, Module.active.is_(True),
+                    ModuleProgress.version == Module.version).group_by(Module.course_id))
+    if course_ids is not None:
+        if not course_ids:
+            return {}
+        query = query.where(Module.course_id.in_(course_ids))
+    return {course_id: (count, last) for course_id, count, last in db.session.execute(query)}
+
+
 def module_totals() -> dict[int, int]:
-    """Count active modules per course in one query."""
-    rows = db.session.execute(
-        select(Module.course_id, func.count()).where(Module.active.is_(True)).group_by(Module.course_id)
-    ).all()
-    return dict(rows)
+    """Active modules per course (from the content catalogue)."""
+    from ..catalog import catalog
+
+    return dict(catalog().module_totals)
 
 
-def course_progress(user_id: int, courses: list[Course]) -> dict[int, CourseProgress]:
-    """Return the person's progress in each of the courses."""
-    done = progress_by_course([user_id])
-    totals = module_totals()
-    return {c.id: CourseProgress(done.get((user_id, c.id), 0), totals.get(c.id, 0)) for c in courses}
+def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, datetime]] | None = None
+                    ) -> dict[int, CourseProgress]:
+    """Return the person's progress in each of the courses (`studied`: from studied_by_course, if at hand)."""
+    from ..catalog import catalog
+
+    if studied is None:
+        studied = studied_by_course(user_id, [c.id for c in courses])
+    totals = catalog().module_totals
+    return {c.id: CourseProgress(studied.get(c.id, (0, None))[0], totals.get(c.id, 0)) for c in courses}
 
 
 def progress_for_modules(user_id: int, modules: list[Module]) -> dict[int, ModuleProgress]:

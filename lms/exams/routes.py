@@ -11,18 +11,21 @@ from ..accounts.scoping import Scope
 from ..clock import now
 from ..courses.models import Course, Module
 from ..extensions import db
+from ..locks import lock_row
 from . import bp
 from .grading import right_answer_text
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
-from .service import (ExamRefused, certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
+from .service import (ExamRefused, spec_of, certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
                       save_answer, start_check, start_exam, submit)
 from .grading import read_response
 from ..notices.guard import blocked_redirect
 
 
-def _own_attempt(attempt_id: int) -> Attempt:
-    attempt = db.session.get(Attempt, attempt_id)
+def _own_attempt(attempt_id: int, lock: bool = False) -> Attempt:
+    """The learner's own attempt, else 404 (`lock`: locked for the rest of the transaction, for a
+    save, so that it is read once and not again by the service)."""
+    attempt = lock_row(Attempt, attempt_id) if lock else db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
     return attempt
@@ -133,7 +136,7 @@ def _context(attempt: Attempt) -> dict:
 @login_required
 def question(attempt_id: int, position: int):
     """Show one question; saving it keeps the answer at once (a closed tab loses nothing)."""
-    attempt = _own_attempt(attempt_id)
+    attempt = _own_attempt(attempt_id, lock=request.method == "POST")
     if expire_if_due(attempt):
         db.session.commit()
         flash("考试时间已到，答卷已按已保存的答案自动提交。", "info")
@@ -147,7 +150,7 @@ def question(attempt_id: int, position: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        spec = response.question_version.as_spec
+        spec = spec_of(response)
         values = {key: request.form.getlist(key) for key in request.form}
         try:
             save_answer(attempt, position, read_response(spec, values, response.order))
@@ -164,7 +167,7 @@ def question(attempt_id: int, position: int):
         if go == "next" and position < len(attempt.responses):
             return redirect(url_for("exams.question", attempt_id=attempt.id, position=position + 1))
         return redirect(url_for("exams.overview", attempt_id=attempt.id))
-    spec = response.question_version.as_spec
+    spec = spec_of(response)
     rights = []
     if spec.qtype == "matching":
         seen = set()
@@ -221,6 +224,6 @@ def result(attempt_id: int):
         # or practice and checks would hand out the certification key.
         draws = certification_draws()
         for r in attempt.responses:
-            spec = r.question_version.as_spec
+            spec = spec_of(r)
             review.append((r, spec, "" if is_protected(spec.category, draws) else right_answer_text(spec)))
     return render_template("exams/result.html", attempt=attempt, reveal=reveal, review=review, labels=QTYPE_LABELS)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from sqlalchemy import func, select
 
 from .. import audit
+from ..catalog import version_cached
 from ..clock import now
 from ..courses.models import Course, Module
 from ..accounts.models import User
@@ -236,6 +237,12 @@ def expire_if_due(attempt: Attempt) -> bool:
     return False
 
 
+def spec_of(response: Response) -> QuestionSpec:
+    """The question a response answers, by version id (kept per process: versions never change)."""
+    return version_cached("lms_question_specs", response.question_version_id,
+                          lambda: response.question_version.as_spec, maxsize=4096)
+
+
 def save_answer(attempt: Attempt, position: int, answer) -> Response:
     """Save one answer as it is given; refused once the attempt is closed or its time is up."""
     attempt = lock_row(Attempt, attempt.id)  # never store an answer into a graded attempt
@@ -260,7 +267,7 @@ def submit(attempt: Attempt, auto: bool = False) -> Attempt:
     if auto and attempt.deadline_at is not None:
         attempt.submitted_at = min(attempt.submitted_at, attempt.deadline_at)
     for response in attempt.responses:
-        response.fraction = grade(response.question_version.as_spec, response.answer).fraction
+        response.fraction = grade(spec_of(response), response.answer).fraction
     _score(attempt)
     audit.record("exam.submitted" if attempt.kind == "exam" else "check.submitted", actor_id=attempt.user_id,
                  object_type=attempt.kind, object_id=attempt.exam.slug if attempt.exam else attempt.module_id,

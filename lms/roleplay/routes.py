@@ -18,7 +18,8 @@ from .forms import TurnForm
 from .models import Run, Scenario
 from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
 from .service import (
-    MAX_REPLY, TurnError, best_scores, current_version, phrasebook_of, scenario_of, start_run, start_timer,
+    MAX_REPLY, TurnError, best_scores, current_version, run_phrasebook, run_scenario, scenario_of, start_run,
+    start_timer,
     take_turn,
 )
 
@@ -95,12 +96,12 @@ def start(slug: str):
 
 
 def _labels(run: Run) -> dict[str, str]:
-    return {c.id: c.label for c in phrasebook_of(run.phrasebook_version).categories.values()}
+    return {c.id: c.label for c in run_phrasebook(run).categories.values()}
 
 
 def _turn_views(run: Run) -> list[dict]:
     labels = _labels(run)
-    spec = scenario_of(run.scenario_version)
+    spec = run_scenario(run)
     views = []
     for turn in run.turns:
         node = spec.nodes.get(turn.node)
@@ -128,14 +129,14 @@ def run(run_id: int):
     if run.status == "abandoned":
         flash("这次演练已被新的演练取代。", "info")
         return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
-    spec = scenario_of(run.scenario_version)
+    spec = run_scenario(run)
     if start_timer(run, spec.nodes[run.node]):
         db.session.commit()
     return _render_run(run, TurnForm(seq=run.turn_count + 1))
 
 
 def _render_run(run: Run, form: TurnForm, status: int = 200):
-    spec = scenario_of(run.scenario_version)
+    spec = run_scenario(run)
     node = spec.nodes[run.node]
     var = spec.variables.get(spec.mood) if spec.mood else None
     return render_template(
@@ -176,7 +177,7 @@ def turn(run_id: int):
 def debrief(run_id: int):
     """Show the transcript with highlights, per-turn scores and citations, and the result."""
     run = _visible_run_or_404(run_id)
-    spec = scenario_of(run.scenario_version)
+    spec = run_scenario(run)
     ending = spec.nodes.get(run.node) if run.finished else None
     learner = db.session.get(User, run.user_id)
     return render_template("roleplay/debrief.html", run=run, spec=spec, ending=ending, turns=_turn_views(run),

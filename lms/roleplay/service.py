@@ -7,10 +7,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+
 from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit
+from ..catalog import version_cached
 from ..clock import now
 from ..extensions import db
 from . import scenario as engine
@@ -114,6 +116,17 @@ def scenario_of(version: ScenarioVersion) -> engine.Scenario:
     return _scenario(version.id, version.scenario.slug, version.yaml_text)
 
 
+def run_scenario(run: Run) -> engine.Scenario:
+    """The parsed scenario a run is played with, by version id (kept per process: versions never change)."""
+    return version_cached("lms_scenario_specs", run.scenario_version_id, lambda: scenario_of(run.scenario_version))
+
+
+def run_phrasebook(run: Run) -> Phrasebook:
+    """The compiled phrasebook a run is scored with, by version id (kept per process)."""
+    return version_cached("lms_phrasebooks", run.phrasebook_version_id, lambda: phrasebook_of(run.phrasebook_version),
+                          maxsize=16)
+
+
 def current_phrasebook_version() -> PhrasebookVersion | None:
     """Return the newest phrasebook version."""
     return db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
@@ -177,7 +190,7 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
         return None, False
     if seq != run.turn_count + 1:
         return None, False
-    spec = scenario_of(run.scenario_version)
+    spec = run_scenario(run)
     node = spec.nodes[run.node]
     if node.end:
         return None, False
@@ -191,27 +204,28 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
         reply = clean_reply(reply)
     at = now()
     elapsed = max(0.0, (at - run.node_shown_at).total_seconds())
-    result = engine.step(spec, node, run.variables, reply, phrasebook_of(run.phrasebook_version),
+    result = engine.step(spec, node, run.variables, reply, run_phrasebook(run),
                          option_id=option_id, elapsed=elapsed, turns=seq)
-    turn = Turn(run_id=run.id, seq=seq, node=node.id, customer_text=node.customer_line(run.variables),
+    customer_text = node.customer_line(run.variables)  # as the customer said it, before this turn's effects
+    # Claim the turn first: the conditional UPDATE lets one of two racing submits through (on
+    # PostgreSQL the second waits for the first's row lock, then finds turn_count moved on).
+    values = {"turn_count": seq, "node": result.next_node, "variables": dict(result.variables),
+              "node_shown_at": at}
+    claimed = db.session.execute(
+        update(Run).where(Run.id == run.id, Run.turn_count == seq - 1).values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.refresh(run)
+        return None, False
+    for key, value in values.items():  # the row now holds these; no need to read it back
+        set_committed_value(run, key, value)
+    turn = Turn(run_id=run.id, seq=seq, node=node.id, customer_text=customer_text,
                 reply=reply, option_id=option_id, analysis=result.analysis.to_json(), points=result.turn.points,
                 max_points=result.turn.max_points, fraction=result.turn.fraction, forbidden=result.forbidden,
                 critical=result.analysis.critical, stage=node.expect.stage, missing=list(result.turn.missing),
                 patterns_missing=list(result.turn.patterns_missing), next_node=result.next_node, elapsed=elapsed,
                 created_at=at)
-    try:
-        with db.session.begin_nested():  # the unique (run, seq) settles a race between two submits
-            db.session.add(turn)
-            claimed = db.session.execute(
-                update(Run).where(Run.id == run.id, Run.turn_count == seq - 1)
-                .values(turn_count=seq, node=result.next_node, variables=dict(result.variables), node_shown_at=at)
-            ).rowcount
-            if claimed != 1:
-                raise IntegrityError("turn already taken", None, Exception())
-    except IntegrityError:
-        db.session.refresh(run)
-        return None, False
-    db.session.refresh(run)
+    db.session.add(turn)
     if spec.nodes[result.next_node].end:
         finish_run(run, spec)
     return turn, True

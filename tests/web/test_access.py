@@ -204,7 +204,7 @@ def test_server_error_page_is_chinese_and_logged(client, world, monkeypatch, cap
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(routes, "courses_for", broken)
+    monkeypatch.setattr(routes, "course_progress", broken)
     login(client, world["staff_a"])
     response = client.get("/")
     assert response.status_code == 500

@@ -1,0 +1,209 @@
+"""The content catalogue: what is the same for everyone (courses, module counts, certifications,
+scenario and exam titles), read once per process and kept until the content changes.
+
+Every page a learner opens needs these few facts, and they change only when content is synced
+or edited. A request asks one small question instead (`content_stamp.value`); the catalogue is
+read again when the answer differs from the one it was built at.
+
+The stamp is moved by the database transaction that changes the content: a flush that writes a
+course, module, certification, scenario, exam, question or one of their versions also runs `UPDATE content_stamp SET value =
+value + 1` in the same transaction. So every process on every host sees new content together
+with the new stamp, and a process never keeps content older than the stamp it read (the stamp is
+read before the content). Inside a transaction that has changed content itself, the catalogue is
+read fresh and not kept, so a sync or an edit always sees its own changes.
+
+The catalogue holds plain frozen records, never ORM objects: it is shared by the threads of a
+process, and nothing in it can lazy-load or be modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from itertools import chain
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, TypeVar
+
+from flask import current_app, g, has_request_context
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .extensions import db
+
+T = TypeVar("T")
+
+
+class ContentStamp(db.Model):
+    """One row whose value goes up with every change of content."""
+
+    __tablename__ = "content_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=1)
+
+
+@dataclass(frozen=True)
+class CourseInfo:
+    id: int
+    slug: str
+    title: str
+    summary: str
+    sort_order: int
+    positions: tuple[str, ...]
+    active: bool
+
+    def open_to(self, position: str | None) -> bool:
+        """Tell whether a person in this position takes the course."""
+        return not self.positions or position in self.positions
+
+
+@dataclass(frozen=True)
+class CertificationInfo:
+    id: int
+    slug: str
+    title: str
+    positions: tuple[str, ...]
+    rule: Mapping[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """A scenario or an exam as a requirement names it."""
+
+    id: int
+    slug: str
+    title: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    stamp: int | None
+    courses: tuple[CourseInfo, ...]  # active ones, in display order
+    course_by_slug: Mapping[str, CourseInfo]  # all, retired ones too
+    module_totals: Mapping[int, int]  # active modules per course id
+    certifications: tuple[CertificationInfo, ...]  # active ones
+    scenario_by_slug: Mapping[str, ItemInfo]
+    exam_by_slug: Mapping[str, ItemInfo]
+
+    def courses_for(self, position: str | None, everyone: bool = False) -> list[CourseInfo]:
+        return [c for c in self.courses if everyone or c.open_to(position)]
+
+    def certification_for(self, position: str | None) -> CertificationInfo | None:
+        if not position:
+            return None
+        return next((c for c in self.certifications if position in c.positions), None)
+
+
+def _frozen(value: Any) -> Any:
+    """A deep, read-only copy of JSON data (dicts become read-only mappings, lists tuples)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return copy.copy(value)
+
+
+def _load(stamp: int | None) -> Catalog:
+    from .certification.models import Certification
+    from .courses.models import Course, Module
+    from .exams.models import Exam
+    from .roleplay.models import Scenario
+
+    session = db.session
+    courses = [CourseInfo(c.id, c.slug, c.title, c.summary, c.sort_order, tuple(c.positions or ()), c.active)
+               for c in session.execute(select(Course.id, Course.slug, Course.title, Course.summary,
+                                                Course.sort_order, Course.positions, Course.active)
+                                         .order_by(Course.sort_order, Course.slug))]
+    totals = dict(session.execute(select(Module.course_id, func.count()).where(Module.active.is_(True))
+                                  .group_by(Module.course_id)).all())
+    certifications = tuple(
+        CertificationInfo(c.id, c.slug, c.title, tuple(c.positions or ()), _frozen(c.rule or {}), c.version)
+        for c in session.execute(select(Certification.id, Certification.slug, Certification.title,
+                                        Certification.positions, Certification.rule, Certification.version)
+                                 .where(Certification.active.is_(True)).order_by(Certification.id)))
+    scenarios = {s.slug: ItemInfo(s.id, s.slug, s.title, s.active) for s in session.execute(
+        select(Scenario.id, Scenario.slug, Scenario.title, Scenario.active))}
+    exams = {e.slug: ItemInfo(e.id, e.slug, e.title, e.active) for e in session.execute(
+        select(Exam.id, Exam.slug, Exam.title, Exam.active))}
+    return Catalog(stamp, tuple(c for c in courses if c.active), MappingProxyType({c.slug: c for c in courses}),
+                   MappingProxyType(totals), certifications, MappingProxyType(scenarios), MappingProxyType(exams))
+
+
+class _Holder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.catalog: Catalog | None = None
+
+
+_STAMP = select(ContentStamp.value).where(ContentStamp.id == 1)
+
+
+def catalog() -> Catalog:
+    """The content catalogue as of now (one small query per request; a reload after a change)."""
+    session = db.session()
+    if session.info.get("content_changed"):
+        return _load(None)  # this transaction changed content: read it as it stands, keep nothing
+    if has_request_context() and "lms_catalog" in g:
+        return g.lms_catalog
+    stamp = session.scalar(_STAMP)
+    holder = current_app.extensions.setdefault("lms_catalog", _Holder())
+    current = holder.catalog
+    if current is None or stamp is None or current.stamp != stamp:
+        current = _load(stamp)
+        if stamp is not None:
+            with holder.lock:
+                if holder.catalog is None or (holder.catalog.stamp or 0) <= stamp:
+                    holder.catalog = current
+    if has_request_context():
+        g.lms_catalog = current
+    return current
+
+
+def version_cached(name: str, key: int, load: Callable[[], T], maxsize: int = 512) -> T:
+    """A per-process cache for what is read from a row that never changes once committed (a
+    scenario, phrasebook or question version): `load()` runs on a miss. Inside a transaction that
+    created content the result is not kept: that transaction may yet roll back, and SQLite may
+    then give the same id to another row."""
+    cache = current_app.extensions.setdefault(name, {})
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    value = load()
+    if not db.session().info.get("content_changed"):
+        if len(cache) >= maxsize:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
+def _content_models() -> tuple[type, ...]:
+    from .certification.models import Certification
+    from .courses.models import Course, Module
+    from .exams.models import Exam, Question, QuestionVersion
+    from .roleplay.models import PhrasebookVersion, Scenario, ScenarioVersion
+
+    return (Course, Module, Certification, Scenario, Exam, ScenarioVersion, PhrasebookVersion, Question,
+            QuestionVersion)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_on_content_change(session: Session, flush_context) -> None:
+    """Move the stamp in the transaction that changes content (see the module's docstring)."""
+    models = _content_models()
+    if not any(isinstance(obj, models) for obj in chain(session.new, session.dirty, session.deleted)):
+        return
+    session.info["content_changed"] = True
+    session.connection().execute(update(ContentStamp).where(ContentStamp.id == 1)
+                                 .values(value=ContentStamp.value + 1))
+    if has_request_context():
+        g.pop("lms_catalog", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_change(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("content_changed", None)

@@ -49,7 +49,8 @@ REPLIES = [
     "请问您看这样处理可以吗？",
     "好的，张先生，退费到账后我会给您回电确认结果，这两天有进展也会电话告知您。请问您对这样的处理满意吗？谢谢您的理解，请慢走。",
 ]
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", "5", "--backlog", "256"]
+KEEP_ALIVE = 5  # seconds
+GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", str(KEEP_ALIVE), "--backlog", "256"]
 TARGET_RATIO, TARGET_P95_MS = 0.25, 150.0
 
 
@@ -183,6 +184,7 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.conn = None
         self.csrf = ""
+        self.used = 0.0
 
     def connect(self) -> None:
         if self.conn is not None:
@@ -190,8 +192,11 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def request(self, method: str, path: str, form: dict | list | None = None) -> tuple[int, dict, bytes]:
-        if self.conn is None:
+        # gunicorn closes a keep-alive connection idle for KEEP_ALIVE seconds (between endpoints,
+        # while other clients prepare); a browser would open a new one, and so does this client.
+        if self.conn is None or time.monotonic() - self.used > KEEP_ALIVE - 1:
             self.connect()
+        self.used = time.monotonic()
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
         body = None
         if form is not None:

@@ -167,6 +167,7 @@ def version_cached(name: str, key: int, load: Callable[[], T], maxsize: int = 51
     scenario, phrasebook or question version): `load()` runs on a miss. Inside a transaction that
     created content the result is not kept: that transaction may yet roll back, and SQLite may
     then give the same id to another row."""
+    _CACHE_NAMES.add(name)
     cache = current_app.extensions.setdefault(name, {})
     try:
         return cache[key]
@@ -178,6 +179,16 @@ def version_cached(name: str, key: int, load: Callable[[], T], maxsize: int = 51
             cache.clear()
         cache[key] = value
     return value
+
+
+_CACHE_NAMES = {"lms_catalog"}
+
+
+def forget_cached(app) -> None:
+    """Drop what this process keeps for the app (the test suite does this after each test: its
+    commits are savepoints that are rolled back in the end, which real commits never are)."""
+    for name in _CACHE_NAMES:
+        app.extensions.pop(name, None)
 
 
 def _content_models() -> tuple[type, ...]:

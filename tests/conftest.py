@@ -97,6 +97,9 @@ def _rollback(request):
         db.session = original
         outer.rollback()
         conn.close()
+        from lms.catalog import forget_cached
+
+        forget_cached(app)  # what was cached from the rolled-back transaction
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 from ..accounts.constants import POSITIONS
 from ..accounts.models import Leave, Store, User
 from ..accounts.scoping import Scope
-from ..courses.service import courses_for, module_totals, progress_by_course
+from ..catalog import catalog
+from ..courses.service import progress_by_course
 from ..extensions import db
 from .rules import is_new_hire
 
@@ -34,17 +35,23 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
                            .options(selectinload(User.leaves))),
         key=lambda p: (POSITIONS.index(p.position) if p.position in POSITIONS else len(POSITIONS), p.emp_no),
     )
-    courses = courses_for(None, everyone=True)
+    content = catalog()
+    totals = content.module_totals
     done = progress_by_course([p.id for p in people])
-    totals = module_totals()
     certificates = certificate_statuses([p.id for p in people])
+    by_position: dict[str | None, list[tuple[int, int]]] = {}  # (course id, modules) of the position's courses
     rows = []
     for person in people:
-        mine = [c for c in courses if c.open_to(person.position)]
-        total = sum(totals.get(c.id, 0) for c in mine)
-        studied = sum(min(done.get((person.id, c.id), 0), totals.get(c.id, 0)) for c in mine)
-        completed = sum(1 for c in mine if totals.get(c.id) and done.get((person.id, c.id), 0) >= totals[c.id])
-        rows.append(StaffRow(person, studied, total, completed, len(mine), person.on_leave(today),
+        mine = by_position.get(person.position)
+        if mine is None:
+            mine = by_position[person.position] = [(c.id, totals.get(c.id, 0))
+                                                   for c in content.courses_for(person.position)]
+        studied = completed = 0
+        for course_id, total in mine:
+            n = min(done.get((person.id, course_id), 0), total)
+            studied += n
+            completed += 1 if total and n >= total else 0
+        rows.append(StaffRow(person, studied, sum(t for _, t in mine), completed, len(mine), person.on_leave(today),
                              is_new_hire(person.hire_date, today), certificates.get(person.id, "未取得")))
     return rows
 

@@ -1,0 +1,102 @@
+"""The content catalogue kept per process: two workers on one database (as two gunicorn
+workers or two hosts) — content synced through one is what the other shows on its next page,
+and learners' own writes do not make the workers read the content again.
+
+Runs against a database of its own (see test_concurrency): the rolled-back test transaction
+cannot be shared by two apps.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lms.catalog import ContentStamp
+from lms.extensions import db
+from tests.conftest import Person, csrf_token, login, make_app
+from tests.web.test_concurrency import _database
+
+pytestmark = pytest.mark.no_db
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_MODULE = """---
+title: 班前仪容互检
+source: 第一章 二、服务礼仪 (一)仪容
+minutes: 3
+---
+
+每天上岗前，同班组的同事两两对照仪容规范互相检查：头发、面容、手部和工牌，发现问题当场整改。
+"""
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("workers")
+    courses = tmp / "courses"
+    shutil.copytree(ROOT / "courses", courses)
+    url, drop = _database(tmp)
+    first = make_app(tmp / "a", DATABASE_URL=url, CONTENT_DIR=str(courses))
+    second = make_app(tmp / "b", DATABASE_URL=url, CONTENT_DIR=str(courses))
+    result = first.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    with first.app_context():
+        from lms.accounts.models import Region, Store, User
+
+        store = Store(code="W001", name="双进程测试厅", region=Region(code="W", name="测试"))
+        user = User(emp_no="WORK01", name="学员甲", role="staff", position="综合受理", store=store)
+        user.set_password("Work-pass-123")
+        db.session.add(user)
+        db.session.commit()
+        person = Person(user.id, "WORK01", "学员甲", "staff", store.id, "综合受理", "Work-pass-123")
+    yield first, second, person, courses
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+    drop()
+
+
+def _etiquette_modules(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    card = page[page.index("<strong>服务礼仪</strong>"):]
+    return re.search(r"已学 (\d+) / (\d+) 章", card).group(0)
+
+
+def _stamp(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(ContentStamp.value))
+
+
+def test_content_synced_on_one_worker_shows_on_the_other(workers):
+    first, second, person, courses = workers
+    learner = second.test_client()
+    login(learner, person)
+    assert _etiquette_modules(learner) == "已学 0 / 5 章"
+    assert _etiquette_modules(learner) == "已学 0 / 5 章"  # now served from the second worker's catalogue
+
+    (courses / "etiquette" / "06-peer-check.md").write_text(NEW_MODULE, encoding="utf-8")
+    result = first.test_cli_runner().invoke(args=["lms", "sync"])
+    assert result.exit_code == 0, result.output
+
+    assert _etiquette_modules(learner) == "已学 0 / 6 章"
+    page = learner.get("/courses/etiquette").get_data(as_text=True)
+    assert "班前仪容互检" in page
+
+
+def test_a_learner_practising_does_not_move_the_content_stamp(workers):
+    """Only content moves the stamp: a learner's own records leave every worker's catalogue in place."""
+    first, second, person, _ = workers
+    learner = first.test_client()
+    login(learner, person)
+    before = _stamp(first)
+    token = csrf_token(learner, "/practice/billing-complaint")
+    started = learner.post("/practice/billing-complaint/start", data={"mode": "text", "csrf_token": token})
+    assert started.status_code == 302
+    run = re.search(r"/runs/(\d+)", started.headers["Location"]).group(1)
+    turn = learner.post(f"/runs/{run}/turns", data={"csrf_token": token, "seq": 1,
+                                                     "reply": "您好，先生，请到这边坐，您慢慢说，我来详细记录。"})
+    assert turn.status_code == 302
+    assert _stamp(first) == before

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as default_config
+from .sqlitegate import GatedConnection, gate_for
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -86,7 +87,9 @@ def _finish_config(app: Flask) -> None:
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "lms.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {}).setdefault("factory", GatedConnection)
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.is_file():
@@ -129,4 +132,16 @@ def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
         reading = (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
                    and request.endpoint not in WRITING_GETS)
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if reading:
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi = conn.connection.dbapi_connection
+        gated = isinstance(dbapi, GatedConnection)
+        if gated:  # queue behind this installation's other writers (lms/sqlitegate.py)
+            dbapi.take(gate_for(conn.engine.url.database))
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if gated:
+                dbapi.give_back()
+            raise

@@ -1,0 +1,201 @@
+"""Benchmark: where a request's time goes, in one process, without HTTP or a load generator.
+
+    .venv/bin/python bench/floor.py [--people 20000] [--stores 400] [--reps 300]
+
+`bench/http_bench.py` compares the LMS with a bare Flask endpoint under gunicorn. This script
+explains its figures: through Flask's test client, on one SQLite database (the organisation of
+bench/notices.py, one notice published to everyone), it times, each as the median of `--reps`
+requests, in one run:
+
+- the bare Flask endpoint of bench/bare_app.py;
+- the LMS app answering a route that does nothing, anonymous (the app's own request hooks:
+  security headers, the NUL check, CSRF set-up, the rate limiter);
+- the same route behind `login_required` (session cookie, the person's row, the database
+  transaction) — the floor under every page a logged-in person opens;
+- the five endpoints of the HTTP benchmark, with the SQL statements each one issues.
+
+The two no-op routes are added to this script's own app instance only; the product has no such
+routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask_login import current_user, login_required  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
+from werkzeug.datastructures import MultiDict  # noqa: E402
+
+from bench.http_bench import EXAM, REPLIES, SCENARIO  # noqa: E402
+from bench.notices import build, login  # noqa: E402
+from lms.extensions import db  # noqa: E402
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _noop_routes(app) -> None:
+    app.add_url_rule("/_bench/anonymous", "bench_anonymous", lambda: "ok")
+
+    @login_required
+    def logged_in():
+        return current_user.emp_no
+
+    app.add_url_rule("/_bench/logged-in", "bench_logged_in", logged_in)
+
+
+class Turns:
+    """Post the model answers of a scenario, starting a new run after each ending (not timed)."""
+
+    def __init__(self, client):
+        self.client, self.run, self.seq = client, None, 1
+        self.token = CSRF_RE.search(client.get(f"/practice/{SCENARIO}").get_data(as_text=True)).group(1)
+
+    def prepare(self):
+        if self.run is None:
+            r = self.client.post(f"/practice/{SCENARIO}/start", data={"mode": "text", "csrf_token": self.token})
+            self.run, self.seq = int(re.search(r"/runs/(\d+)", r.headers["Location"]).group(1)), 1
+
+    def __call__(self):
+        r = self.client.post(f"/runs/{self.run}/turns", data={"csrf_token": self.token, "seq": self.seq,
+                                                              "reply": REPLIES[min(self.seq, len(REPLIES)) - 1]})
+        assert r.status_code == 302, r.status_code
+        if r.headers["Location"].endswith("/debrief"):
+            self.run = None
+        else:
+            self.seq += 1
+
+
+class Answers:
+    """Save answers of a practice exam the way the page's autosave does (204)."""
+
+    def __init__(self, client):
+        self.client = client
+        page = client.get(f"/exams/{EXAM}").get_data(as_text=True)
+        self.token = CSRF_RE.search(page).group(1)
+        r = client.post(f"/exams/{EXAM}/start", data={"csrf_token": self.token})
+        self.attempt = int(re.search(r"/attempts/(\d+)/1", r.headers["Location"]).group(1))
+        self.answers, self.i = [], 0
+        for position in range(1, 100):
+            page = client.get(f"/attempts/{self.attempt}/{position}")
+            if page.status_code == 404:
+                break
+            text = page.get_data(as_text=True)
+            if 'value="true"' in text:
+                data = [("answer", "true")]
+            elif re.search(r'type="(radio|checkbox)" name="answer"', text):
+                data = [("answer", "0")]
+            elif 'name="match-0"' in text:
+                option = re.search(r'<select name="match-0"><option value="">[^<]*</option><option value="([^"]*)"',
+                                   text)
+                data = [("match-0", option.group(1) if option else "")]
+            else:
+                data = [("answer", "10")]
+            self.answers.append((position, data))
+
+    def prepare(self):
+        pass
+
+    def __call__(self):
+        position, data = self.answers[self.i % len(self.answers)]
+        self.i += 1
+        r = self.client.post(f"/attempts/{self.attempt}/{position}",
+                             data=MultiDict(data + [("go", "stay"), ("csrf_token", self.token)]))
+        assert r.status_code == 204, r.status_code
+
+
+class Get:
+    def __init__(self, client, url):
+        self.client, self.url = client, url
+
+    def prepare(self):
+        pass
+
+    def __call__(self):
+        r = self.client.get(self.url)
+        assert r.status_code == 200, (self.url, r.status_code)
+
+
+def timed(call, reps: int, engine=None) -> tuple[float, int | None]:
+    """Median milliseconds per call, and SQL statements of one call (when an engine is given)."""
+    for _ in range(10):
+        call.prepare()
+        call()
+    statements = None
+    if engine is not None:
+        counter = []
+        listener = lambda *args, **kwargs: counter.append(1)  # noqa: E731
+        call.prepare()
+        event.listen(engine, "before_cursor_execute", listener)
+        call()
+        event.remove(engine, "before_cursor_execute", listener)
+        statements = len(counter)
+    times = []
+    for _ in range(reps):
+        call.prepare()
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000, statements
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=20000)
+    parser.add_argument("--stores", type=int, default=400)
+    parser.add_argument("--reps", type=int, default=300)
+    args = parser.parse_args()
+
+    import flask
+
+    bare = flask.Flask("bare")
+    bare.add_url_rule("/", "index", lambda: "ok")
+
+    app, trainer_id, manager_emp, store_id = build(args.people, args.stores)
+    _noop_routes(app)
+    from lms.accounts.models import Leave, User
+    from lms.notices.service import NoticeData, publish
+
+    with app.app_context():
+        notice, _ = publish(NoticeData("基准新业务", "内容", None, None, [], [], None), trainer_id)
+        db.session.commit()
+        notice_id = notice.id
+        learner_emp = db.session.scalar(select(User.emp_no).where(
+            User.role == "staff", User.id.not_in(select(Leave.user_id))).order_by(User.id.desc()).limit(1))
+        engine = db.engine
+    learner, manager, trainer = app.test_client(), app.test_client(), app.test_client()
+    login(learner, learner_emp)
+    login(manager, manager_emp)
+    login(trainer, "BENCHT")
+
+    rows = [
+        ("bare Flask `GET /`", Get(bare.test_client(), "/"), None),
+        ("LMS, a no-op route, anonymous", Get(app.test_client(), "/_bench/anonymous"), engine),
+        ("LMS, a no-op route, logged in", Get(learner, "/_bench/logged-in"), engine),
+        ("learner home `GET /`", Get(learner, "/"), engine),
+        ("scenario turn", Turns(learner), engine),
+        ("exam answer save", Answers(learner), engine),
+        ("manager home", Get(manager, f"/store/{store_id}"), engine),
+        ("trainer board", Get(trainer, f"/notices/{notice_id}/board"), engine),
+    ]
+    print(f"{args.people} people in {args.stores} stores, SQLite, Flask test client, median of {args.reps}")
+    print("| request | ms | SQL statements | times the bare endpoint |")
+    print("|---|---|---|---|")
+    base = None
+    for label, call, eng in rows:
+        ms, statements = timed(call, args.reps if "board" not in label else max(20, args.reps // 10), eng)
+        base = base or ms
+        print(f"| {label} | {ms:.2f} | {'' if statements is None else statements} | {ms / base:.1f} |", flush=True)
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""A queue for SQLite's one writer.
+
+SQLite lets one transaction write at a time. A writer that finds the lock taken is put to sleep
+by SQLite's busy handler in steps that grow to 100 ms, and tries again only when it wakes: under
+a burst of saves the lock is often free while every waiter sleeps, the server idles, and the
+unlucky save waits a second or more.
+
+The gate makes writers of this installation queue instead: before `BEGIN IMMEDIATE` a
+connection takes a lock shared by the threads of its process, then an exclusive `flock` on
+`<database>.writelock` shared by its processes (gunicorn workers, the sweep, `flask lms`
+commands), and gives both up the moment its transaction commits or rolls back. A waiting thread
+wakes when the lock it waits on is released; a waiting process checks every millisecond or two.
+Waiting is bounded by the busy timeout: a writer that does not get through the gate in time
+goes on without it and is left to SQLite's own locking (which stays in charge in any case: the
+gate only orders writers, it never replaces the database lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+
+TIMEOUT = 5.0  # seconds, as PRAGMA busy_timeout
+
+
+class WriteGate:
+    """The gate of one database file, for this process."""
+
+    def __init__(self, path: str):
+        self.path = path + ".writelock"
+        self.threads = threading.Lock()
+        self.fd: int | None = None
+        self.pid: int | None = None
+
+    def _file(self) -> int:
+        if self.pid != os.getpid():  # a forked child must not share its parent's open file (and lock)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.pid = os.getpid()
+        return self.fd
+
+    def acquire(self, timeout: float = TIMEOUT) -> bool:
+        """Wait for the gate, up to `timeout` seconds; tell whether it was taken."""
+        deadline = time.monotonic() + timeout
+        if not self.threads.acquire(timeout=timeout):
+            return False
+        try:
+            fd = self._file()
+            pause = 0.0005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+        except OSError:
+            pass  # no lock file (read-only folder, say): SQLite's own locking still holds
+        self.threads.release()
+        return False
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(path: str | None) -> WriteGate | None:
+    """The gate of a database file (None for an in-memory database)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    path = os.path.abspath(path)
+    with _gates_lock:
+        gate = _gates.get(path)
+        if gate is None:
+            gate = _gates[path] = WriteGate(path)
+        return gate
+
+
+class GatedConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives the gate back when its transaction ends."""
+
+    gate: WriteGate | None = None
+
+    def take(self, gate: WriteGate | None) -> None:
+        """Take the gate before BEGIN IMMEDIATE (if it can be had in time)."""
+        if gate is not None and self.gate is None and gate.acquire():
+            self.gate = gate
+
+    def give_back(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back()

@@ -1,0 +1,103 @@
+"""The SQLite write gate: writers of one database queue, and the gate is always given back."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from lms import _sqlite_begin  # noqa: F401 (the engine events)
+from lms.sqlitegate import GatedConnection, gate_for
+
+pytestmark = pytest.mark.no_db
+
+
+def _engine(path):
+    return create_engine(f"sqlite:///{path}", connect_args={"factory": GatedConnection})
+
+
+def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_path):
+    engine = _engine(tmp_path / "a.sqlite3")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE log (who TEXT)"))
+    events, first_in = [], threading.Event()
+
+    def first():
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO log VALUES ('first')"))
+            first_in.set()
+            time.sleep(0.3)
+            events.append("first commits")
+
+    def second():
+        first_in.wait()
+        with engine.begin() as conn:
+            events.append("second begins")
+            conn.execute(text("INSERT INTO log VALUES ('second')"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert events == ["first commits", "second begins"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all() == ["first", "second"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "error"])
+def test_the_gate_is_given_back_however_the_transaction_ends(tmp_path, end):
+    path = tmp_path / "b.sqlite3"
+    engine = _engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    gate = gate_for(str(path))
+    conn = engine.connect()
+    transaction = conn.begin()
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert not gate.acquire(timeout=0.05)  # held by the open write transaction
+    if end == "commit":
+        transaction.commit()
+    elif end == "rollback":
+        transaction.rollback()
+    else:
+        with pytest.raises(Exception):
+            conn.execute(text("INSERT INTO missing VALUES (1)"))
+        transaction.rollback()
+    assert gate.acquire(timeout=0.05)
+    gate.release()
+    conn.close()
+    engine.dispose()
+
+
+def _hold(path, ready, done):
+    engine = _engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        ready.set()
+        time.sleep(0.5)
+    done.value = time.monotonic()
+    engine.dispose()
+
+
+def test_writers_in_two_processes_queue_at_the_gate(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    engine = _engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Event(), context.Value("d", 0.0)
+    other = context.Process(target=_hold, args=(str(path), ready, done))
+    other.start()
+    assert ready.wait(10)
+    gate = gate_for(str(path))
+    assert not gate.acquire(timeout=0.05)  # the other process is writing
+    assert gate.acquire(timeout=10)  # and gives the gate back when it commits
+    gate.release()
+    other.join(10)
+    assert other.exitcode == 0

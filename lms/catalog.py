@@ -6,11 +6,15 @@ or edited. A request asks one small question instead (`content_stamp.value`); th
 read again when the answer differs from the one it was built at.
 
 The stamp is moved by the database transaction that changes the content: a flush that writes a
-course, module, certification, scenario, exam, question or one of their versions also runs `UPDATE content_stamp SET value =
-value + 1` in the same transaction. So every process on every host sees new content together
-with the new stamp, and a process never keeps content older than the stamp it read (the stamp is
-read before the content). Inside a transaction that has changed content itself, the catalogue is
-read fresh and not kept, so a sync or an edit always sees its own changes.
+course, module, certification, scenario, exam, question or one of their versions first runs
+`UPDATE content_stamp SET value = value + 1` in the same transaction (so the stamp row is locked
+before any content row, and two such transactions queue instead of deadlocking). Every process
+on every host sees new content together with the new stamp, and a process never keeps content
+older than the stamp it read (the stamp is read before the content). Inside a transaction that
+changes content itself, the catalogue is read fresh and not kept, so a sync or an edit always
+sees its own changes. As a safety net for content written past the stamp (by hand in SQL, or by
+a worker still on older code during a rolling upgrade) the catalogue is also read again once it
+is a minute old.
 
 The catalogue holds plain frozen records, never ORM objects: it is shared by the threads of a
 process, and nothing in it can lazy-load or be modified.
@@ -19,7 +23,7 @@ process, and nothing in it can lazy-load or be modified.
 from __future__ import annotations
 
 import copy
-import threading
+import time
 from dataclasses import dataclass
 from itertools import chain
 from types import MappingProxyType
@@ -87,6 +91,7 @@ class Catalog:
     certifications: tuple[CertificationInfo, ...]  # active ones
     scenario_by_slug: Mapping[str, ItemInfo]
     exam_by_slug: Mapping[str, ItemInfo]
+    loaded_at: float = 0.0
 
     def courses_for(self, position: str | None, everyone: bool = False) -> list[CourseInfo]:
         return [c for c in self.courses if everyone or c.open_to(position)]
@@ -129,34 +134,37 @@ def _load(stamp: int | None) -> Catalog:
     exams = {e.slug: ItemInfo(e.id, e.slug, e.title, e.active) for e in session.execute(
         select(Exam.id, Exam.slug, Exam.title, Exam.active))}
     return Catalog(stamp, tuple(c for c in courses if c.active), MappingProxyType({c.slug: c for c in courses}),
-                   MappingProxyType(totals), certifications, MappingProxyType(scenarios), MappingProxyType(exams))
+                   MappingProxyType(totals), certifications, MappingProxyType(scenarios), MappingProxyType(exams),
+                   time.monotonic())
 
 
 class _Holder:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.catalog: Catalog | None = None
 
 
 _STAMP = select(ContentStamp.value).where(ContentStamp.id == 1)
+# Read again at least this often, stamp or not: content written past the stamp (by a worker still
+# on code older than migration 0008 during a rolling upgrade, or by hand in SQL) shows within it.
+MAX_AGE = 60.0  # seconds
 
 
 def catalog() -> Catalog:
     """The content catalogue as of now (one small query per request; a reload after a change)."""
     session = db.session()
-    if session.info.get("content_changed"):
-        return _load(None)  # this transaction changed content: read it as it stands, keep nothing
+    if session.info.get("content_changed") or _content_in(session):
+        return _load(None)  # this transaction changes content: read it as it stands, keep nothing
     if has_request_context() and "lms_catalog" in g:
         return g.lms_catalog
-    stamp = session.scalar(_STAMP)
     holder = current_app.extensions.setdefault("lms_catalog", _Holder())
-    current = holder.catalog
-    if current is None or stamp is None or current.stamp != stamp:
-        current = _load(stamp)
-        if stamp is not None:
-            with holder.lock:
-                if holder.catalog is None or (holder.catalog.stamp or 0) <= stamp:
-                    holder.catalog = current
+    with session.no_autoflush:  # nothing of this session's own is read into what is kept
+        stamp = session.scalar(_STAMP)
+        current = holder.catalog
+        if (current is None or stamp is None or current.stamp != stamp
+                or time.monotonic() - current.loaded_at > MAX_AGE):
+            current = _load(stamp)
+            if stamp is not None:
+                holder.catalog = current
     if has_request_context():
         g.lms_catalog = current
     return current
@@ -201,11 +209,21 @@ def _content_models() -> tuple[type, ...]:
             QuestionVersion)
 
 
-@event.listens_for(Session, "after_flush")
-def _bump_on_content_change(session: Session, flush_context) -> None:
-    """Move the stamp in the transaction that changes content (see the module's docstring)."""
+def _content_in(session: Session) -> bool:
+    """Tell whether the session holds unflushed changes to content."""
     models = _content_models()
-    if not any(isinstance(obj, models) for obj in chain(session.new, session.dirty, session.deleted)):
+    return (any(isinstance(obj, models) for obj in chain(session.new, session.deleted))
+            or any(isinstance(obj, models) and session.is_modified(obj) for obj in session.dirty))
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_on_content_change(session: Session, flush_context, instances) -> None:
+    """Move the stamp in the transaction that changes content (see the module's docstring).
+
+    Before the flush, so that the stamp row is always locked before any content row: two
+    transactions changing content queue on the stamp instead of deadlocking on PostgreSQL.
+    """
+    if not _content_in(session):
         return
     session.info["content_changed"] = True
     session.connection().execute(update(ContentStamp).where(ContentStamp.id == 1)

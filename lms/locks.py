@@ -20,19 +20,20 @@ T = TypeVar("T")
 NOTICE_FAN_OUT = 48_000  # advisory lock: publishing notices vs people changing scope
 
 
-def lock_row(model: type[T], row_id: int) -> T | None:
-    """Lock a row for the rest of the transaction and return it freshly read.
+def lock_row(model: type[T], row_id: int, *criteria) -> T | None:
+    """Lock a row for the rest of the transaction and return it freshly read (None if there is
+    no such row, or it does not meet `criteria`: nothing is locked then).
 
     Locking the same row again in the same transaction returns it as it stands in the session,
     without reading it again: it has been locked, so only this transaction has changed it since.
     """
     session = db.session()
     locked = session.info.setdefault("locked_rows", set())
-    if (model, row_id) in locked:
+    if (model, row_id) in locked and not criteria:
         row = session.get(model, row_id)  # from the identity map
         if row is not None:
             return row
-    row = session.scalar(select(model).where(model.id == row_id).with_for_update()
+    row = session.scalar(select(model).where(model.id == row_id, *criteria).with_for_update()
                          .execution_options(populate_existing=True))
     if row is not None:
         locked.add((model, row_id))

@@ -74,6 +74,16 @@ _gates: dict[str, WriteGate] = {}
 _gates_lock = threading.Lock()
 
 
+def _after_fork() -> None:
+    """A forked child starts with gates of its own: a lock held by another thread of the parent
+    at the fork would otherwise stay held in the child for ever."""
+    global _gates, _gates_lock
+    _gates, _gates_lock = {}, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 def gate_for(path: str | None) -> WriteGate | None:
     """The gate of a database file (None for an in-memory database)."""
     if not path or path == ":memory:" or path.startswith("file:"):

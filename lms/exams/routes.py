@@ -25,7 +25,8 @@ from ..notices.guard import blocked_redirect
 def _own_attempt(attempt_id: int, lock: bool = False) -> Attempt:
     """The learner's own attempt, else 404 (`lock`: locked for the rest of the transaction, for a
     save, so that it is read once and not again by the service)."""
-    attempt = lock_row(Attempt, attempt_id) if lock else db.session.get(Attempt, attempt_id)
+    attempt = (lock_row(Attempt, attempt_id, Attempt.user_id == current_user.id) if lock  # never another's
+               else db.session.get(Attempt, attempt_id))
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
     return attempt

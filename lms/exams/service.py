@@ -104,8 +104,10 @@ def sync_exam_content(content: ExamContent) -> tuple[BankReport, BankReport]:
             exams.updated.append(spec.id)
         else:
             exams.unchanged += 1
+        if row.source_hash != digest or not row.active or row.updated_at is None:
+            row.updated_at = now()  # only when something changed: an unchanged sync writes nothing
         row.title, row.yaml_text, row.certification = spec.title, text, spec.certification
-        row.source_hash, row.active, row.updated_at = digest, True, now()
+        row.source_hash, row.active = digest, True
     for slug, row in rows.items():
         if slug not in {s.id for s, _ in content.exams} and row.active:
             row.active = False

@@ -41,6 +41,9 @@ def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_p
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for t in threads:
         t.start()
+    first_in.wait(5)
+    gate = gate_for(str(tmp_path / "a.sqlite3"))
+    assert not gate.acquire(timeout=0.05)  # the first writer holds the gate, not only SQLite's lock
     for t in threads:
         t.join()
     assert events == ["first commits", "second begins"]
@@ -74,13 +77,13 @@ def test_the_gate_is_given_back_however_the_transaction_ends(tmp_path, end):
     engine.dispose()
 
 
-def _hold(path, ready, done):
+def _hold(path, ready):
     engine = _engine(path)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (1)"))
         ready.set()
         time.sleep(0.5)
-    done.value = time.monotonic()
+    time.sleep(3)  # still running well after its commit
     engine.dispose()
 
 
@@ -91,13 +94,14 @@ def test_writers_in_two_processes_queue_at_the_gate(tmp_path):
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
     engine.dispose()
     context = multiprocessing.get_context("fork")
-    ready, done = context.Event(), context.Value("d", 0.0)
-    other = context.Process(target=_hold, args=(str(path), ready, done))
+    ready = context.Event()
+    other = context.Process(target=_hold, args=(str(path), ready))
     other.start()
     assert ready.wait(10)
     gate = gate_for(str(path))
     assert not gate.acquire(timeout=0.05)  # the other process is writing
-    assert gate.acquire(timeout=10)  # and gives the gate back when it commits
+    assert gate.acquire(timeout=2)  # and gives the gate back when it commits,
+    assert other.is_alive()  # not when it ends
     gate.release()
     other.join(10)
     assert other.exitcode == 0

@@ -100,3 +100,29 @@ def test_a_learner_practising_does_not_move_the_content_stamp(workers):
                                                      "reply": "您好，先生，请到这边坐，您慢慢说，我来详细记录。"})
     assert turn.status_code == 302
     assert _stamp(first) == before
+    result = first.test_cli_runner().invoke(args=["lms", "sync"])  # files unchanged: nothing to read again
+    assert result.exit_code == 0, result.output
+    assert _stamp(first) == before
+
+
+def test_content_changed_and_rolled_back_is_never_shown(workers):
+    """A course edited in a transaction that is then rolled back: the catalogue asked for in
+    between must not keep it, even when another worker's commit later moves the stamp on."""
+    first, second, person, _ = workers
+    from lms.catalog import catalog
+    from lms.courses.models import Course
+
+    with second.test_request_context("/"):
+        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
+        course.title = "回滚的标题"
+        assert [c.title for c in catalog().courses if c.slug == "etiquette"] == ["回滚的标题"]
+        db.session.rollback()
+    with first.app_context():
+        other = db.session.scalar(select(Course).where(Course.slug == "communication"))
+        other.summary = other.summary + "（已更新）"
+        db.session.commit()
+    learner = second.test_client()
+    login(learner, person)
+    page = learner.get("/").get_data(as_text=True)
+    assert "<strong>服务礼仪</strong>" in page and "回滚的标题" not in page
+    assert "（已更新）" in page

@@ -224,3 +224,39 @@ def world(factory):
         "trainer": factory.person("trainer", None, "培训"),
         "admin": factory.person("admin"),
     }
+
+
+def live_database(tmp: Path):
+    """A database of its own, for tests with real threads or several apps (not the rolled-back
+    test transaction): a SQLite file, or a fresh PostgreSQL database when testing on one.
+    Returns its URL and a function that drops it."""
+    if TEST_DB_URL and TEST_DB_URL.startswith("postgresql"):
+        import psycopg
+
+        name = f"lms_live_{os.getpid()}"
+        server = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop():
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}", drop
+    return f"sqlite:///{tmp / 'live.sqlite3'}", lambda: None
+
+
+def add_live_person(app, emp_no: str, name: str, password: str, store: tuple[str, str],
+                    position: str = "综合受理") -> Person:
+    """Add one staff member, in a new store of a new region, to a live database (committed)."""
+    from lms.accounts.models import Region, Store, User
+
+    with app.app_context():
+        code, store_name = store
+        row = Store(code=code, name=store_name, region=Region(code=code[0], name="测试"))
+        user = User(emp_no=emp_no, name=name, role="staff", position=position, store=row)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return Person(user.id, emp_no, name, "staff", row.id, position, password)

@@ -16,8 +16,8 @@ from . import bp
 from .grading import right_answer_text
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
-from .service import (ExamRefused, spec_of, certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
-                      save_answer, start_check, start_exam, submit)
+from .service import (ExamRefused, certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
+                      save_answer, spec_of, start_check, start_exam, submit)
 from .grading import read_response
 from ..notices.guard import blocked_redirect
 

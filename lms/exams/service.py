@@ -95,6 +95,7 @@ def sync_exam_content(content: ExamContent) -> tuple[BankReport, BankReport]:
     for spec, text in content.exams:
         row = rows.get(spec.id)
         digest = text_hash(text)
+        changed = True
         if row is None:
             row = Exam(slug=spec.id, version=1, source_hash=digest)
             db.session.add(row)
@@ -104,8 +105,9 @@ def sync_exam_content(content: ExamContent) -> tuple[BankReport, BankReport]:
             exams.updated.append(spec.id)
         else:
             exams.unchanged += 1
-        if row.source_hash != digest or not row.active or row.updated_at is None:
-            row.updated_at = now()  # only when something changed: an unchanged sync writes nothing
+            changed = not row.active
+        if changed:  # an unchanged file writes nothing (and leaves every process's catalogue as it is)
+            row.updated_at = now()
         row.title, row.yaml_text, row.certification = spec.title, text, spec.certification
         row.source_hash, row.active = digest, True
     for slug, row in rows.items():

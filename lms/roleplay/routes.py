@@ -19,8 +19,7 @@ from .models import Run, Scenario
 from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
 from .service import (
     MAX_REPLY, TurnError, best_scores, current_version, run_phrasebook, run_scenario, scenario_of, start_run,
-    start_timer,
-    take_turn,
+    start_timer, take_turn,
 )
 
 

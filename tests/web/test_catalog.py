@@ -17,8 +17,7 @@ from sqlalchemy import select
 
 from lms.catalog import ContentStamp
 from lms.extensions import db
-from tests.conftest import Person, csrf_token, login, make_app
-from tests.web.test_concurrency import _database
+from tests.conftest import add_live_person, csrf_token, live_database, login, make_app
 
 pytestmark = pytest.mark.no_db
 
@@ -38,20 +37,12 @@ def workers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("workers")
     courses = tmp / "courses"
     shutil.copytree(ROOT / "courses", courses)
-    url, drop = _database(tmp)
+    url, drop = live_database(tmp)
     first = make_app(tmp / "a", DATABASE_URL=url, CONTENT_DIR=str(courses))
     second = make_app(tmp / "b", DATABASE_URL=url, CONTENT_DIR=str(courses))
     result = first.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
     assert result.exit_code == 0, result.output
-    with first.app_context():
-        from lms.accounts.models import Region, Store, User
-
-        store = Store(code="W001", name="双进程测试厅", region=Region(code="W", name="测试"))
-        user = User(emp_no="WORK01", name="学员甲", role="staff", position="综合受理", store=store)
-        user.set_password("Work-pass-123")
-        db.session.add(user)
-        db.session.commit()
-        person = Person(user.id, "WORK01", "学员甲", "staff", store.id, "综合受理", "Work-pass-123")
+    person = add_live_person(first, "WORK01", "学员甲", "Work-pass-123", store=("W001", "双进程测试厅"))
     yield first, second, person, courses
     for app in (first, second):
         with app.app_context():

@@ -12,48 +12,19 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.extensions import db
-from tests.conftest import TEST_DB_URL, Person, csrf_token, login, make_app
+from tests.conftest import Person, add_live_person, csrf_token, live_database, login, make_app
 
 pytestmark = pytest.mark.no_db
-
-
-def _database(tmp):
-    """A database of its own: a SQLite file, or a fresh PostgreSQL database when testing on one."""
-    if TEST_DB_URL and TEST_DB_URL.startswith("postgresql"):
-        import os
-
-        import psycopg
-
-        name = f"lms_live_{os.getpid()}"
-        server = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop():
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}", drop
-    return f"sqlite:///{tmp / 'live.sqlite3'}", lambda: None
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
-    url, drop = _database(tmp)
+    url, drop = live_database(tmp)
     app = make_app(tmp, DATABASE_URL=url)
     result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
     assert result.exit_code == 0, result.output
-    with app.app_context():
-        from lms.accounts.models import Region, Store, User
-
-        store = Store(code="C001", name="并发测试厅", region=Region(code="C", name="测试"))
-        user = User(emp_no="RACE01", name="并发", role="staff", position="综合受理", store=store)
-        user.set_password("Race-pass-123")
-        db.session.add(user)
-        db.session.commit()
-        person = Person(user.id, "RACE01", "并发", "staff", store.id, "综合受理", "Race-pass-123")
+    person = add_live_person(app, "RACE01", "并发", "Race-pass-123", store=("C001", "并发测试厅"))
     yield app, person
     with app.app_context():
         db.engine.dispose()

@@ -34,11 +34,9 @@ from flask_login import current_user, login_required  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from bench.http_bench import EXAM, REPLIES, SCENARIO  # noqa: E402
+from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, answer_for  # noqa: E402
 from bench.notices import build, login  # noqa: E402
 from lms.extensions import db  # noqa: E402
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def _noop_routes(app) -> None:
@@ -87,18 +85,7 @@ class Answers:
             page = client.get(f"/attempts/{self.attempt}/{position}")
             if page.status_code == 404:
                 break
-            text = page.get_data(as_text=True)
-            if 'value="true"' in text:
-                data = [("answer", "true")]
-            elif re.search(r'type="(radio|checkbox)" name="answer"', text):
-                data = [("answer", "0")]
-            elif 'name="match-0"' in text:
-                option = re.search(r'<select name="match-0"><option value="">[^<]*</option><option value="([^"]*)"',
-                                   text)
-                data = [("match-0", option.group(1) if option else "")]
-            else:
-                data = [("answer", "10")]
-            self.answers.append((position, data))
+            self.answers.append((position, answer_for(page.get_data(as_text=True))))
 
     def prepare(self):
         pass

@@ -273,6 +273,18 @@ def turn(client, state):
     return ok, status
 
 
+def answer_for(page: str) -> list[tuple[str, str]]:
+    """Some answer to the question on an attempt page, as form fields (right or wrong does not matter)."""
+    if 'value="true"' in page:
+        return [("answer", "true")]
+    if re.search(r'type="(radio|checkbox)" name="answer"', page):
+        return [("answer", "0")]
+    if 'name="match-0"' in page:
+        option = re.search(r'<select name="match-0"><option value="">[^<]*</option><option value="([^"]*)"', page)
+        return [("match-0", option.group(1) if option else "")]
+    return [("answer", "10")]
+
+
 def start_attempt(client, state) -> None:
     token = client.token(f"/exams/{EXAM}")
     status, headers, _ = client.request("POST", f"/exams/{EXAM}/start", {"csrf_token": token})
@@ -283,17 +295,7 @@ def start_attempt(client, state) -> None:
         status, _, page = client.request("GET", f"/attempts/{attempt}/{position}")
         if status == 404:
             break
-        text = page.decode()
-        if 'value="true"' in text:
-            data = [("answer", "true")]
-        elif re.search(r'type="(radio|checkbox)" name="answer"', text):
-            data = [("answer", "0")]
-        elif 'name="match-0"' in text:
-            option = re.search(r'<select name="match-0"><option value="">[^<]*</option><option value="([^"]*)"', text)
-            data = [("match-0", option.group(1) if option else "")]
-        else:
-            data = [("answer", "10")]
-        answers.append((position, data))
+        answers.append((position, answer_for(page.decode())))
     assert answers, "the exam has no questions"
     state.update(attempt=attempt, answers=answers, i=0)
 

@@ -34,6 +34,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .extensions import db
+from .versioning import CatalogContent
 
 T = TypeVar("T")
 
@@ -199,19 +200,10 @@ def forget_cached(app) -> None:
         app.extensions.pop(name, None)
 
 
-def _content_models() -> tuple[type, ...]:
-    from .certification.models import Certification
-    from .courses.models import Course, Module
-    from .exams.models import Exam, Question, QuestionVersion
-    from .roleplay.models import PhrasebookVersion, Scenario, ScenarioVersion
-
-    return (Course, Module, Certification, Scenario, Exam, ScenarioVersion, PhrasebookVersion, Question,
-            QuestionVersion)
-
-
 def _content_in(session: Session) -> bool:
-    """Tell whether the session holds unflushed changes to content."""
-    models = _content_models()
+    """Tell whether the session holds unflushed changes to content (a version row never comes alone:
+    its content row changes with it)."""
+    models = CatalogContent
     return (any(isinstance(obj, models) for obj in chain(session.new, session.deleted))
             or any(isinstance(obj, models) and session.is_modified(obj) for obj in session.dirty))
 

@@ -97,7 +97,7 @@ def run_sync() -> bool:
     """Load courses/ and simulations/ into the database in one transaction; print the outcome."""
     from .certification.service import sync_rules
     from .courses.service import sync_content
-    from .exams.service import sync_exam_content
+    from .exams.bank import sync_exam_content
     from .roleplay.service import sync_simulations
 
     loaded = load_everything()
@@ -107,34 +107,16 @@ def run_sync() -> bool:
             click.echo(f"  {problem}", err=True)
         return False
     content, sims = loaded.content, loaded.sims
-    report = sync_content(content)
-    sim_report = sync_simulations(sims)
-    bank, exams = sync_exam_content(loaded.exams)
+    reports = sync_content(content) + sync_simulations(sims) + sync_exam_content(loaded.exams)
     changed_rules = sync_rules(loaded.rules)
     db.session.commit()
-    click.echo(
-        f"课程同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节；"
-        f"新增 {len(report.created)}，更新 {len(report.updated)}，未变 {report.unchanged}，下线 {len(report.retired)}。"
-    )
-    for key in report.updated:
-        click.echo(f"  更新（版本+1）：{key}")
-    for key in report.retired:
-        click.echo(f"  下线：{key}")
-    click.echo(
-        f"情景同步完成：{len(sims.scenarios)} 个情景；新增 {len(sim_report.created)}，更新 {len(sim_report.updated)}，"
-        f"未变 {sim_report.unchanged}，下线 {len(sim_report.retired)}"
-        + (f"；短语库更新为第 {sim_report.phrasebook_version} 版。" if sim_report.phrasebook_version else "。")
-    )
-    for key in sim_report.updated:
-        click.echo(f"  更新（版本+1）：{key}")
-    for key in sim_report.retired:
-        click.echo(f"  下线：{key}")
-    for key in report.conflicts + sim_report.conflicts:
-        click.echo(f"  冲突，已跳过：{key} 在网页上改过且尚未导出，文件也不同；请先 `lms export` 再合并文件。")
     total = sum(len(q) for q in loaded.exams.banks.values())
-    click.echo(f"题库同步完成：{total} 道题；新增 {len(bank.created)}，更新 {len(bank.updated)}，未变 {bank.unchanged}，"
-               f"下线 {len(bank.retired)}。考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种"
-               f"{'（有更新）' if changed_rules or exams.created or exams.updated else ''}。")
+    click.echo(f"内容同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节，{len(sims.scenarios)} 个情景，"
+               f"{total} 道题（文件中），考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种"
+               f"{'（认证规则有更新）' if changed_rules else ''}。")
+    for report in reports:
+        for line in report.lines():
+            click.echo(f"  {line}")
     return True
 
 
@@ -160,54 +142,20 @@ def sync_command() -> None:
 
 @lms_cli.command("export")
 def export_command() -> None:
-    """Write the browser edits not yet exported back to courses/ and simulations/."""
-    from sqlalchemy import select
+    """Write what was edited or imported in the browser back to courses/ and simulations/."""
+    from .courses.service import exporters as course_exporters
+    from .exams.bank import exporters as bank_exporters
+    from .roleplay.service import exporters as roleplay_exporters
+    from .versioning import ExportReport
 
-    from .courses.models import Course, Module
-    from .roleplay.models import PhrasebookVersion, Scenario
-    from .roleplay.service import current_phrasebook_version, current_version
-
-    root, sims = _content_root(), _simulations_root()
-    written = 0
-    for module in db.session.scalars(select(Module).join(Course).where(Module.dirty.is_(True))):
-        folder = root / module.course.slug
-        existing = sorted(folder.glob(f"[0-9]*-{module.slug}.md"))
-        path = existing[0] if existing else folder / f"{module.sort_order:02d}-{module.slug}.md"
-        text = module_file_text(module)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written += 1
-        module.dirty = False
-    for scenario in db.session.scalars(select(Scenario).where(Scenario.dirty.is_(True))):
-        path = sims / "scenarios" / f"{scenario.slug}.yaml"
-        text = current_version(scenario).yaml_text
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written += 1
-        scenario.dirty = False
-    book = current_phrasebook_version()
-    if book is not None and book.dirty:
-        path = sims / "phrasebook.yaml"
-        if not path.exists() or path.read_text(encoding="utf-8") != book.yaml_text:
-            path.write_text(book.yaml_text, encoding="utf-8")
-            written += 1
-        for version in db.session.scalars(select(PhrasebookVersion).where(PhrasebookVersion.dirty.is_(True))):
-            version.dirty = False
+    report = ExportReport()
+    root = _content_root()
+    for exporter in course_exporters(root) + bank_exporters(root) + roleplay_exporters(_simulations_root()):
+        exporter.run(report)
     db.session.commit()
-    click.echo(f"已导出网页上的修改：写入 {written} 个文件。")
-
-
-def module_file_text(module) -> str:
-    """A module as its Markdown file: YAML front matter, then the body."""
-    import yaml
-
-    meta = {"title": module.title, "source": module.source}
-    if module.minutes:
-        meta["minutes"] = module.minutes
-    if module.check_categories:
-        meta["check"] = list(module.check_categories)
-    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None).strip()
-    return f"---\n{head}\n---\n\n{module.body_md.strip()}\n"
+    click.echo(f"已导出网页上的修改：{report.rows} 项，写入 {len(report.files)} 个文件。")
+    for path in report.files:
+        click.echo(f"  {path}")
 
 
 @lms_cli.command("check")
@@ -267,8 +215,8 @@ def gift_import_command(file: str, course_slug: str, valid_only: bool) -> None:
 
     from .courses.models import Course
     from .exams.gift import parse_gift
-    from .exams.questions import QTYPE_LABELS, QuestionSpec
-    from .exams.service import save_question
+    from .exams.bank import import_questions
+    from .exams.questions import QTYPE_LABELS
 
     course = db.session.scalar(select(Course).where(Course.slug == course_slug))
     if course is None:
@@ -280,14 +228,13 @@ def gift_import_command(file: str, course_slug: str, valid_only: bool) -> None:
     if result.errors and not valid_only:
         click.echo(f"有 {len(result.errors)} 处错误，未导入任何题目（加 --valid-only 只导入正确的题）。", err=True)
         sys.exit(1)
-    counts: dict[str, int] = {}
-    for spec in result.questions:
-        if not spec.category:
-            spec = QuestionSpec(**{**spec.__dict__, "category": course.slug})
-        save_question(course, spec, origin="browser")
-        counts[spec.qtype] = counts.get(spec.qtype, 0) + 1
+    report = import_questions(course, result.questions, None)
     db.session.commit()
-    click.echo(f"已导入 {len(result.questions)} 道题：" + "，".join(f"{QTYPE_LABELS[k]} {v}" for k, v in counts.items()))
+    click.echo(f"已导入 {len(report.created)} 道题：" + "，".join(f"{QTYPE_LABELS[k]} {v}" for k, v in report.counts().items()))
+    for old, new in report.renamed:
+        click.echo(f"  名称「{old}」已被占用，导入为「{new}」")
+    if report.identical:
+        click.echo(f"  {len(report.identical)} 道与题库中已有的题目完全相同，未重复导入：{'、'.join(report.identical)}")
 
 
 @gift_cli.command("export")

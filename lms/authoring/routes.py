@@ -12,7 +12,8 @@ from ..courses.models import Course, Module
 from ..courses.service import edit_module, restore_module
 from ..extensions import db
 from ..roleplay.models import Scenario
-from ..roleplay.service import (current_phrasebook_version, current_version, phrasebook_of, save_phrasebook_text,
+from ..roleplay.service import (current_phrasebook_version, current_version, phrasebook_head, phrasebook_of,
+                                save_phrasebook_text,
                                 save_scenario_text, scenario_of, scenario_problems, start_run)
 from ..roleplay.validate import parse_phrasebook
 from ..sanitize import render_markdown
@@ -34,7 +35,7 @@ def index():
     courses = db.session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.sort_order)).all()
     scenarios = db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)).all()
     return render_template("authoring/index.html", courses=courses, scenarios=scenarios,
-                           phrasebook=current_phrasebook_version())
+                           phrasebook=phrasebook_head())
 
 
 @bp.route("/preview", methods=["POST"])
@@ -138,6 +139,7 @@ def phrasebook():
     form = ConfirmForm()
     current = current_phrasebook_version()
     text, problems = (current.yaml_text if current else ""), []
+    head = phrasebook_head()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -147,7 +149,7 @@ def phrasebook():
             db.session.commit()
             flash("已保存短语库的新版本（尚未导出到文件）。", "success")
             return redirect(url_for("authoring.phrasebook"))
-    return render_template("authoring/phrasebook.html", text=text, problems=problems, form=form, current=current)
+    return render_template("authoring/phrasebook.html", text=text, problems=problems, form=form, current=current, head=head)
 
 
 @bp.route("/phrasebook/test", methods=["POST"])

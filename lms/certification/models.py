@@ -11,9 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from ..versioning import CatalogContent
 
 
-class Certification(db.Model):
+class Certification(CatalogContent, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))

@@ -8,7 +8,6 @@ caller can refuse to change anything when there is one.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Iterable
 import yaml
 
 from ..accounts.constants import POSITIONS
+from ..digest import text_hash
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MODULE_FILE_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
@@ -55,7 +55,7 @@ class ModuleSpec:
     @property
     def text_hash(self) -> str:
         """Hash of the text a learner reads (title and body); its change bumps the version."""
-        return _sha256(self.title, self.body)
+        return text_hash(self.title, self.body)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class CourseSpec:
     @property
     def text_hash(self) -> str:
         """Hash of the course's own fields (not its modules)."""
-        return _sha256(self.title, self.summary, str(self.order), ",".join(self.positions), self.source)
+        return text_hash(self.title, self.summary, str(self.order), ",".join(self.positions), self.source)
 
 
 @dataclass
@@ -87,10 +87,6 @@ class Content:
     @property
     def module_count(self) -> int:
         return sum(len(c.modules) for c in self.courses)
-
-
-def _sha256(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def load_courses(root: Path, positions: Iterable[str] = POSITIONS) -> Content:
@@ -303,3 +299,14 @@ def _positions(
         else:
             result.append(name)
     return tuple(result)
+
+
+def module_file_text(title: str, source: str, minutes: int | None, check: Iterable[str], body: str) -> str:
+    """A module as its Markdown file (what `_load_module` reads back): YAML front matter, then the body."""
+    meta: dict[str, Any] = {"title": title, "source": source}
+    if minutes:
+        meta["minutes"] = minutes
+    if check:
+        meta["check"] = list(check)
+    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None).strip()
+    return f"---\n{head}\n---\n\n{body.strip()}\n"

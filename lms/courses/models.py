@@ -15,9 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from ..versioning import VersionedContent
 
 
-class Course(db.Model):
+class Course(VersionedContent, db.Model):
     """A course: an ordered set of modules on one subject."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,10 +28,6 @@ class Course(db.Model):
     sort_order: Mapped[int] = mapped_column(default=100)
     positions: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: everyone
     source: Mapped[str] = mapped_column(String(300), default="")
-    source_hash: Mapped[str] = mapped_column(String(64), default="")
-    version: Mapped[int] = mapped_column(default=1)
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     modules: Mapped[list["Module"]] = relationship(
         back_populates="course", order_by="Module.sort_order"
@@ -41,7 +38,7 @@ class Course(db.Model):
         return not self.positions or position in self.positions
 
 
-class Module(db.Model):
+class Module(VersionedContent, db.Model):
     """A module: one Markdown page of a course, ending with 「我已学习」."""
 
     __table_args__ = (UniqueConstraint("course_id", "slug"),)
@@ -56,11 +53,6 @@ class Module(db.Model):
     body_md: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     check_categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # its knowledge check draws here
-    source_hash: Mapped[str] = mapped_column(String(64), default="")
-    version: Mapped[int] = mapped_column(default=1)
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported to files
 
     course: Mapped[Course] = relationship(back_populates="modules")
     versions: Mapped[list["ModuleVersion"]] = relationship(back_populates="module", order_by="ModuleVersion.version")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,105 +13,78 @@ from .. import audit
 from ..clock import now
 from ..extensions import db
 from ..sanitize import render_markdown
-from .loader import Content
+from .loader import Content, module_file_text
+from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .models import Course, Module, ModuleProgress, ModuleVersion
 
 
-@dataclass
-class SyncReport:
-    """What a sync changed, by kind of row."""
+def sync_content(content: Content) -> list[SyncReport]:
+    """Make the database's courses and modules match the files (lms/versioning.py; the caller commits).
 
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)  # text changed: version bumped
-    unchanged: int = 0
-    retired: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)  # edited in the browser and changed in the file
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated or self.retired)
-
-
-def sync_content(content: Content) -> SyncReport:
-    """Make the database match the content read from files (the caller commits).
-
-    Idempotent: a second run with the same files changes nothing. A course's or module's
-    version goes up only when its text hash changes; items no longer in the files are retired
-    (inactive), never deleted.
+    Idempotent: a second run with the same files changes nothing. A course's or module's version
+    goes up only when its text hash changes; browser edits not yet exported are never overwritten.
     """
     if content.errors:
         raise ValueError("refusing to sync content with errors")
-    report = SyncReport()
+    courses_report, modules_report = SyncReport("课程"), SyncReport("章节")
     courses = {c.slug: c for c in db.session.scalars(select(Course))}
-    seen_courses: set[str] = set()
-    for spec in content.courses:
-        seen_courses.add(spec.slug)
-        course = courses.get(spec.slug)
-        if course is None:
-            course = Course(slug=spec.slug, version=1)
-            db.session.add(course)
-            report.created.append(spec.slug)
-        elif course.source_hash != spec.text_hash or not course.active:
-            if course.source_hash != spec.text_hash:
-                course.version += 1
-            report.updated.append(spec.slug)
-            course.updated_at = now()
-        else:
-            report.unchanged += 1
+
+    def create_course(item: FileItem) -> Course:
+        course = Course(slug=item.key)
+        db.session.add(course)
+        return course
+
+    def apply_course(course: Course, item: FileItem, new_version: bool) -> None:
+        spec = item.spec
         course.title, course.summary, course.sort_order = spec.title, spec.summary, spec.order
         course.positions, course.source = list(spec.positions), spec.source
-        course.source_hash, course.active = spec.text_hash, True
-        _sync_modules(course, spec, report)
-    for slug, course in courses.items():
-        if slug not in seen_courses and course.active:
-            course.active = False
-            report.retired.append(slug)
+        _sync_modules(course, spec, modules_report)
+
+    sync_items(courses_report, courses, (FileItem(c.slug, c.text_hash, c) for c in content.courses),
+               create_course, apply_course)
     db.session.flush()
-    return report
+    return [courses_report, modules_report]
 
 
 def _sync_modules(course: Course, spec, report: SyncReport) -> None:
-    existing = {m.slug: m for m in course.modules}
-    seen: set[str] = set()
-    for mspec in spec.modules:
-        seen.add(mspec.slug)
-        key = f"{spec.slug}/{mspec.slug}"
-        module = existing.get(mspec.slug)
-        text_hash = mspec.text_hash
-        if module is not None and module.dirty:
-            if module.source_hash == text_hash:  # the file caught up with the browser edit
-                module.dirty = False
-            else:  # never overwrite a browser edit that was not exported: report and skip
-                report.conflicts.append(key)
-                continue
-        if module is None:
-            module = Module(slug=mspec.slug, version=1, source_hash=text_hash)
-            course.modules.append(module)
-            report.created.append(key)
-        elif module.source_hash != text_hash:
-            module.version += 1
-            module.updated_at = now()
-            report.updated.append(key)
-        elif not module.active:
-            report.updated.append(key)
-        else:
-            report.unchanged += 1
-        html = render_markdown(mspec.body)
+    def create(item: FileItem) -> Module:
+        module = Module(slug=item.key)
+        course.modules.append(module)
+        return module
+
+    def apply(module: Module, item: FileItem, new_version: bool) -> None:
+        mspec = item.spec
         module.title, module.source, module.minutes = mspec.title, mspec.source, mspec.minutes
-        module.sort_order, module.body_md, module.source_hash = mspec.order, mspec.body, text_hash
+        module.sort_order, module.body_md = mspec.order, mspec.body
         module.check_categories = list(mspec.check)
-        module.active = True
+        html = render_markdown(mspec.body)
         if module.body_html != html:  # derived; re-rendered if the sanitiser changes
             module.body_html = html
-        if not module.versions or module.versions[-1].version != module.version:
+        if new_version:
             module.versions.append(ModuleVersion(version=module.version, title=mspec.title, body_md=mspec.body,
                                                  origin="file"))
-    for slug, module in existing.items():
-        if slug not in seen and module.active and module.dirty:
-            report.conflicts.append(f"{spec.slug}/{slug}")
-        elif slug not in seen and module.active:
-            module.active = False
-            report.retired.append(f"{spec.slug}/{slug}")
+
+    sync_items(report, {m.slug: m for m in course.modules}, (FileItem(m.slug, m.text_hash, m) for m in spec.modules),
+               create, apply, label=lambda slug: f"{spec.slug}/{slug}")
+
+
+def exporters(root: Path) -> list[Exporter]:
+    """How `lms export` writes modules edited in the browser back to their Markdown files."""
+    def dirty_modules() -> list[Module]:
+        return list(db.session.scalars(select(Module).where(Module.dirty.is_(True)).order_by(Module.id)))
+
+    def write(rows: list[Module]) -> list[str]:
+        written = []
+        for module in rows:
+            folder = root / module.course.slug
+            existing = sorted(folder.glob(f"[0-9]*-{module.slug}.md"))
+            path = existing[0] if existing else folder / f"{module.sort_order:02d}-{module.slug}.md"
+            text = module_file_text(module.title, module.source, module.minutes, module.check_categories, module.body_md)
+            if write_if_changed(path, text):
+                written.append(str(path))
+        return written
+
+    return [Exporter("章节", dirty_modules, write)]
 
 
 def courses_for(position: str | None, everyone: bool = False) -> list[Course]:
@@ -249,13 +223,11 @@ def edit_module(module: Module, title: str, body: str, actor_id: int, origin: st
     if len(title) > 200:
         raise ValueError("标题太长（最多 200 字）。")
     text_hash = ModuleSpec(module.slug, module.sort_order, title, module.source, module.minutes, body, "").text_hash
-    if text_hash == module.source_hash:
+    changed = record_edit(module, text_hash, lambda version: module.versions.append(
+        ModuleVersion(version=version, title=title, body_md=body, origin=origin, created_by=actor_id)))
+    if not changed:
         return False
-    module.version += 1
     module.title, module.body_md, module.body_html = title, body, render_markdown(body)
-    module.source_hash, module.updated_at, module.dirty = text_hash, now(), True
-    module.versions.append(ModuleVersion(version=module.version, title=title, body_md=body, origin=origin,
-                                         created_by=actor_id))
     audit.record("module.edited", actor_id=actor_id, subject_id=None, object_type="module", object_id=module.id,
                  version=module.version, origin=origin)
     db.session.flush()

@@ -27,7 +27,7 @@ from typing import Iterable
 
 from .questions import FORMATS, Choice, Numeric, Pair, QuestionSpec
 
-__all__ = ["GiftError", "GiftResult", "parse_gift", "to_gift"]
+__all__ = ["GiftError", "GiftResult", "category_path", "parse_gift", "question_to_gift", "to_gift"]
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,14 @@ def parse_gift(text: str) -> GiftResult:
     result, category = GiftResult(), ""
     for lines in _blocks(text.removeprefix("\ufeff")):
         if lines[0][1].startswith("$CATEGORY:"):
-            category = _category(lines[0][1][len("$CATEGORY:"):])
+            category = category_path(lines[0][1][len("$CATEGORY:"):])
             lines = lines[1:]
             if not lines:
                 continue
         raw = "\n".join(line for _, line in lines)
         hidden = _hide(raw)
         try:
-            result.questions.append(_question(hidden, lines[0][0], category))
+            result.questions.append(replace(_question(hidden, lines[0][0], category), end_line=lines[-1][0]))
         except _Bad as bad:
             line = lines[hidden.count("\n", 0, bad.pos)][0]
             result.errors.append(GiftError(line, bad.message, raw[:200]))
@@ -122,7 +122,8 @@ def _blocks(text: str):
         yield block
 
 
-def _category(path: str) -> str:
+def category_path(path: str) -> str:
+    """The category a `$CATEGORY:` line names (Moodle's `$course$/top/` prefix taken off)."""
     path = path.strip()
     if m := _CONTEXT_RE.match(path):  # as Moodle exports it: $course$/top/…
         path = path[m.end():]
@@ -340,6 +341,11 @@ def to_gift(questions: Iterable[QuestionSpec]) -> str:
             category = q.category
         chunks.append(_export(q))
     return "\n\n".join(chunks) + "\n" if chunks else ""
+
+
+def question_to_gift(q: QuestionSpec) -> str:
+    """One question as GIFT, without its $CATEGORY line."""
+    return _export(q)
 
 
 def _export(q: QuestionSpec) -> str:

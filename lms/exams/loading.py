@@ -6,6 +6,7 @@ file and line, like the course loader's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +43,17 @@ def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
         if not path.is_file():
             continue
         rel = str(Path(root.name) / slug / BANK_FILE)
-        result = parse_gift(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))  # as parse_gift numbers them
+        result = parse_gift(text)
         content.errors += [LoadError(rel, e.line, e.message) for e in result.errors]
         seen: dict[str, int] = {}
         questions = []
         for q in result.questions:
+            if not lines[q.line - 1].lstrip().startswith("::"):
+                content.errors.append(LoadError(rel, q.line, "题库文件中的每道题都要以 ::名称:: 开头：名称是题目的固定标识，"
+                                                             "同步、网页编辑和导出都靠它找到这道题"))
+                continue
             if len(q.name) > 200 or len(q.category) > 200:
                 content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多 200 字）"))
                 continue

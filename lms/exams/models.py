@@ -16,11 +16,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from ..versioning import VersionedContent
 from .questions import QuestionSpec, from_dict
 
 
-class Question(db.Model):
-    """A question of a course's bank; its content lives in versions."""
+class Question(VersionedContent, db.Model):
+    """A question of a course's bank; its content lives in versions.
+
+    Its identity is its `name` within the course (GIFT's `::name::`), given once and never changed:
+    file sync, browser edits and export all find the question by it, never by its text.
+    """
 
     __table_args__ = (UniqueConstraint("course_id", "name"),)
 
@@ -29,11 +34,6 @@ class Question(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(200), index=True)
     qtype: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(default=1)
-    source_hash: Mapped[str] = mapped_column(String(64), default="")
-    origin: Mapped[str] = mapped_column(String(10), default="file")  # file | browser
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     course = relationship("Course")
     versions: Mapped[list["QuestionVersion"]] = relationship(back_populates="question",
@@ -64,7 +64,7 @@ class QuestionVersion(db.Model):
         return from_dict(self.spec)
 
 
-class Exam(db.Model):
+class Exam(VersionedContent, db.Model):
     """An exam definition (from courses/exams/*.yaml or edited in the browser)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,10 +72,6 @@ class Exam(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     yaml_text: Mapped[str] = mapped_column(Text)
     certification: Mapped[bool] = mapped_column(default=False)
-    version: Mapped[int] = mapped_column(default=1)
-    source_hash: Mapped[str] = mapped_column(String(64), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class Attempt(db.Model):

@@ -65,6 +65,7 @@ class QuestionSpec:
     general_feedback: str = ""
     text_after: str = ""  # missing-word questions: the text after the blank
     line: int = 0  # where it starts in its source file (not part of the question's identity)
+    end_line: int = 0  # its last line in the source file (not part of its identity either)
 
     @property
     def missing_word(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -13,17 +12,15 @@ from sqlalchemy import func, select
 from .. import audit
 from ..catalog import version_cached
 from ..clock import now
-from ..courses.models import Course, Module
+from ..courses.models import Module
 from ..accounts.models import User
 from ..extensions import db
 from ..locks import lock_row
-from ..roleplay.phrasebook import text_hash
 from ..yamlx import load
 from .definitions import ExamSpec, draw_questions, parse_exam
 from .grading import grade
-from .loading import ExamContent
-from .models import Attempt, Exam, Question, QuestionVersion, Response
-from .questions import QuestionSpec, to_dict
+from .models import Attempt, Exam, Question, Response
+from .questions import QuestionSpec
 
 CHECK_QUESTIONS = 3  # questions in a module's knowledge check
 CHECK_PASS_MARK = 60  # percent
@@ -31,91 +28,6 @@ CHECK_PASS_MARK = 60  # percent
 
 class ExamRefused(ValueError):
     """The learner may not do this now; the message says why."""
-
-
-@dataclass
-class BankReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    retired: list[str] = field(default_factory=list)
-
-
-def _spec_hash(spec: QuestionSpec) -> str:
-    import json
-
-    return text_hash(json.dumps(to_dict(spec), ensure_ascii=False, sort_keys=True))
-
-
-def save_question(course: Course, spec: QuestionSpec, origin: str = "file", actor_id: int | None = None,
-                  existing: Question | None = None) -> tuple[Question, bool]:
-    """Create a question or add a version to it when its content changed; return (question, changed)."""
-    digest = _spec_hash(spec)
-    question = existing or db.session.scalar(
-        select(Question).where(Question.course_id == course.id, Question.name == spec.name))
-    if question is not None and question.source_hash == digest and question.active:
-        return question, False
-    if question is None:
-        question = Question(course_id=course.id, name=spec.name, version=0)
-        db.session.add(question)
-    if question.source_hash != digest:
-        question.version += 1
-        question.versions.append(QuestionVersion(version=question.version, spec=to_dict(spec), created_by=actor_id))
-    question.category, question.qtype, question.source_hash = spec.category, spec.qtype, digest
-    question.origin, question.active, question.updated_at = origin, True, now()
-    return question, True
-
-
-def sync_exam_content(content: ExamContent) -> tuple[BankReport, BankReport]:
-    """Make the banks and exams in the database match the files (the caller commits)."""
-    if content.errors:
-        raise ValueError("refusing to sync exam content with errors")
-    bank = BankReport()
-    courses = {c.slug: c for c in db.session.scalars(select(Course))}
-    for slug, specs in content.banks.items():
-        course = courses[slug]
-        existing = {q.name: q for q in db.session.scalars(select(Question).where(Question.course_id == course.id))}
-        for spec in specs:
-            question = existing.get(spec.name)
-            was_new = question is None
-            _, changed = save_question(course, spec, existing=question)
-            if was_new:
-                bank.created.append(f"{slug}/{spec.name}")
-            elif changed:
-                bank.updated.append(f"{slug}/{spec.name}")
-            else:
-                bank.unchanged += 1
-        names = {s.name for s in specs}
-        for name, question in existing.items():
-            if name not in names and question.active:
-                question.active = False
-                bank.retired.append(f"{slug}/{name}")
-    exams = BankReport()
-    rows = {e.slug: e for e in db.session.scalars(select(Exam))}
-    for spec, text in content.exams:
-        row = rows.get(spec.id)
-        digest = text_hash(text)
-        changed = True
-        if row is None:
-            row = Exam(slug=spec.id, version=1, source_hash=digest)
-            db.session.add(row)
-            exams.created.append(spec.id)
-        elif row.source_hash != digest:
-            row.version += 1
-            exams.updated.append(spec.id)
-        else:
-            exams.unchanged += 1
-            changed = not row.active
-        if changed:  # an unchanged file writes nothing (and leaves every process's catalogue as it is)
-            row.updated_at = now()
-        row.title, row.yaml_text, row.certification = spec.title, text, spec.certification
-        row.source_hash, row.active = digest, True
-    for slug, row in rows.items():
-        if slug not in {s.id for s, _ in content.exams} and row.active:
-            row.active = False
-            exams.retired.append(slug)
-    db.session.flush()
-    return bank, exams
 
 
 @lru_cache(maxsize=64)

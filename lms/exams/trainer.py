@@ -22,7 +22,8 @@ from .gift import GiftError, parse_gift, to_gift
 from .grading import right_answer_text
 from .models import Attempt, Exam, Question, QuestionVersion, Response
 from .questions import QTYPE_LABELS, QTYPES
-from .service import ExamRefused, grade_essay, save_question
+from .bank import edit_question, import_questions, save_exam
+from .service import ExamRefused, grade_essay
 
 TRAINERS = ("trainer", "admin")
 
@@ -88,15 +89,16 @@ def question_edit(question_id: int):
             errors = [GiftError(1, "请只写一道题", "")]
         if not errors:
             spec = result.questions[0]
-            if spec.name != question.name:
-                form.gift.errors = ["题目名称（::名称::）不能修改"]
+            if not spec.category or spec.category == question.course.slug:
+                spec = type(spec)(**{**spec.__dict__, "category": spec.category or question.category})
+            try:
+                changed = edit_question(question, spec, current_user.id)
+            except ValueError as exc:
+                form.gift.errors = [str(exc)]
             else:
-                if not spec.category or spec.category == question.course.slug:
-                    spec = type(spec)(**{**spec.__dict__, "category": spec.category or question.category})
-                _, changed = save_question(question.course, spec, origin="browser", actor_id=current_user.id,
-                                           existing=question)
                 db.session.commit()
-                flash(f"已保存为第 {question.version} 版。" if changed else "内容没有变化。", "success" if changed else "info")
+                flash(f"已保存为第 {question.version} 版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed
+                      else "内容没有变化。", "success" if changed else "info")
                 return redirect(url_for("exams.question_edit", question_id=question.id))
     elif request.method == "GET":
         form.gift.data = to_gift([question.current.as_spec])
@@ -125,14 +127,12 @@ def bank_import():
             elif not result.questions:
                 flash("文件里没有可导入的题目。", "error")
             else:
-                for spec in result.questions:
-                    if not spec.category:
-                        spec = type(spec)(**{**spec.__dict__, "category": course.slug})
-                    save_question(course, spec, origin="browser", actor_id=current_user.id)
-                    report["imported"][spec.qtype] = report["imported"].get(spec.qtype, 0) + 1
+                imported = import_questions(course, result.questions, current_user.id)
                 db.session.commit()
-                report["written"] = True
-                flash(f"已导入 {len(result.questions)} 道题。", "success")
+                report.update(imported=imported.counts(), written=True, identical=imported.identical,
+                              renamed=imported.renamed)
+                flash(f"已导入 {len(imported.created)} 道题" + (f"，{len(imported.identical)} 道与题库中已有的题目完全相同，未重复导入"
+                      if imported.identical else "") + "。", "success")
     return render_template("exams/import.html", form=form, report=report, labels=QTYPE_LABELS)
 
 
@@ -187,20 +187,13 @@ def exam_edit(slug: str | None = None):
         except ExamError as exc:
             problems = exc.problems
         else:
-            if exam is None:
-                if db.session.scalar(select(Exam).where(Exam.slug == new_slug)) is not None:
-                    problems = [(None, f"考试编号「{new_slug}」已存在")]
-                else:
-                    exam = Exam(slug=new_slug, version=0, source_hash="")
-                    db.session.add(exam)
+            if exam is None and db.session.scalar(select(Exam).where(Exam.slug == new_slug)) is not None:
+                problems = [(None, f"考试编号「{new_slug}」已存在")]
             if not problems:
-                from ..roleplay.phrasebook import text_hash
-
-                exam.version += 1
-                exam.title, exam.yaml_text, exam.certification = spec.title, form.yaml_text.data, spec.certification
-                exam.source_hash, exam.active = text_hash(form.yaml_text.data), True
+                exam, changed = save_exam(exam, new_slug, form.yaml_text.data, spec, current_user.id)
                 db.session.commit()
-                flash(f"已保存「{spec.title}」第 {exam.version} 版。", "success")
+                flash(f"已保存「{spec.title}」第 {exam.version} 版。" if changed else "内容没有变化。",
+                      "success" if changed else "info")
                 return redirect(url_for("exams.exam_edit", slug=exam.slug))
     elif request.method == "GET" and exam is not None:
         form.yaml_text.data = exam.yaml_text

@@ -15,6 +15,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from ..versioning import VersionedContent
+
+
+class Phrasebook(VersionedContent, db.Model):
+    """The phrasebook (短语库): one content row; its texts live in `PhrasebookVersion`."""
+
+    KEY = "phrasebook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
 
 
 class PhrasebookVersion(db.Model):
@@ -29,10 +38,9 @@ class PhrasebookVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     origin: Mapped[str] = mapped_column(String(10), default="file")  # file | browser
-    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported
 
 
-class Scenario(db.Model):
+class Scenario(VersionedContent, db.Model):
     """A role-play scenario; its text lives in versions."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,11 +51,6 @@ class Scenario(db.Model):
     difficulty: Mapped[int] = mapped_column(default=1)
     summary: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[list[str]] = mapped_column(JSON, default=list)
-    version: Mapped[int] = mapped_column(default=1)
-    source_hash: Mapped[str] = mapped_column(String(64), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    dirty: Mapped[bool] = mapped_column(default=False)  # edited in the browser, not yet exported to files
 
     versions: Mapped[list["ScenarioVersion"]] = relationship(back_populates="scenario", order_by="ScenarioVersion.version")
 

@@ -9,12 +9,12 @@ short phrases, negation before a must-say phrase, and 你好 ≠ 您好. Every h
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 import ahocorasick
 
+from ..digest import text_hash
 from .normalize import Normalized, normalize
 
 MUST_IDS = ("welcome", "greeting", "farewell", "inquiry", "apology", "thanks")
@@ -399,11 +399,6 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
         raise PhrasebookError(problems)
     return Phrasebook(categories, must_phrases, rules, [str(n) for n in negators], gap, discouraged, source_hash,
                       must_unless)
-
-
-def text_hash(text: str) -> str:
-    """Hash of a content file's text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse(text: str) -> Phrasebook:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 
 from sqlalchemy import case, func, select, update
@@ -16,8 +16,9 @@ from ..catalog import version_cached
 from ..clock import now
 from ..extensions import db
 from . import scenario as engine
-from .models import PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
-from .phrasebook import Phrasebook, text_hash
+from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
+from .models import Phrasebook, PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
+from .phrasebook import Phrasebook as CompiledPhrasebook, text_hash
 from .scoring import TurnRecord, score_run
 from .validate import Simulations, parse_phrasebook, parse_scenario_text
 
@@ -29,75 +30,67 @@ class TurnError(ValueError):
     """A reply was refused; the message is shown to the learner as it is."""
 
 
-@dataclass
-class SimSyncReport:
-    phrasebook_version: int | None = None
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    retired: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)  # edited in the browser and changed in the file
-
-
-def sync_simulations(sims: Simulations) -> SimSyncReport:
-    """Store new phrasebook and scenario versions; retire scenarios no longer in the files."""
+def sync_simulations(sims: Simulations) -> list[SyncReport]:
+    """Make the phrasebook and scenarios match the files (lms/versioning.py; the caller commits)."""
     if sims.problems:
         raise ValueError("refusing to sync simulations with problems")
-    report = SimSyncReport()
-    latest = db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
-    if latest is not None and latest.dirty:
-        if latest.source_hash == sims.phrasebook.source_hash:
-            latest.dirty = False
-        else:
-            report.conflicts.append("phrasebook")
-    if latest is not None and latest.dirty:
-        pass  # a browser edit not yet exported: keep it
-    elif latest is None or latest.source_hash != sims.phrasebook.source_hash:
-        version = (latest.version + 1) if latest else 1
-        db.session.add(PhrasebookVersion(version=version, yaml_text=sims.phrasebook_text,
-                                         source_hash=sims.phrasebook.source_hash))
-        report.phrasebook_version = version
-    rows = {s.slug: s for s in db.session.scalars(select(Scenario))}
-    seen = set()
-    for item in sims.scenarios:
-        seen.add(item.id)
-        spec = item.scenario
-        row = rows.get(item.id)
-        if row is not None and row.dirty:
-            if row.source_hash == item.source_hash:
-                row.dirty = False
-            else:
-                report.conflicts.append(item.id)
-                continue
-        if row is None:
-            row = Scenario(slug=item.id, version=0)
-            db.session.add(row)
-            report.created.append(item.id)
-        elif row.source_hash != item.source_hash:
-            report.updated.append(item.id)
-        elif not row.active:
-            report.updated.append(item.id)
-        else:
-            report.unchanged += 1
-        if row.source_hash != item.source_hash:
-            row.version += 1
-            row.source_hash = item.source_hash
-            row.updated_at = now()
-            row.versions.append(ScenarioVersion(version=row.version, yaml_text=item.text, source_hash=item.source_hash))
-        row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
-        row.difficulty, row.summary, row.source, row.active = spec.difficulty, spec.summary, list(spec.source), True
-    for slug, row in rows.items():
-        if slug not in seen and row.active and row.dirty:
-            report.conflicts.append(slug)
-        elif slug not in seen and row.active:
-            row.active = False
-            report.retired.append(slug)
+    book_report, scenario_report = SyncReport("短语库"), SyncReport("情景")
+    head = db.session.get(Phrasebook, 1)
+
+    def create_book(item: FileItem) -> Phrasebook:
+        row = Phrasebook(id=1)
+        db.session.add(row)
+        return row
+
+    def apply_book(row: Phrasebook, item: FileItem, new_version: bool) -> None:
+        if new_version:
+            db.session.add(PhrasebookVersion(version=row.version, yaml_text=item.spec, source_hash=item.hash))
+
+    sync_items(book_report, {Phrasebook.KEY: head} if head else {},
+               [FileItem(Phrasebook.KEY, sims.phrasebook.source_hash, sims.phrasebook_text)], create_book, apply_book)
+
+    def create_scenario(item: FileItem) -> Scenario:
+        row = Scenario(slug=item.key)
+        db.session.add(row)
+        return row
+
+    def apply_scenario(row: Scenario, item: FileItem, new_version: bool) -> None:
+        _apply_scenario_fields(row, item.spec.scenario)
+        if new_version:
+            row.versions.append(ScenarioVersion(version=row.version, yaml_text=item.spec.text, source_hash=item.hash))
+
+    sync_items(scenario_report, {s.slug: s for s in db.session.scalars(select(Scenario))},
+               (FileItem(item.id, item.source_hash, item) for item in sims.scenarios), create_scenario, apply_scenario)
     db.session.flush()
-    return report
+    return [book_report, scenario_report]
+
+
+def exporters(root: Path) -> list[Exporter]:
+    """How `lms export` writes the phrasebook and scenarios edited in the browser back to `simulations/`."""
+    def dirty_book() -> list[Phrasebook]:
+        return list(db.session.scalars(select(Phrasebook).where(Phrasebook.dirty.is_(True))))
+
+    def write_book(rows: list[Phrasebook]) -> list[str]:
+        path = root / "phrasebook.yaml"
+        return [str(path)] if write_if_changed(path, current_phrasebook_version().yaml_text) else []
+
+    def dirty_scenarios() -> list[Scenario]:
+        return list(db.session.scalars(select(Scenario).where(Scenario.dirty.is_(True)).order_by(Scenario.slug)))
+
+    def write_scenarios(rows: list[Scenario]) -> list[str]:
+        return [str(path) for row in rows
+                if write_if_changed(path := root / "scenarios" / f"{row.slug}.yaml", current_version(row).yaml_text)]
+
+    return [Exporter("短语库", dirty_book, write_book), Exporter("情景", dirty_scenarios, write_scenarios)]
+
+
+def _apply_scenario_fields(row: Scenario, spec: engine.Scenario) -> None:
+    row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
+    row.difficulty, row.summary, row.source = spec.difficulty, spec.summary, list(spec.source)
 
 
 @lru_cache(maxsize=16)
-def _phrasebook(version_id: int, text: str) -> Phrasebook:
+def _phrasebook(version_id: int, text: str) -> CompiledPhrasebook:
     return parse_phrasebook(text)
 
 
@@ -106,7 +99,7 @@ def _scenario(version_id: int, slug: str, text: str) -> engine.Scenario:
     return parse_scenario_text(text, slug)
 
 
-def phrasebook_of(version: PhrasebookVersion) -> Phrasebook:
+def phrasebook_of(version: PhrasebookVersion) -> CompiledPhrasebook:
     """Return the compiled phrasebook of a stored version (cached per process)."""
     return _phrasebook(version.id, version.yaml_text)
 
@@ -121,10 +114,15 @@ def run_scenario(run: Run) -> engine.Scenario:
     return version_cached("lms_scenario_specs", run.scenario_version_id, lambda: scenario_of(run.scenario_version))
 
 
-def run_phrasebook(run: Run) -> Phrasebook:
+def run_phrasebook(run: Run) -> CompiledPhrasebook:
     """The compiled phrasebook a run is scored with, by version id (kept per process)."""
     return version_cached("lms_phrasebooks", run.phrasebook_version_id, lambda: phrasebook_of(run.phrasebook_version),
                           maxsize=16)
+
+
+def phrasebook_head() -> Phrasebook | None:
+    """The phrasebook's content row (version, whether a browser edit waits for export)."""
+    return db.session.get(Phrasebook, 1)
 
 
 def current_phrasebook_version() -> PhrasebookVersion | None:
@@ -270,22 +268,16 @@ def save_scenario_text(row: Scenario, text: str, actor_id: int) -> list[str]:
     if problems:
         return problems
     digest = text_hash(text)
-    if digest == row.source_hash:
-        return []
-    spec = parse_scenario_text(text, row.slug)
-    row.version += 1
-    row.versions.append(ScenarioVersion(version=row.version, yaml_text=text, source_hash=digest, origin="browser",
-                                        created_by=actor_id))
-    row.title, row.category, row.positions = spec.title, spec.category, list(spec.positions)
-    row.difficulty, row.summary, row.source = spec.difficulty, spec.summary, list(spec.source)
-    row.source_hash, row.updated_at, row.dirty = digest, now(), True
-    audit.record("scenario.edited", actor_id=actor_id, subject_id=None, object_type="scenario", object_id=row.slug,
-                 version=row.version)
-    db.session.flush()
+    if record_edit(row, digest, lambda version: row.versions.append(ScenarioVersion(
+            version=version, yaml_text=text, source_hash=digest, origin="browser", created_by=actor_id))):
+        _apply_scenario_fields(row, parse_scenario_text(text, row.slug))
+        audit.record("scenario.edited", actor_id=actor_id, subject_id=None, object_type="scenario",
+                     object_id=row.slug, version=row.version)
+        db.session.flush()
     return []
 
 
-def scenario_problems(slug: str, text: str, book: Phrasebook | None = None) -> list[str]:
+def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = None) -> list[str]:
     """Everything `lms check` would say about this scenario text (line: node: message)."""
     from ..yamlx import YamlError
     from .scenario_parse import ScenarioError
@@ -320,13 +312,13 @@ def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
         problems += [f"{row.slug}: {p}" for p in scenario_problems(row.slug, current_version(row).yaml_text, book)]
     if problems:
         return problems
-    latest = current_phrasebook_version()
-    if latest is not None and latest.source_hash == book.source_hash:
-        return []
-    version = (latest.version + 1) if latest else 1
-    db.session.add(PhrasebookVersion(version=version, yaml_text=text, source_hash=book.source_hash, origin="browser",
-                                     created_by=actor_id, dirty=True))
-    audit.record("phrasebook.edited", actor_id=actor_id, subject_id=None, object_type="phrasebook",
-                 object_id=version)
-    db.session.flush()
+    head = db.session.get(Phrasebook, 1)
+    if head is None:
+        head = Phrasebook(id=1, version=0, source_hash="", origin="browser")
+        db.session.add(head)
+    if record_edit(head, book.source_hash, lambda version: db.session.add(PhrasebookVersion(
+            version=version, yaml_text=text, source_hash=book.source_hash, origin="browser", created_by=actor_id))):
+        audit.record("phrasebook.edited", actor_id=actor_id, subject_id=None, object_type="phrasebook",
+                     object_id=head.version)
+        db.session.flush()
     return []

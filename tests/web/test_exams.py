@@ -14,7 +14,7 @@ from lms.clock import now
 from lms.courses.models import Course, Module, ModuleProgress
 from lms.exams.models import Attempt, Exam, Question, Response
 from lms.exams.questions import Choice, Numeric, QuestionSpec
-from lms.exams.service import save_question
+from lms.exams.bank import import_questions
 from lms.extensions import db
 from tests.conftest import csrf_token, login, post
 
@@ -45,8 +45,7 @@ def exam(app):
     def make(cert: bool = True, slug: str = "zz-exam") -> str:
         with app.app_context():
             course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
-            for spec in QUESTIONS:
-                save_question(course, spec)
+            import_questions(course, QUESTIONS, None)
             db.session.add(Exam(slug=slug, title="测试上岗考试", yaml_text=EXAM_YAML.format(cert=str(cert).lower()),
                                 certification=cert, version=1, source_hash=slug))
             db.session.commit()
@@ -265,7 +264,7 @@ def test_failed_check_does_not_complete_the_module(app, client, world):
 def test_essay_grading_queue(app, client, world):
     with app.app_context():
         course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
-        save_question(course, QuestionSpec("essay", "t-essay", "谈谈首问负责制。", category="zz-essay/论述"))
+        import_questions(course, [QuestionSpec("essay", "t-essay", "谈谈首问负责制。", category="zz-essay/论述")], None)
         db.session.add(Exam(slug="zz-essay", title="论述考试", yaml_text='title: 论述考试\npass_mark: 50\nessays: true\ndraw:\n  - {category: "zz-essay/*", count: 1}\n',
                             certification=False, version=1, source_hash="e"))
         db.session.commit()

@@ -55,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .certification import bp as certification_bp
     from .notices import bp as notices_bp
     from .authoring import bp as authoring_bp
+    from .home import bp as home_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -65,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     app.register_blueprint(certification_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(authoring_bp)
+    app.register_blueprint(home_bp)
     web.init_app(app)
 
     from .cli import lms_cli
@@ -113,25 +115,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
-# Pages that may write when they are only looked at: marking a notice read or messages seen,
-# handing in an exam whose time ran out, starting a phone scenario's ringing clock.
-WRITING_GETS = frozenset({
-    "notices.view", "notices.messages", "exams.exam", "exams.question", "exams.overview", "roleplay.run",
-})
-
-
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions explicitly (see _sqlite_pragmas).
 
     A transaction that may write takes the write lock at once (BEGIN IMMEDIATE): a deferred one
     that reads first and writes later fails with "database is locked" when another writer got
-    in between, which busy_timeout cannot fix. Read-only requests (GET) stay deferred so they
-    run side by side.
+    in between, which busy_timeout cannot fix. Requests that only look (GET: they never write,
+    lms/web.py) stay deferred so they run side by side.
     """
     if conn.dialect.name == "sqlite":
-        reading = (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-                   and request.endpoint not in WRITING_GETS)
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
         if reading:
             conn.exec_driver_sql("BEGIN")
             return

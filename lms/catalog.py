@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, TypeVar
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .extensions import db
@@ -86,12 +86,13 @@ class ItemInfo:
 @dataclass(frozen=True)
 class Catalog:
     stamp: int | None
-    courses: tuple[CourseInfo, ...]  # active ones, in display order
-    course_by_slug: Mapping[str, CourseInfo]  # all, retired ones too
-    module_totals: Mapping[int, int]  # active modules per course id
-    certifications: tuple[CertificationInfo, ...]  # active ones
-    scenario_by_slug: Mapping[str, ItemInfo]
-    exam_by_slug: Mapping[str, ItemInfo]
+    courses: tuple[CourseInfo, ...] = ()  # active ones, in display order (courses area)
+    course_by_slug: Mapping[str, CourseInfo] = field(default_factory=lambda: MappingProxyType({}))  # all, retired ones too (courses area)
+    module_totals: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # active modules per course id (courses area)
+    certifications: tuple[CertificationInfo, ...] = ()  # active ones (certification area)
+    scenario_by_slug: Mapping[str, ItemInfo] = field(default_factory=lambda: MappingProxyType({}))  # (roleplay area)
+    exam_by_slug: Mapping[str, ItemInfo] = field(default_factory=lambda: MappingProxyType({}))  # (exams area)
+    courses_with_check: frozenset[int] = frozenset()  # course ids whose modules end with a knowledge check (exams)
     loaded_at: float = 0.0
 
     def courses_for(self, position: str | None, everyone: bool = False) -> list[CourseInfo]:
@@ -103,40 +104,30 @@ class Catalog:
         return next((c for c in self.certifications if position in c.positions), None)
 
 
-def _frozen(value: Any) -> Any:
+def frozen(value: Any) -> Any:
     """A deep, read-only copy of JSON data (dicts become read-only mappings, lists tuples)."""
     if isinstance(value, dict):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
     if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
+        return tuple(frozen(v) for v in value)
     return copy.copy(value)
 
 
-def _load(stamp: int | None) -> Catalog:
-    from .certification.models import Certification
-    from .courses.models import Course, Module
-    from .exams.models import Exam
-    from .roleplay.models import Scenario
+# What each area puts in the catalogue: a loader per area, registered by the area itself (so this
+# module, which every area uses, imports none of them). A loader returns some of Catalog's fields.
+_PARTS: dict[str, Callable[[Session], Mapping[str, Any]]] = {}
 
-    session = db.session
-    courses = [CourseInfo(c.id, c.slug, c.title, c.summary, c.sort_order, tuple(c.positions or ()), c.active)
-               for c in session.execute(select(Course.id, Course.slug, Course.title, Course.summary,
-                                                Course.sort_order, Course.positions, Course.active)
-                                         .order_by(Course.sort_order, Course.slug))]
-    totals = dict(session.execute(select(Module.course_id, func.count()).where(Module.active.is_(True))
-                                  .group_by(Module.course_id)).all())
-    certifications = tuple(
-        CertificationInfo(c.id, c.slug, c.title, tuple(c.positions or ()), _frozen(c.rule or {}), c.version)
-        for c in session.execute(select(Certification.id, Certification.slug, Certification.title,
-                                        Certification.positions, Certification.rule, Certification.version)
-                                 .where(Certification.active.is_(True)).order_by(Certification.id)))
-    scenarios = {s.slug: ItemInfo(s.id, s.slug, s.title, s.active) for s in session.execute(
-        select(Scenario.id, Scenario.slug, Scenario.title, Scenario.active))}
-    exams = {e.slug: ItemInfo(e.id, e.slug, e.title, e.active) for e in session.execute(
-        select(Exam.id, Exam.slug, Exam.title, Exam.active))}
-    return Catalog(stamp, tuple(c for c in courses if c.active), MappingProxyType({c.slug: c for c in courses}),
-                   MappingProxyType(totals), certifications, MappingProxyType(scenarios), MappingProxyType(exams),
-                   time.monotonic())
+
+def contribute(area: str, loader: Callable[[Session], Mapping[str, Any]]) -> None:
+    """Register the loader of an area's part of the catalogue (called when the area is imported)."""
+    _PARTS[area] = loader
+
+
+def _load(stamp: int | None) -> Catalog:
+    fields: dict[str, Any] = {}
+    for loader in _PARTS.values():
+        fields.update(loader(db.session))
+    return Catalog(stamp=stamp, loaded_at=time.monotonic(), **fields)
 
 
 class _Holder:

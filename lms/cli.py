@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from .errors import DomainError
 from .extensions import db
 
 lms_cli = AppGroup("lms", help="门店培训认证平台 commands.")
@@ -354,7 +355,7 @@ lms_cli.add_command(admin_cli)
 @click.argument("name")
 def admin_create_command(emp_no: str, name: str) -> None:
     """Create an administrator and print a one-time password (changed at first log-in)."""
-    from .accounts.service import DomainError, PersonData, create_person
+    from .accounts.service import PersonData, create_person
 
     try:
         user, password = create_person(PersonData(emp_no, name, "admin", None, None, None), _system_actor())
@@ -453,7 +454,7 @@ def demo_command() -> None:
 
 
 def _create_demo_if_empty() -> None:
-    from .accounts.demo import create_demo, database_is_empty, format_accounts
+    from .demo import create_demo, database_is_empty, format_accounts
 
     accounts_file = Path(current_app.instance_path) / "demo-accounts.txt"
     if not database_is_empty():

@@ -1,22 +1,34 @@
-"""Cross-cutting web pieces: error pages, template filters, security headers."""
+"""Cross-cutting web pieces: one transaction per request, refusals, error pages, template filters,
+security headers.
+
+A request is one transaction: services flush, and the request commits once, here, when it
+answers without an error (or rolls back when it does, or when a service refused with a
+DomainError, whose message this module shows). GET, HEAD and OPTIONS requests never change data:
+a flush during one is a bug and raises (`_no_writes_on_reads`).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, g, redirect, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
+from .errors import DomainError
+from .extensions import db
 
 ERROR_TEXT = {
     400: ("请求无效", "提交的内容无法处理，请返回上一页重试。"),
     403: ("没有权限", "您的账号没有访问这个页面的权限。如需开通，请联系管理员。"),
     404: ("页面不存在", "您要找的页面不存在，或者您无权查看。"),
     405: ("请求方式不对", "这个地址不支持这种操作。"),
+    409: ("无法完成", "这个操作现在无法完成。"),
     413: ("文件太大", "上传的文件超过了大小限制（5 MB）。"),
     429: ("操作太频繁", "尝试次数过多，请稍等一分钟再试。"),
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后再试；如一直出现，请联系管理员。"),
@@ -45,11 +57,51 @@ def _error_page(code: int, detail: str | None = None):
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 
 
+READS = ("GET", "HEAD", "OPTIONS")
+
+
+@event.listens_for(Session, "before_flush")
+def _no_writes_on_reads(session: Session, flush_context, instances) -> None:
+    """Refuse to write while answering a GET: looking at a page never changes data."""
+    from flask import has_request_context
+
+    if has_request_context() and request.method in READS and (session.new or session.dirty or session.deleted):
+        raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
+                           "make it an explicit action (a POST)")
+
+
+def _back_url() -> str:
+    """Where a refused form post goes back to: the page it came from (same site only), else home."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url):
+        return referrer
+    return "/"
+
+
 def init_app(app: Flask) -> None:
     """Register error pages, filters and headers on the app."""
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(local_date, "localdate")
     app.add_template_global(ROLE_LABELS, "role_labels")
+
+    @app.errorhandler(DomainError)
+    def refused(exc: DomainError):
+        """A service refused: nothing of the request is kept, and the person reads why."""
+        db.session.rollback()
+        if request.method in READS and not exc.url:
+            return _error_page(409, exc.message)
+        flash(exc.message, "error")
+        return redirect(exc.url or _back_url())
+
+    @app.after_request
+    def commit_once(response):
+        """The request's one commit (or its rollback, when it answers with an error)."""
+        if request.method not in READS:
+            if response.status_code < 400 and not g.get("refused"):
+                db.session.commit()
+            else:
+                db.session.rollback()
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -70,8 +122,6 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return http_error(exc)
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        from .extensions import db
-
         db.session.rollback()
         return _error_page(500)
 
@@ -92,14 +142,13 @@ def init_app(app: Flask) -> None:
         """What the logged-in person must do first, for the page header: overdue notices (the
         blocking banner) and unread messages. Asked only when a page is rendered, so a save that
         answers with a redirect or 204 does not pay for them."""
-        from flask import g, has_request_context
+        from flask import has_request_context
         from flask_login import current_user
 
         if not has_request_context() or not current_user.is_authenticated:
             return {"overdue_notices": [], "unread_messages": 0}
         from .notices.models import Message
         from .notices.service import overdue_for
-        from .extensions import db
         from sqlalchemy import func, select
 
         overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know

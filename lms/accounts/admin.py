@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..errors import DomainError
 from ..clock import today
 from ..extensions import db
 from .access import role_required
@@ -19,7 +20,7 @@ from .forms import ConfirmForm, choices, LeaveForm, PersonForm, RegionForm, Rost
 from .models import Leave, Region, Store, User
 from .roster import RosterFileError, check_roster, read_table, store_lookup
 from .service import (
-    DomainError, PersonData, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
+    PersonData, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
     roster_already_imported, save_region, save_store, set_active, set_store_active, update_person,
 )
 
@@ -104,7 +105,6 @@ def person_new():
         except DomainError as exc:
             form.emp_no.errors.append(str(exc))
         else:
-            db.session.commit()
             return render_template("admin/password_once.html", people=[(user, password)],
                                    title="已创建账号")
     return render_template("admin/person_form.html", form=form, person=None)
@@ -122,7 +122,6 @@ def person_edit(user_id: int):
         except DomainError as exc:
             form.emp_no.errors.append(str(exc))
         else:
-            db.session.commit()
             flash("已保存。" if changed else "没有改动。", "success" if changed else "info")
             return redirect(url_for("admin.person_edit", user_id=person.id))
     return render_template("admin/person_form.html", form=form, person=person, leave_form=LeaveForm(),
@@ -142,7 +141,6 @@ def person_active(user_id: int):
     except DomainError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(f"已{'启用' if active else '停用'} {person.name}（{person.emp_no}），培训记录均保留。", "success")
     return redirect(url_for("admin.person_edit", user_id=person.id))
 
@@ -154,7 +152,6 @@ def person_password(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     password = reset_password(person, current_user)
-    db.session.commit()
     return render_template("admin/password_once.html", people=[(person, password)], title="已重置密码")
 
 
@@ -169,7 +166,6 @@ def person_leave(user_id: int):
         except DomainError as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
             flash("已登记假期。", "success")
     else:
         for errors in form.errors.values():
@@ -185,7 +181,6 @@ def person_leave_delete(user_id: int, leave_id: int):
     if leave.user_id != user_id or not ConfirmForm().validate_on_submit():
         abort(404)
     remove_leave(leave, current_user)
-    db.session.commit()
     flash("已删除该假期。", "success")
     return redirect(url_for("admin.person_edit", user_id=user_id) + "#leave")
 
@@ -220,7 +215,6 @@ def store_edit(store_id: int | None = None):
         except DomainError as exc:
             form.code.errors.append(str(exc))
         else:
-            db.session.commit()
             flash(f"已保存营业厅「{store.name}」。", "success")
             return redirect(url_for("admin.stores"))
     return render_template("admin/store_form.html", form=form, store=store)
@@ -238,7 +232,6 @@ def store_active(store_id: int):
     except DomainError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(f"已{'恢复' if active else '关闭'}营业厅「{store.name}」。", "success")
     return redirect(url_for("admin.stores"))
 
@@ -253,7 +246,6 @@ def regions():
         except DomainError as exc:
             form.code.errors.append(str(exc))
         else:
-            db.session.commit()
             flash(f"已新增地市公司「{region.name}」。", "success")
             return redirect(url_for("admin.regions"))
     rows = db.session.scalars(select(Region).order_by(Region.code)).all()
@@ -325,7 +317,6 @@ def roster_confirm():
                                filename="", stores=_store_names())
     try:
         plan, created = apply_roster(check, current_user, nonce)
-        db.session.commit()
     except IntegrityError:  # a second click ran at the same moment and won
         db.session.rollback()
         flash("这份名单已经导入过了。", "info")

@@ -8,11 +8,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..errors import DomainError
+from .. import events
 from ..extensions import db, limiter, login_manager
 from . import bp
 from .forms import LoginForm, PasswordForm
 from .models import User
-from .service import DomainError, authenticate, change_own_password
+from .service import authenticate, change_own_password
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
@@ -35,7 +37,7 @@ def home_url_for(user: User) -> str:
         return url_for("admin.people")
     if user.role == "manager":
         return url_for("reports.store_home")
-    return url_for("courses.home")
+    return url_for("home.index")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -70,11 +72,8 @@ def login():
                 flash(f"{user.name}，欢迎。首次登录请先把初始密码改成您自己的密码。", "info")
                 return redirect(url_for("accounts.password"))
             flash(f"{user.name}，欢迎回来。", "success")
-            from ..notices.service import pending_for  # new-business notices come first
-
-            if pending_for(user.id):
-                return redirect(url_for("notices.index"))
-            return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
+            landing = events.ask(events.landing_requested, user_id=user.id)  # e.g. new-business notices first
+            return redirect(landing[0] if landing else _safe_next(request.args.get("next")) or home_url_for(user))
     return render_template("accounts/login.html", form=form)
 
 
@@ -97,7 +96,6 @@ def password():
         except DomainError as exc:
             form.current.errors.append(str(exc))
         else:
-            db.session.commit()
             login_user(current_user._get_current_object())  # the token changed: renew this session
             flash("密码已修改，其他设备上的登录已退出。", "success")
             return redirect(home_url_for(current_user))

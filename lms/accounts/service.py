@@ -9,7 +9,8 @@ from datetime import date
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit
+from ..errors import DomainError
+from .. import audit, events
 from ..clock import now
 from ..extensions import db
 from .models import Leave, Region, Store, User
@@ -20,8 +21,6 @@ FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "positio
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class DomainError(Exception):
-    """A use case refused: the message is shown to the user as it is."""
 
 
 def generate_password(length: int = 10) -> str:
@@ -104,11 +103,9 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
     return changed
 
 
-def _reconcile(user: User, notices=None) -> None:
-    """Keep the person's new-business assignments in step with this change (48-hour rule)."""
-    from ..notices.service import reconcile_person  # notices build on accounts
-
-    reconcile_person(user, notices)
+def _reconcile(*users: User) -> None:
+    """Tell the areas above that these people changed (the 48-hour rule keeps their assignments in step)."""
+    events.person_changed.send(None, users=list(users))
 
 
 def _last_admin(user: User) -> bool:
@@ -306,13 +303,10 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
         db.session.add(user)
         created.append((user, password))
     db.session.flush()
-    from ..notices.service import active_notices
-
-    notices = active_notices()
     for user, _ in created:
         audit.record("person.created", actor_id=actor.id, subject_id=user.id, object_type="user", object_id=user.id,
                      role=user.role, store_id=user.store_id, position=user.position, via="roster")
-        _reconcile(user, notices)
+    _reconcile(*(user for user, _ in created))
     for row, user, _ in plan.changed:
         update_person(user, _row_data(row, stores, user), actor)
         set_active(user, True, actor)

@@ -62,7 +62,6 @@ def module(module_id: int):
             except ValueError as exc:
                 flash(str(exc), "error")
             else:
-                db.session.commit()
                 flash(f"已保存为第 {module.version} 版（尚未导出到文件）。" if changed else "内容没有变化。",
                       "success" if changed else "info")
                 return redirect(url_for("authoring.module", module_id=module.id))
@@ -81,7 +80,6 @@ def module_restore(module_id: int, version: int):
     except ValueError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(f"已恢复第 {version} 版的内容，保存为第 {module.version} 版。", "success")
     return redirect(url_for("authoring.module", module_id=module.id))
 
@@ -105,7 +103,6 @@ def scenario(slug: str):
         text = request.form.get("yaml_text", "").replace("\r\n", "\n")
         problems = save_scenario_text(row, text, current_user.id)
         if not problems:
-            db.session.commit()
             flash(f"已保存为第 {row.version} 版（尚未导出到文件）。", "success")
             return redirect(url_for("authoring.scenario", slug=slug))
     spec = scenario_of(current_version(row))
@@ -129,7 +126,6 @@ def scenario_test(slug: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     run = start_run(current_user.id, row, "test")
-    db.session.commit()
     return redirect(url_for("roleplay.run", run_id=run.id))
 
 
@@ -146,7 +142,6 @@ def phrasebook():
         text = request.form.get("yaml_text", "").replace("\r\n", "\n")
         problems = save_phrasebook_text(text, current_user.id)
         if not problems:
-            db.session.commit()
             flash("已保存短语库的新版本（尚未导出到文件）。", "success")
             return redirect(url_for("authoring.phrasebook"))
     return render_template("authoring/phrasebook.html", text=text, problems=problems, form=form, current=current, head=head)

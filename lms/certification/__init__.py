@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("certification", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import catalog_part, routes, subscribers  # noqa: E402,F401  (its share of the catalogue; its event receivers)

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import ConfirmForm
 from ..accounts.scoping import Scope
@@ -16,7 +17,7 @@ from ..extensions import db, limiter
 from ..notices.service import is_suspended
 from . import bp
 from .models import Certificate
-from .service import (CertificationRefused, certification_for, current_certificate, facts, renew, requirements,
+from .service import (certification_for, current_certificate, facts, renew, requirements,
                       revoke)
 from .status import STATUS_LEVEL, status_of
 
@@ -71,10 +72,9 @@ def revoke_certificate(code: str):
         abort(400)
     try:
         revoke(cert, request.form.get("reason", ""), current_user.id)
-    except CertificationRefused as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash("已撤销该上岗证。", "success")
     return redirect(url_for("certification.certificate", code=code))
 
@@ -88,10 +88,9 @@ def renew_certificate(code: str):
         abort(400)
     try:
         new = renew(cert, current_user.id)
-    except CertificationRefused as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("certification.certificate", code=code))
-    db.session.commit()
     flash(f"已续期，新证编号 {new.code}。", "success")
     return redirect(url_for("certification.certificate", code=new.code))
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
 
+from ..errors import DomainError
 from .. import audit
 from ..catalog import CertificationInfo, catalog
 from ..clock import now
@@ -22,8 +23,6 @@ from .status import CertificateFacts, Requirement, add_months, all_met, status_o
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class CertificationRefused(ValueError):
-    """The action is not possible; the message says why."""
 
 
 def sync_rules(rules: list[CertificationRule]) -> list[str]:
@@ -202,13 +201,13 @@ def attempts_reset_at(user_id: int, exam_slug: str) -> datetime | None:
 def renew(certificate: Certificate, actor_id: int) -> Certificate:
     """Re-issue a certificate (new code and validity) for a holder who still meets every requirement."""
     if certificate.revoked_at is not None:
-        raise CertificationRefused("已撤销的上岗证不能续期。")
+        raise DomainError("已撤销的上岗证不能续期。")
     reqs = requirements(certificate.user_id, certificate.certification)
     if not all_met(reqs):
-        raise CertificationRefused("持证人目前没有满足全部要求，不能续期。")
+        raise DomainError("持证人目前没有满足全部要求，不能续期。")
     latest = current_certificate(certificate.user_id, certificate.certification)
     if latest is not None and latest.id != certificate.id:
-        raise CertificationRefused("这张上岗证已被新证取代。")
+        raise DomainError("这张上岗证已被新证取代。")
     return _issue(certificate.user_id, certificate.certification, reqs, now(), actor_id, renewed_from=certificate)
 
 
@@ -216,9 +215,9 @@ def revoke(certificate: Certificate, reason: str, actor_id: int) -> None:
     """Revoke a certificate with a reason (audited); it stays on record."""
     reason = (reason or "").strip()
     if not reason:
-        raise CertificationRefused("撤销上岗证必须填写原因。")
+        raise DomainError("撤销上岗证必须填写原因。")
     if certificate.revoked_at is not None:
-        raise CertificationRefused("这张上岗证已经撤销。")
+        raise DomainError("这张上岗证已经撤销。")
     certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = now(), actor_id, reason[:500]
     audit.record("certificate.revoked", actor_id=actor_id, subject_id=certificate.user_id,
                  object_type="certificate", object_id=certificate.code, reason=certificate.revoke_reason)

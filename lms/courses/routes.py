@@ -1,20 +1,17 @@
-"""Learner pages: home with progress, a course, a module and 「我已学习」."""
+"""Learner pages: a course, a module and 「我已学习」 (the home page is lms/home.py)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.forms import ConfirmForm
-from ..exams.service import check_available
-from ..clock import now
+from ..catalog import catalog
 from ..extensions import db
-from ..notices.guard import blocked_redirect
 from . import bp
 from .models import Course, Module
-from .service import (active_modules, complete_module, course_progress, courses_for, progress_for_modules,
-                      studied_by_course)
+from .service import active_modules, complete_by_button, course_progress, progress_for_modules
 
 
 def _sees_all() -> bool:
@@ -33,33 +30,6 @@ def _module_or_404(course: Course, slug: str) -> Module:
     if module is None:
         abort(404)
     return module
-
-
-@bp.route("/")
-@login_required
-def home():
-    """Show the person's courses with a progress bar each."""
-    from ..catalog import catalog
-    from ..certification.service import status_for  # certification builds on courses
-    from ..certification.status import STATUS_LEVEL
-    from ..notices.deadlines import describe_left
-    from ..notices.service import pending_for
-
-    content = catalog()
-    courses = content.courses_for(current_user.position, everyone=_sees_all())
-    studied = studied_by_course(current_user.id)  # for the progress bars and the certification alike
-    progress = course_progress(current_user.id, courses, studied)
-    next_course = next((c for c in courses if not progress[c.id].complete), None)
-    at = now()
-    pending = pending_for(current_user.id)
-    g.overdue_notices = [a for a in pending if a.due_at <= at]  # the header's banner asks for these too
-    certification = content.certification_for(current_user.position)
-    cert_status = (status_for(current_user.id, certification, suspended=bool(g.overdue_notices), studied=studied)
-                   if certification else None)
-    return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
-                           pending=pending, now=at, describe_left=describe_left,
-                           certification=certification, cert_status=cert_status,
-                           cert_level=STATUS_LEVEL.get(cert_status or "", "off"))
 
 
 @bp.route("/courses/<slug>")
@@ -84,7 +54,7 @@ def module(slug: str, module_slug: str):
     progress = progress_for_modules(current_user.id, [module]).get(module.id)
     return render_template(
         "courses/module.html", course=course, module=module, progress=progress, form=ConfirmForm(),
-        has_check=check_available(module),
+        has_check=module.course_id in catalog().courses_with_check,
         prev=modules[index - 1] if index > 0 else None,
         next=modules[index + 1] if index + 1 < len(modules) else None,
         position=index + 1, count=len(modules),
@@ -99,14 +69,7 @@ def complete(slug: str, module_slug: str):
     module = _module_or_404(course, module_slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if (refused := blocked_redirect(module.id)) is not None:
-        return refused
-    if check_available(module):
-        flash("本章以小测结束：通过小测才算学完。", "info")
-        return redirect(url_for("courses.module", slug=slug, module_slug=module_slug))
-    _, changed = complete_module(current_user.id, module)
-    db.session.commit()
-    if changed:
+    if complete_by_button(current_user.id, module):
         flash(f"已记录：「{module.title}」学习完成。", "success")
     modules = active_modules(course)
     index = modules.index(module)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, events
+from ..catalog import CourseInfo, catalog, contribute
 from ..clock import now
+from ..errors import DomainError
 from ..extensions import db
 from ..sanitize import render_markdown
 from .loader import Content, module_file_text
@@ -147,16 +150,12 @@ def studied_by_course(user_id: int, course_ids: list[int] | None = None) -> dict
 
 def module_totals() -> dict[int, int]:
     """Active modules per course (from the content catalogue)."""
-    from ..catalog import catalog
-
     return dict(catalog().module_totals)
 
 
 def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, datetime]] | None = None
                     ) -> dict[int, CourseProgress]:
     """Return the person's progress in each of the courses (`studied`: from studied_by_course, if at hand)."""
-    from ..catalog import catalog
-
     if studied is None:
         studied = studied_by_course(user_id, [c.id for c in courses])
     totals = catalog().module_totals
@@ -207,10 +206,17 @@ def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]
         version=module.version,
     )
     db.session.flush()
-    from ..certification.service import after_progress  # a module may be the last requirement
-
-    after_progress(user_id)
+    events.module_completed.send(None, user_id=user_id, module=module)
     return progress, True
+
+
+def complete_by_button(user_id: int, module: Module) -> bool:
+    """「我已学习」 on a module page: a module that ends with a knowledge check is completed only by
+    passing the check; an overdue notice may block it (lms/events.py). Return whether it was recorded now."""
+    if module.course_id in catalog().courses_with_check:
+        raise DomainError("本章以小测结束：通过小测才算学完。")
+    events.ensure_may_start(user_id, module.id)
+    return complete_module(user_id, module)[1]
 
 
 def edit_module(module: Module, title: str, body: str, actor_id: int, origin: str = "browser") -> bool:
@@ -240,3 +246,17 @@ def restore_module(module: Module, version: int, actor_id: int) -> bool:
     if old is None:
         raise ValueError("没有这个版本。")
     return edit_module(module, old.title, old.body_md, actor_id, origin="restore")
+
+
+def _catalog_part(session) -> dict:
+    """The courses' part of the content catalogue: every course, and active modules per course."""
+    rows = [CourseInfo(c.id, c.slug, c.title, c.summary, c.sort_order, tuple(c.positions or ()), c.active)
+            for c in session.execute(select(Course.id, Course.slug, Course.title, Course.summary, Course.sort_order,
+                                            Course.positions, Course.active).order_by(Course.sort_order, Course.slug))]
+    totals = dict(session.execute(select(Module.course_id, func.count()).where(Module.active.is_(True))
+                                  .group_by(Module.course_id)).all())
+    return {"courses": tuple(c for c in rows if c.active), "course_by_slug": MappingProxyType({c.slug: c for c in rows}),
+            "module_totals": MappingProxyType(totals)}
+
+
+contribute("courses", _catalog_part)

@@ -102,6 +102,11 @@ class Attempt(db.Model):
     def open(self) -> bool:
         return self.status == "open"
 
+    @property
+    def time_up(self) -> bool:
+        """Still open, but the server's deadline has passed: it can only be handed in (with what was saved)."""
+        return self.open and self.deadline_at is not None and now() >= self.deadline_at
+
 
 class Response(db.Model):
     """The learner's answer to one question of an attempt (saved as it is given)."""

@@ -6,13 +6,16 @@ import random
 import secrets
 from datetime import timedelta
 from functools import lru_cache
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 
-from .. import audit
-from ..catalog import version_cached
+from ..errors import DomainError
+from .. import audit, events
+from ..catalog import ItemInfo, catalog, contribute, version_cached
 from ..clock import now
 from ..courses.models import Module
+from ..courses.service import complete_module
 from ..accounts.models import User
 from ..extensions import db
 from ..locks import lock_row
@@ -24,10 +27,9 @@ from .questions import QuestionSpec
 
 CHECK_QUESTIONS = 3  # questions in a module's knowledge check
 CHECK_PASS_MARK = 60  # percent
+CHECK_EXCLUDED = ("description", "essay")  # what a knowledge check never draws (not graded, or graded by hand)
 
 
-class ExamRefused(ValueError):
-    """The learner may not do this now; the message says why."""
 
 
 @lru_cache(maxsize=64)
@@ -75,15 +77,13 @@ def _create_attempt(user_id: int, kind: str, question_ids: list[int], rng: rando
 
 def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
     """Return the learner's open attempt (if any) and why a new one cannot start (if so)."""
-    from ..certification.service import attempts_reset_at
-
     spec = exam_spec(exam)
     attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id, Attempt.exam_id == exam.id)
                                   .order_by(Attempt.started_at)).all()
     open_attempt = next((a for a in attempts if a.open), None)
     if open_attempt is not None:
         return open_attempt, None
-    reset = attempts_reset_at(user_id, exam.slug)  # after a revoked or expired certificate: a fresh count
+    reset = events.latest(events.ask(events.attempts_counted_from, user_id=user_id, exam_slug=exam.slug))
     counted = [a for a in attempts if reset is None or a.started_at > reset]
     if spec.max_attempts and len(counted) >= spec.max_attempts:
         return None, f"已用完全部 {spec.max_attempts} 次考试机会。"
@@ -97,17 +97,18 @@ def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
 
 def start_exam(user_id: int, exam: Exam) -> Attempt:
     """Start (or resume) a sitting: draw the questions, shuffle them, set the server deadline."""
+    events.ensure_may_start(user_id)
     lock_row(User, user_id)  # two starts at once: the second waits and counts the first
     open_attempt, refusal = exam_status(user_id, exam)
     if open_attempt is not None:
         return open_attempt
     if refusal:
-        raise ExamRefused(refusal)
+        raise DomainError(refusal)
     spec = exam_spec(exam)
     rng = random.Random(secrets.randbits(64))
     chosen = draw_questions(spec, _pool(("description",) if spec.essays else ("description", "essay")), rng)
     if len(chosen) < spec.question_count:
-        raise ExamRefused("题库中的题目不足，暂时无法开考，请联系培训岗。")
+        raise DomainError("题库中的题目不足，暂时无法开考，请联系培训岗。")
     at = now()
     attempt = _create_attempt(user_id, "exam", chosen, rng, exam_id=exam.id, exam_version=exam.version,
                               deadline_at=at + timedelta(minutes=spec.time_limit_minutes), pass_mark=spec.pass_mark)
@@ -117,14 +118,15 @@ def start_exam(user_id: int, exam: Exam) -> Attempt:
 
 def start_check(user_id: int, module: Module) -> Attempt | None:
     """Start (or resume) a module's knowledge check; None when the course has no questions."""
+    events.ensure_may_start(user_id, module.id)
     lock_row(User, user_id)
     existing = db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.module_id == module.id,
                                                        Attempt.status == "open"))
     if existing is not None:
         return existing
-    pool = _pool(("description", "essay"), module.course_id, module.check_categories or None)
+    pool = _pool(CHECK_EXCLUDED, module.course_id, module.check_categories or None)
     if not pool and module.check_categories:
-        pool = _pool(("description", "essay"), module.course_id)
+        pool = _pool(CHECK_EXCLUDED, module.course_id)
     if not pool:
         return None
     rng = random.Random(secrets.randbits(64))
@@ -147,7 +149,7 @@ def is_protected(category: str, draws: list) -> bool:
 
 def expire_if_due(attempt: Attempt) -> bool:
     """Submit an attempt whose deadline has passed, with what was saved; tell whether it did."""
-    if attempt.open and attempt.deadline_at is not None and now() >= attempt.deadline_at:
+    if attempt.time_up:
         submit(attempt, auto=True)
         return True
     return False
@@ -163,12 +165,12 @@ def save_answer(attempt: Attempt, position: int, answer) -> Response:
     """Save one answer as it is given; refused once the attempt is closed or its time is up."""
     attempt = lock_row(Attempt, attempt.id)  # never store an answer into a graded attempt
     if expire_if_due(attempt):
-        raise ExamRefused("考试时间已到，答卷已按已保存的答案自动提交。")
+        raise DomainError("考试时间已到，答卷已按已保存的答案自动提交。")
     if not attempt.open:
-        raise ExamRefused("答卷已提交，不能再修改。")
+        raise DomainError("答卷已提交，不能再修改。")
     response = next((r for r in attempt.responses if r.position == position), None)
     if response is None:
-        raise ExamRefused("没有这道题。")
+        raise DomainError("没有这道题。")
     response.answer, response.saved_at = answer, now()
     db.session.flush()
     return response
@@ -198,17 +200,8 @@ def _apply_pass(attempt: Attempt) -> None:
     if not attempt.passed:
         return
     if attempt.kind == "check":
-        from ..courses.service import complete_module
-
         complete_module(attempt.user_id, db.session.get(Module, attempt.module_id))
-    elif attempt.kind == "notice":
-        from ..notices.service import record_check
-
-        record_check(attempt)
-    else:
-        from ..certification.service import after_progress
-
-        after_progress(attempt.user_id)
+    events.attempt_passed.send(None, attempt=attempt)
 
 
 def _score(attempt: Attempt) -> None:
@@ -236,14 +229,14 @@ def _score(attempt: Attempt) -> None:
 def grade_essay(response: Response, fraction: float, comment: str, grader_id: int) -> Attempt:
     """Record a trainer's grade for an essay answer and rescore its attempt."""
     if not 0 <= fraction <= 1:
-        raise ExamRefused("得分应在 0 到满分之间。")
+        raise DomainError("得分应在 0 到满分之间。")
     if response.question_version.spec.get("qtype") != "essay":
-        raise ExamRefused("只有论述题需要人工评分。")
+        raise DomainError("只有论述题需要人工评分。")
     attempt = lock_row(Attempt, response.attempt_id)  # two graders of one attempt: one after the other
     for other in attempt.responses:
         db.session.refresh(other)
     if attempt.open:
-        raise ExamRefused("答卷还没有提交。")
+        raise DomainError("答卷还没有提交。")
     response.fraction, response.comment = fraction, comment.strip()
     response.graded_by, response.graded_at = grader_id, now()
     was_pending = attempt.pending
@@ -281,4 +274,16 @@ def attempts_count(user_id: int, exam: Exam) -> int:
 
 def check_available(module: Module) -> bool:
     """Tell whether the module ends with a knowledge check (its course bank has questions for it)."""
-    return bool(_pool(("description", "essay"), module.course_id))
+    return module.course_id in catalog().courses_with_check
+
+
+def _catalog_part(session) -> dict:
+    """The exams' part of the content catalogue: each exam's id, title and whether it is active, and the
+    courses whose modules end with a knowledge check (those whose bank has a question a check can draw)."""
+    return {"exam_by_slug": MappingProxyType({e.slug: ItemInfo(e.id, e.slug, e.title, e.active) for e in session.execute(
+        select(Exam.id, Exam.slug, Exam.title, Exam.active))}),
+        "courses_with_check": frozenset(session.scalars(select(Question.course_id).distinct().where(
+            Question.active.is_(True), Question.qtype.not_in(CHECK_EXCLUDED))))}
+
+
+contribute("exams", _catalog_part)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, DecimalField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
+from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
@@ -23,7 +24,7 @@ from .grading import right_answer_text
 from .models import Attempt, Exam, Question, QuestionVersion, Response
 from .questions import QTYPE_LABELS, QTYPES
 from .bank import edit_question, import_questions, save_exam
-from .service import ExamRefused, grade_essay
+from .service import grade_essay
 
 TRAINERS = ("trainer", "admin")
 
@@ -96,7 +97,6 @@ def question_edit(question_id: int):
             except ValueError as exc:
                 form.gift.errors = [str(exc)]
             else:
-                db.session.commit()
                 flash(f"已保存为第 {question.version} 版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed
                       else "内容没有变化。", "success" if changed else "info")
                 return redirect(url_for("exams.question_edit", question_id=question.id))
@@ -128,7 +128,6 @@ def bank_import():
                 flash("文件里没有可导入的题目。", "error")
             else:
                 imported = import_questions(course, result.questions, current_user.id)
-                db.session.commit()
                 report.update(imported=imported.counts(), written=True, identical=imported.identical,
                               renamed=imported.renamed)
                 flash(f"已导入 {len(imported.created)} 道题" + (f"，{len(imported.identical)} 道与题库中已有的题目完全相同，未重复导入"
@@ -191,7 +190,6 @@ def exam_edit(slug: str | None = None):
                 problems = [(None, f"考试编号「{new_slug}」已存在")]
             if not problems:
                 exam, changed = save_exam(exam, new_slug, form.yaml_text.data, spec, current_user.id)
-                db.session.commit()
                 flash(f"已保存「{spec.title}」第 {exam.version} 版。" if changed else "内容没有变化。",
                       "success" if changed else "info")
                 return redirect(url_for("exams.exam_edit", slug=exam.slug))
@@ -221,10 +219,9 @@ def grade_response(response_id: int):
     if form.validate_on_submit():
         try:
             grade_essay(response, float(form.score.data) / 100, form.comment.data or "", current_user.id)
-        except ExamRefused as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
             flash("已评分。", "success")
     else:
         for errors in form.errors.values():

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("notices", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, subscribers  # noqa: E402,F401  (subscribers: its event receivers)

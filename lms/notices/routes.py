@@ -12,6 +12,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, 
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm, choices
@@ -26,7 +27,7 @@ from . import bp
 from .board import board, sign_in_rows
 from .deadlines import describe_left, duration_text
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, NoticeRefused, assignment_for, attest, check_passed, mark_read, module_done,
+from .service import (NoticeData, assignment_for, attest, check_passed, mark_read, module_done,
                       publish, start_check, withdraw)
 
 TRAINERS = ("trainer", "admin")
@@ -102,10 +103,9 @@ def new():
                           form.check_category.data or None, form.stores.data or [], form.positions.data or [], issued)
         try:
             notice, assigned = publish(data, current_user.id)
-        except NoticeRefused as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
             flash(f"已发布，{assigned} 人须在 48 小时内完成学习。", "success")
             return redirect(url_for("notices.board_page", notice_id=notice.id))
     return render_template("notices/new.html", form=form)
@@ -123,9 +123,6 @@ def view(notice_id: int):
             select(func.count()).select_from(NoticeAssignment).where(
                 NoticeAssignment.notice_id == notice.id, NoticeAssignment.store_id == current_user.store_id)):
         abort(404)
-    if assignment is not None and notice.issued_at <= now() and notice.active:
-        mark_read(assignment)
-        db.session.commit()
     return render_template("notices/view.html", notice=notice, assignment=assignment, form=ConfirmForm(),
                            module_ok=module_done(assignment) if assignment else False,
                            check_ok=check_passed(assignment) if assignment else False,
@@ -140,6 +137,14 @@ def _own_assignment(notice_id: int) -> NoticeAssignment:
     return assignment
 
 
+@bp.route("/notices/<int:notice_id>/read", methods=["POST"])
+@login_required
+def read(notice_id: int):
+    """Record the first step: the person has read the notice's text."""
+    mark_read(_own_assignment(notice_id))
+    return redirect(url_for("notices.view", notice_id=notice_id))
+
+
 @bp.route("/notices/<int:notice_id>/check", methods=["POST"])
 @login_required
 def check(notice_id: int):
@@ -147,7 +152,6 @@ def check(notice_id: int):
     attempt = start_check(_own_assignment(notice_id))
     if attempt is None:
         abort(404)
-    db.session.commit()
     return redirect(url_for("exams.question", attempt_id=attempt.id, position=1))
 
 
@@ -158,10 +162,9 @@ def attest_view(notice_id: int):
     assignment = _own_assignment(notice_id)
     try:
         recorded = attest(assignment)
-    except NoticeRefused as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         if recorded:
             late = assignment.completed_at > assignment.due_at
             flash("已确认「已学习并掌握」" + ("（已逾期完成）" if late else "，按时完成。"), "info" if late else "success")
@@ -245,10 +248,9 @@ def withdraw_view(notice_id: int):
         abort(400)
     try:
         withdraw(notice, request.form.get("reason", ""), current_user.id)
-    except NoticeRefused as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash("已撤回该通知。", "success")
     return redirect(url_for("notices.board_page", notice_id=notice_id))
 
@@ -256,12 +258,20 @@ def withdraw_view(notice_id: int):
 @bp.route("/messages")
 @login_required
 def messages():
-    """The person's in-app messages, newest first; opening the page marks them read."""
+    """The person's in-app messages, newest first, the unread ones marked 新."""
     rows = db.session.scalars(select(Message).where(Message.user_id == current_user.id)
                               .order_by(Message.created_at.desc()).limit(100)).all()
-    unread = [m.id for m in rows if m.read_at is None]
-    if unread:
-        db.session.execute(update(Message).where(Message.id.in_(unread)).values(read_at=now()))
-        db.session.commit()
-    return render_template("notices/messages.html", messages=rows, unread=set(unread))
+    return render_template("notices/messages.html", messages=rows, unread={m.id for m in rows if m.read_at is None},
+                           form=ConfirmForm())
+
+
+@bp.route("/messages/read", methods=["POST"])
+@login_required
+def messages_read():
+    """Mark all of the person's messages read (the button on the messages page)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db.session.execute(update(Message).where(Message.user_id == current_user.id, Message.read_at.is_(None))
+                       .values(read_at=now()))
+    return redirect(url_for("notices.messages"))
 

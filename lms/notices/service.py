@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import contains_eager
 
+from ..errors import DomainError
 from .. import audit
 from ..accounts.models import Leave, User
 from ..clock import now
@@ -27,8 +28,6 @@ CHECK_QUESTIONS = 3
 STORE_ROLES = ("staff", "manager")
 
 
-class NoticeRefused(ValueError):
-    """The action is not possible; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +66,11 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     at = now()
     issued = data.issued_at or at
     if issued < at - MAX_BACKDATE:
-        raise NoticeRefused("发布时间最多只能往前补填 7 天。")
+        raise DomainError("发布时间最多只能往前补填 7 天。")
     if issued > at + MAX_SCHEDULE:
-        raise NoticeRefused("定时发布最多提前 30 天。")
+        raise DomainError("定时发布最多提前 30 天。")
     if not data.title.strip() or not data.body_md.strip():
-        raise NoticeRefused("请填写标题和通知内容。")
+        raise DomainError("请填写标题和通知内容。")
     _check_steps(data)
     advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
@@ -107,21 +106,21 @@ def _check_steps(data: NoticeData) -> None:
     if data.module_id is not None:
         module = db.session.get(Module, data.module_id)
         if module is None or not module.active or not module.course.active:
-            raise NoticeRefused("所选章节已下线，请另选。")
+            raise DomainError("所选章节已下线，请另选。")
         limited = module.course.positions
         if limited and (not data.positions or set(data.positions) - set(limited)):
-            raise NoticeRefused(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。")
+            raise DomainError(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。")
     if data.check_category and not _check_pool(data.check_category):
-        raise NoticeRefused("所选题目类别里没有可自动评分的题，无法出小测。")
+        raise DomainError("所选题目类别里没有可自动评分的题，无法出小测。")
 
 
 def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
     """Withdraw a notice (it is never deleted): nobody is chased for it any more."""
     reason = (reason or "").strip()
     if not reason:
-        raise NoticeRefused("撤回通知必须填写原因。")
+        raise DomainError("撤回通知必须填写原因。")
     if notice.withdrawn_at is not None:
-        raise NoticeRefused("这条通知已经撤回。")
+        raise DomainError("这条通知已经撤回。")
     notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = now(), actor_id, reason[:500]
     audit.record("notice.withdrawn", actor_id=actor_id, subject_id=None, object_type="notice", object_id=notice.id,
                  reason=notice.withdraw_reason)
@@ -230,7 +229,9 @@ def module_done(assignment: NoticeAssignment) -> bool:
 
 
 def mark_read(assignment: NoticeAssignment) -> None:
-    """Record that the person opened the notice (its text is part of the training)."""
+    """Record that the person has read the notice (its text is part of the training): the 「我已阅读」 step."""
+    if not assignment.notice.active or assignment.notice.issued_at > now() or assignment.cancelled_at is not None:
+        raise DomainError("这条通知现在不需要您学习。")
     if assignment.studied_at is None:
         assignment.studied_at = now()
         db.session.flush()
@@ -278,11 +279,11 @@ def attest(assignment: NoticeAssignment) -> bool:
     if assignment.completed_at is not None:
         return False
     if assignment.cancelled_at is not None or not assignment.notice.active:
-        raise NoticeRefused("这条通知已不需要您学习。")
+        raise DomainError("这条通知已不需要您学习。")
     if assignment.studied_at is None or not module_done(assignment):
-        raise NoticeRefused("请先学习通知内容和关联章节。")
+        raise DomainError("请先学习通知内容和关联章节。")
     if not check_passed(assignment):
-        raise NoticeRefused("请先通过本通知的小测。")
+        raise DomainError("请先通过本通知的小测。")
     at = now()
     claimed = db.session.execute(
         NoticeAssignment.__table__.update()

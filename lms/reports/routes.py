@@ -9,6 +9,7 @@ from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import choices
@@ -23,7 +24,7 @@ from .archive import KINDS, entries as archive_entries
 from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, sort_rows
 from .models import TrainingSession
 from .service import store_rows
-from .sessions import SessionRefused, record_session, weekly
+from .sessions import record_session, weekly
 from .xapi import statements as xapi_statements
 
 
@@ -199,10 +200,9 @@ def sessions(store_id: int):
         try:
             record_session(store.id, form.trainer_name.data, held, form.place.data, form.content.data,
                            form.assessment.data or "", form.attendees.data, current_user.id)
-        except SessionRefused as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
             flash("已登记培训，已记入参加人员的培训档案。", "success")
             return redirect(url_for("reports.sessions", store_id=store.id))
     recent = db.session.scalars(select(TrainingSession).where(TrainingSession.store_id == store.id)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from ..errors import DomainError
 from .. import audit
 from ..accounts.models import User
 from ..clock import LOCAL_TZ, now
@@ -14,21 +15,19 @@ from ..extensions import db
 from .models import SessionAttendance, TrainingSession
 
 
-class SessionRefused(ValueError):
-    """The session cannot be recorded; the message says why."""
 
 
 def record_session(store_id: int, trainer_name: str, held_at: datetime, place: str, content: str,
                    assessment: str, attendee_ids: list[int], actor_id: int) -> TrainingSession:
     """Record a session; attendees must be active people of that store."""
     if held_at > now() + timedelta(minutes=5):
-        raise SessionRefused("培训时间不能晚于现在（先培训，后登记）。")
+        raise DomainError("培训时间不能晚于现在（先培训，后登记）。")
     if not attendee_ids:
-        raise SessionRefused("请选择参加培训的人员。")
+        raise DomainError("请选择参加培训的人员。")
     valid = set(db.session.scalars(select(User.id).where(User.id.in_(attendee_ids), User.store_id == store_id,
                                                          User.active.is_(True))))
     if valid != set(attendee_ids):
-        raise SessionRefused("参加人员必须是本营业厅的在岗人员。")
+        raise DomainError("参加人员必须是本营业厅的在岗人员。")
     session = TrainingSession(store_id=store_id, trainer_name=trainer_name.strip()[:50], held_at=held_at,
                               place=place.strip()[:100], content=content.strip(), assessment=assessment.strip(),
                               recorded_by=actor_id)

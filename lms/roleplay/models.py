@@ -111,6 +111,11 @@ class Run(db.Model):
     def finished(self) -> bool:
         return self.status == "finished"
 
+    @property
+    def timer_started(self) -> bool:
+        """Whether the clock of the node now shown has been started (timed nodes: the phone is ringing)."""
+        return self.timer_turn == self.turn_count + 1
+
 
 class Turn(db.Model):
     """One exchange: the customer's line, the reply, and how it scored."""

@@ -6,19 +6,19 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..errors import DomainError
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import User
 from ..accounts.scoping import Scope
 from ..extensions import db
-from ..notices.guard import blocked_redirect
 from . import bp
 from .feedback import highlight, mood
 from .forms import TurnForm
 from .models import Run, Scenario
 from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
 from .service import (
-    MAX_REPLY, TurnError, best_scores, current_version, run_phrasebook, run_scenario, scenario_of, start_run,
+    MAX_REPLY, best_scores, current_version, run_phrasebook, run_scenario, scenario_of, start_run,
     start_timer, take_turn,
 )
 
@@ -82,15 +82,8 @@ def start(slug: str):
     row = _scenario_or_404(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if (refused := blocked_redirect()) is not None:
-        return refused
-    try:
-        mode = request.form.get("mode", "text")
-        run = start_run(current_user.id, row, mode if mode in ("text", "beginner") else "text")
-    except TurnError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("roleplay.intro", slug=slug))
-    db.session.commit()
+    mode = request.form.get("mode", "text")
+    run = start_run(current_user.id, row, mode if mode in ("text", "beginner") else "text")
     return redirect(url_for("roleplay.run", run_id=run.id))
 
 
@@ -128,10 +121,18 @@ def run(run_id: int):
     if run.status == "abandoned":
         flash("这次演练已被新的演练取代。", "info")
         return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
-    spec = run_scenario(run)
-    if start_timer(run, spec.nodes[run.node]):
-        db.session.commit()
     return _render_run(run, TurnForm(seq=run.turn_count + 1))
+
+
+@bp.route("/runs/<int:run_id>/timer", methods=["POST"])
+@login_required
+def timer(run_id: int):
+    """Start a timed node's clock (the phone rings) when the learner says they are ready."""
+    run = _own_run_or_404(run_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    start_timer(run, run_scenario(run).nodes[run.node])
+    return redirect(url_for("roleplay.run", run_id=run.id) + "#reply")
 
 
 def _render_run(run: Run, form: TurnForm, status: int = 200):
@@ -142,7 +143,8 @@ def _render_run(run: Run, form: TurnForm, status: int = 200):
         "roleplay/run.html", run=run, spec=spec, node=node, form=form, turns=_turn_views(run),
         customer_line=node.customer_line(run.variables), max_reply=MAX_REPLY,
         mood=mood(spec.mood, run.variables.get(spec.mood), var.minimum, var.maximum) if var else None,
-        show_options=node.mode == "choice" or run.mode == "beginner",
+        show_options=node.mode == "choice" or run.mode == "beginner", waiting=node.timed and not run.timer_started,
+        start_form=ConfirmForm(),
     ), status
 
 
@@ -159,14 +161,12 @@ def turn(run_id: int):
         return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
     try:
         _, recorded = take_turn(run, form.seq.data, form.reply.data or "", form.option.data or None)
-    except TurnError as exc:
+    except DomainError as exc:  # shown beside the reply box, which keeps what was typed
         db.session.rollback()
         flash(str(exc), "error")
         form.seq.data = run.turn_count + 1
         return _render_run(run, form, 422)
-    finished = run.finished  # read before the commit expires `run`: reading it after would start a
-    db.session.commit()      # second transaction, on SQLite a second wait for the write lock
-    if finished:
+    if run.finished:
         return redirect(url_for("roleplay.debrief", run_id=run_id))
     return redirect(url_for("roleplay.run", run_id=run_id) + "#reply")
 

@@ -6,13 +6,15 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import audit
-from ..catalog import version_cached
+from ..errors import DomainError
+from .. import audit, events
+from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
 from ..extensions import db
 from . import scenario as engine
@@ -26,8 +28,6 @@ MAX_REPLY = 500  # characters; a counter reply is a sentence or two
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class TurnError(ValueError):
-    """A reply was refused; the message is shown to the learner as it is."""
 
 
 def sync_simulations(sims: Simulations) -> list[SyncReport]:
@@ -132,7 +132,7 @@ def current_phrasebook_version() -> PhrasebookVersion | None:
 
 def start_timer(run: Run, node: engine.Node) -> bool:
     """Start a timed node's clock when the learner first sees it (not when the turn before ended)."""
-    if not node.timed or run.timer_turn == run.turn_count + 1 or run.status != "active":
+    if not node.timed or run.timer_started or run.status != "active":
         return False
     run.node_shown_at, run.timer_turn = now(), run.turn_count + 1
     db.session.flush()
@@ -150,17 +150,19 @@ def clean_reply(text: str) -> str:
     text = "".join(ch for ch in _CONTROL.sub("", text or "") if unicodedata.category(ch) not in ("Cn", "Co", "Cs"))
     text = text.strip()
     if not text:
-        raise TurnError("请先输入您要对客户说的话。")
+        raise DomainError("请先输入您要对客户说的话。")
     if len(text) > MAX_REPLY:
-        raise TurnError(f"回复太长（{len(text)} 字），请控制在 {MAX_REPLY} 字以内。")
+        raise DomainError(f"回复太长（{len(text)} 字），请控制在 {MAX_REPLY} 字以内。")
     return text
 
 
 def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
     """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned."""
+    if mode != "test":  # a trainer's test-play is not training
+        events.ensure_may_start(user_id)
     book = current_phrasebook_version()
     if book is None:
-        raise TurnError("短语库尚未加载，请联系培训岗。")
+        raise DomainError("短语库尚未加载，请联系培训岗。")
     version = current_version(scenario)
     spec = scenario_of(version)
     db.session.execute(
@@ -194,11 +196,11 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
         return None, False
     if option_id:
         if node.option(option_id) is None or not (node.mode == "choice" or run.mode == "beginner"):
-            raise TurnError("请选择一个选项。" if node.mode == "choice" else "请输入您要对客户说的话。")
+            raise DomainError("请选择一个选项。" if node.mode == "choice" else "请输入您要对客户说的话。")
         reply = node.option(option_id).text
     else:
         if node.mode == "choice":
-            raise TurnError("请选择一个选项。")
+            raise DomainError("请选择一个选项。")
         reply = clean_reply(reply)
     at = now()
     elapsed = max(0.0, (at - run.node_shown_at).total_seconds())
@@ -245,10 +247,7 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
                  object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
                  outcome=ending.outcome, version=run.scenario_version.version, mode=run.mode)
     db.session.flush()
-    if result.passed and run.mode == "text":
-        from ..certification.service import after_progress  # a scenario may be the last requirement
-
-        after_progress(run.user_id)
+    events.run_finished.send(None, run=run, passed=result.passed)
 
 
 def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
@@ -322,3 +321,12 @@ def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
                      object_id=head.version)
         db.session.flush()
     return []
+
+
+def _catalog_part(session) -> dict:
+    """The scenarios' part of the content catalogue: each scenario's id, title and whether it is active."""
+    return {"scenario_by_slug": MappingProxyType({s.slug: ItemInfo(s.id, s.slug, s.title, s.active) for s in session.execute(
+        select(Scenario.id, Scenario.slug, Scenario.title, Scenario.active))})}
+
+
+contribute("roleplay", _catalog_part)

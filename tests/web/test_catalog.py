@@ -103,7 +103,7 @@ def test_content_changed_and_rolled_back_is_never_shown(workers):
     from lms.catalog import catalog
     from lms.courses.models import Course
 
-    with second.test_request_context("/"):
+    with second.test_request_context("/", method="POST"):  # a request that edits (a GET never writes)
         course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
         course.title = "回滚的标题"
         assert [c.title for c in catalog().courses if c.slug == "etiquette"] == ["回滚的标题"]

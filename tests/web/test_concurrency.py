@@ -155,12 +155,19 @@ def _people_and_notice(app, person, prefix: str, title: str, count: int = 8):
     return logins, clients, notice_id
 
 
-def test_many_people_opening_a_new_notice_at_once(live):
-    """Opening a notice marks it read (a write on a GET): a burst must not fail on SQLite."""
+def test_many_people_reading_a_new_notice_at_once(live):
+    """A burst of people opening a new notice and pressing 「我已阅读」 at once: nothing fails on SQLite."""
     app, person = live
     _, clients, notice_id = _people_and_notice(app, person, "BURST", "并发打开")
-    statuses = _together([(lambda c=c: c.get(f"/notices/{notice_id}").status_code) for c in clients])
-    assert statuses == [200] * len(clients)
+    tokens = [csrf_token(c, f"/notices/{notice_id}") for c in clients]
+    statuses = _together([(lambda c=c, t=t: c.post(f"/notices/{notice_id}/read", data={"csrf_token": t}).status_code)
+                          for c, t in zip(clients, tokens)])
+    assert statuses == [302] * len(clients)
+    from lms.notices.models import NoticeAssignment
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(NoticeAssignment).where(
+            NoticeAssignment.notice_id == notice_id, NoticeAssignment.studied_at.is_not(None))) == len(clients)
 
 
 def test_simultaneous_exam_starts_respect_the_attempt_limit(live):
@@ -225,6 +232,7 @@ def test_many_writers_at_once_lose_nothing_and_duplicate_nothing(live):
             page = f"/attempts/{attempt_id}/{position}"
             codes.append(client.post(page, data={**_answer_form(spec), "go": "stay",
                                                  "csrf_token": csrf_token(client, page)}).status_code)
+        client.post(f"/notices/{notice_id}/read", data={"csrf_token": csrf_token(client, f"/notices/{notice_id}")})
         codes.append(client.post(f"/notices/{notice_id}/attest", data={
             "csrf_token": csrf_token(client, f"/notices/{notice_id}")}).status_code)
         return run_id, attempt_id, codes

@@ -257,7 +257,7 @@ def test_overdue_person_is_blocked_and_certificate_suspended(app, org, frozen):
         from lms.notices.service import is_suspended
 
         assert is_suspended(org["ann"].id)
-    client.get(f"/notices/{notice_id}")  # reading it, then attesting, lifts the block
+    post(client, f"/notices/{notice_id}/read", page=f"/notices/{notice_id}")  # reading, then attesting, lifts it
     post(client, f"/notices/{notice_id}/attest", page=f"/notices/{notice_id}")
     assert "新业务培训已逾期" not in client.get("/").get_data(as_text=True)
     with app.app_context():
@@ -275,7 +275,9 @@ def test_unread_reminders_show_in_the_header_until_read(app, org, frozen):
     login(client, org["ann"])
     badge = re.compile(r'消息 <span class="badge bad">(\d+)</span>')
     assert badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
-    client.get("/messages")
+    page = client.get("/messages").get_data(as_text=True)  # looking changes nothing: the button marks them read
+    assert "全部标为已读（1）" in page and badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
+    post(client, "/messages/read", page="/messages")
     assert not badge.search(client.get("/").get_data(as_text=True))
 
 
@@ -343,7 +345,10 @@ def test_publish_page_and_learner_flow_in_the_browser(app, org, frozen):
     staff = app.test_client()
     assert login(staff, org["ann"]).headers["Location"] == "/notices"  # pending notices come first
     page = staff.get(f"/notices/{notice_id}").get_data(as_text=True)
-    assert "读完并确认" in page and "剩余 48 小时" in page
+    assert "读完并确认" in page and "剩余 48 小时" in page and "我已阅读" in page
+    refused = post(staff, f"/notices/{notice_id}/attest", page=f"/notices/{notice_id}")  # not read yet
+    assert "按时完成" not in staff.get(refused.headers["Location"]).get_data(as_text=True)
+    post(staff, f"/notices/{notice_id}/read", page=f"/notices/{notice_id}")
     post(staff, f"/notices/{notice_id}/attest", page=f"/notices/{notice_id}")
     assert "按时完成" in staff.get(f"/notices/{notice_id}").get_data(as_text=True)
     other = app.test_client()

@@ -40,6 +40,9 @@ def _start(client, slug="mini", mode="text") -> int:
 def _say(client, run_id: int, reply: str = "", option: str | None = None, seq: int | None = None):
     page = client.get(f"/runs/{run_id}").get_data(as_text=True)
     token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    if f"/runs/{run_id}/timer" in page:  # a timed node: the learner first presses 「开始」 and the clock starts
+        client.post(f"/runs/{run_id}/timer", data={"csrf_token": token})
+        page = client.get(f"/runs/{run_id}").get_data(as_text=True)
     if seq is None:
         seq = int(re.search(r'name="seq"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="seq"', page).group(1) or 0)
     data = {"csrf_token": token, "seq": str(seq), "reply": reply}

@@ -11,10 +11,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ..clock import today
-from ..extensions import db
-from .models import Region, Store, User
-from .service import generate_password
+from .accounts.models import Leave, Region, Store, User
+from .accounts.service import generate_password
+from .clock import now, today
+from .courses.models import Course, Module
+from .extensions import db
+from .notices.models import NoticeAssignment
+from .notices.service import NoticeData, publish
 
 REGION = ("DEMO", "演示市分公司")
 STORES = (
@@ -96,11 +99,6 @@ DEMO_NOTICE = """**演示数据。** 即日起，营业厅开始受理「演示�
 
 def _demo_notice(people: dict) -> None:
     """A notice issued 30 hours ago: some people done, some pending, one on leave."""
-    from ..clock import now
-    from ..courses.models import Course, Module
-    from ..notices.models import NoticeAssignment
-    from ..notices.service import NoticeData, publish
-    from .models import Leave
 
     issued = now() - timedelta(hours=30)
     on_leave = people["DX2005"]

@@ -15,7 +15,6 @@ from .certification.service import status_for
 from .certification.status import STATUS_LEVEL
 from .clock import now
 from .courses.service import course_progress, studied_by_course
-from .notices.deadlines import describe_left
 from .notices.service import pending_for
 
 bp = Blueprint("home", __name__)
@@ -32,11 +31,11 @@ def index():
     next_course = next((c for c in courses if not progress[c.id].complete), None)
     at = now()
     pending = pending_for(current_user.id)
-    g.overdue_notices = [a for a in pending if a.due_at <= at]  # the header's banner asks for these too
+    g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too
     certification = content.certification_for(current_user.position)
     cert_status = (status_for(current_user.id, certification, suspended=bool(g.overdue_notices), studied=studied)
                    if certification else None)
     return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
-                           pending=pending, now=at, describe_left=describe_left,
+                           pending=pending, now=at,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))

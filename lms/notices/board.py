@@ -1,8 +1,10 @@
 """The compliance board (培训到人情况): per notice and store, in a fixed number of queries.
 
-Every figure comes from grouped SQL, so the board costs the same whether a notice reaches 20
-people or 20,000. "休假/未到岗" are people whose 48 hours have not started yet (on leave now, or
-joining later); "未到期" are those whose window is running.
+Every figure comes from SQL grouped by the assignment's state (`NoticeAssignment.state`, built
+from deadlines.RULES), so the board costs the same whether a notice reaches 20 people or 20,000.
+"休假/未到岗" (on_leave) are people whose 48 hours have not started yet (on leave now, or joining
+later); "未到期" (pending) are those whose window is running; "不再要求" (cancelled) are people
+whose assignment was cancelled: the notice was withdrawn, or they left its scope.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import case, func, select
 from ..accounts.models import Store, User
 from ..clock import now
 from ..extensions import db
+from .deadlines import DONE_STATES, OPEN_STATES, WINDOW, describe_left, duration_text
 from .models import Notice, NoticeAssignment
 
 BLOCKING_NAMES = 6  # names shown per store; the rest as a count
@@ -25,19 +28,29 @@ class StoreRow:
     store_id: int
     code: str = ""
     name: str = ""
-    in_scope: int = 0
-    on_time: int = 0
-    late: int = 0
+    done_on_time: int = 0
+    done_late: int = 0
     pending: int = 0
     overdue: int = 0
-    not_started: int = 0
+    on_leave: int = 0
+    cancelled: int = 0
     next_due: datetime | None = None
     last_done: datetime | None = None
+    next_left: str = ""  # time left to the nearest deadline, in words
+    took: str = ""  # issue to the last completion, in words
     blocking: list[str] = field(default_factory=list)
 
     @property
+    def in_scope(self) -> int:
+        return self.done + self.still_open
+
+    @property
     def done(self) -> int:
-        return self.on_time + self.late
+        return self.done_on_time + self.done_late
+
+    @property
+    def still_open(self) -> int:
+        return self.on_leave + self.pending + self.overdue
 
     @property
     def percent(self) -> int:
@@ -46,6 +59,19 @@ class StoreRow:
     @property
     def complete(self) -> bool:
         return self.in_scope > 0 and self.done == self.in_scope
+
+    def add(self, state: str, count: int, next_due: datetime | None, last_done: datetime | None) -> None:
+        """Count `count` assignments in `state`, with their earliest deadline and latest completion."""
+        setattr(self, state, getattr(self, state) + count)
+        if state in OPEN_STATES and next_due and (self.next_due is None or next_due < self.next_due):
+            self.next_due = next_due
+        if state in DONE_STATES and last_done and (self.last_done is None or last_done > self.last_done):
+            self.last_done = last_done
+
+    def describe(self, issued_at: datetime, at: datetime) -> None:
+        """Put the row's times into words (time left, or how long 100 % took)."""
+        self.next_left = describe_left(self.next_due, at) if self.next_due else ""
+        self.took = duration_text(self.last_done - issued_at) if self.complete and self.last_done else ""
 
 
 @dataclass
@@ -56,32 +82,20 @@ class Board:
     timeline: list[tuple[int, int]]  # (hour since issue, completions by then)
 
 
-def _aggregates(notice_id: int, store_ids: list[int] | None, at: datetime):
+def _by_state(key, where, at: datetime):
+    """(key, state, count, earliest due, latest completion) of the assignments matching `where`."""
     a = NoticeAssignment
-    open_ = a.completed_at.is_(None)
-    stmt = select(
-        a.store_id,
-        func.count(),
-        func.sum(case(((a.completed_at.is_not(None)) & (a.completed_at <= a.due_at), 1), else_=0)),
-        func.sum(case((a.completed_at > a.due_at, 1), else_=0)),
-        func.sum(case((open_ & (a.due_at > at) & (a.available_from <= at), 1), else_=0)),
-        func.sum(case((open_ & (a.due_at <= at), 1), else_=0)),
-        func.sum(case((open_ & (a.available_from > at), 1), else_=0)),
-        func.min(case((open_, a.due_at))),
-        func.max(a.completed_at),
-    ).where(a.notice_id == notice_id, a.cancelled_at.is_(None)).group_by(a.store_id)
-    if store_ids is not None:
-        stmt = stmt.where(a.store_id.in_(store_ids))
-    return db.session.execute(stmt).all()
+    rows = select(key.label("key"), a.state(at).label("state"), a.due_at, a.completed_at).where(*where).subquery()
+    return db.session.execute(select(rows.c.key, rows.c.state, func.count(), func.min(rows.c.due_at),
+                                     func.max(rows.c.completed_at)).group_by(rows.c.key, rows.c.state)).all()
 
 
-def _blocking(notice_id: int, store_ids: list[int] | None) -> dict[int, list[str]]:
+def _blocking(notice_id: int, store_ids: list[int] | None, at: datetime) -> dict[int, list[str]]:
     a = NoticeAssignment
     ranked = select(
         a.store_id.label("store_id"), User.name.label("name"), a.due_at.label("due_at"),
         func.row_number().over(partition_by=a.store_id, order_by=(a.due_at, User.emp_no)).label("n"),
-    ).join(User, User.id == a.user_id).where(a.notice_id == notice_id, a.cancelled_at.is_(None),
-                                            a.completed_at.is_(None))
+    ).join(User, User.id == a.user_id).where(a.notice_id == notice_id, a.in_state(at, *OPEN_STATES))
     if store_ids is not None:
         ranked = ranked.where(a.store_id.in_(store_ids))
     ranked = ranked.subquery()
@@ -93,13 +107,14 @@ def _blocking(notice_id: int, store_ids: list[int] | None) -> dict[int, list[str
     return names
 
 
-def _timeline(notice: Notice, store_ids: list[int] | None, hours: int = 48, step: int = 4) -> list[tuple[int, int]]:
-    """Completions counted every `step` hours after issue, up to 48 hours or now if earlier."""
+def _timeline(notice: Notice, store_ids: list[int] | None, at: datetime, step: int = 4) -> list[tuple[int, int]]:
+    """Completions counted every `step` hours after issue, up to the window's end or now if earlier."""
     a = NoticeAssignment
-    elapsed = int((now() - notice.issued_at).total_seconds() // 3600)
+    hours = WINDOW // timedelta(hours=1)
+    elapsed = int((at - notice.issued_at).total_seconds() // 3600)
     marks = list(range(0, max(0, min(hours, elapsed)) + 1, step))
     columns = [func.sum(case((a.completed_at <= notice.issued_at + timedelta(hours=h), 1), else_=0)) for h in marks]
-    stmt = select(*columns).where(a.notice_id == notice.id, a.cancelled_at.is_(None))
+    stmt = select(*columns).where(a.notice_id == notice.id, a.in_state(at, *DONE_STATES))
     if store_ids is not None:
         stmt = stmt.where(a.store_id.in_(store_ids))
     counts = db.session.execute(stmt).one()
@@ -109,57 +124,52 @@ def _timeline(notice: Notice, store_ids: list[int] | None, hours: int = 48, step
 def board(notice: Notice, store_ids: list[int] | None = None) -> Board:
     """Build the board of a notice, limited to some stores (None: every store)."""
     at = now()
+    a = NoticeAssignment
+    where = [a.notice_id == notice.id] + ([a.store_id.in_(store_ids)] if store_ids is not None else [])
     rows: dict[int, StoreRow] = {}
-    for store_id, in_scope, on_time, late, pending, overdue, not_started, next_due, last_done in _aggregates(
-            notice.id, store_ids, at):
-        rows[store_id] = StoreRow(store_id, in_scope=in_scope, on_time=int(on_time or 0), late=int(late or 0),
-                                  pending=int(pending or 0), overdue=int(overdue or 0),
-                                  not_started=int(not_started or 0), next_due=next_due, last_done=last_done)
+    total = StoreRow(0, name="合计")
+    for store_id, state, count, next_due, last_done in _by_state(a.store_id, where, at):
+        rows.setdefault(store_id, StoreRow(store_id)).add(state, count, next_due, last_done)
+        total.add(state, count, next_due, last_done)
     for store in db.session.scalars(select(Store).where(Store.id.in_(list(rows)))):
         rows[store.id].code, rows[store.id].name = store.code, store.name
-    for store_id, names in _blocking(notice.id, store_ids).items():
+    for store_id, names in _blocking(notice.id, store_ids, at).items():
         rows[store_id].blocking = names
-    total = StoreRow(0, name="合计")
-    for row in rows.values():
-        for attr in ("in_scope", "on_time", "late", "pending", "overdue", "not_started"):
-            setattr(total, attr, getattr(total, attr) + getattr(row, attr))
-        if row.next_due and (total.next_due is None or row.next_due < total.next_due):
-            total.next_due = row.next_due
-        if row.last_done and (total.last_done is None or row.last_done > total.last_done):
-            total.last_done = row.last_done
+    for row in (*rows.values(), total):
+        row.describe(notice.issued_at, at)
     ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.percent, r.code))
-    return Board(notice, ordered, total, _timeline(notice, store_ids))
+    return Board(notice, ordered, total, _timeline(notice, store_ids, at))
 
 
 def store_summary(store_id: int, days: int = 30) -> list[tuple[Notice, StoreRow]]:
     """The manager's glance: each recent notice's figures for one store (two queries)."""
-    since = now() - timedelta(days=days)
+    at = now()
     notices = {n.id: n for n in db.session.scalars(select(Notice).where(
-        Notice.issued_at >= since, Notice.issued_at <= now(), Notice.withdrawn_at.is_(None))
-        .order_by(Notice.issued_at.desc()))}
+        Notice.issued_at >= at - timedelta(days=days), Notice.issued_at <= at, Notice.withdrawn_at.is_(None)))}
     if not notices:
         return []
-    at = now()
     a = NoticeAssignment
-    open_ = a.completed_at.is_(None)
+    rows: dict[int, StoreRow] = {}
+    for notice_id, state, count, next_due, last_done in _by_state(
+            a.notice_id, [a.store_id == store_id, a.notice_id.in_(list(notices))], at):
+        rows.setdefault(notice_id, StoreRow(store_id)).add(state, count, next_due, last_done)
     result = []
-    for notice_id, in_scope, done, overdue, next_due in db.session.execute(
-            select(a.notice_id, func.count(), func.sum(case((a.completed_at.is_not(None), 1), else_=0)),
-                   func.sum(case((open_ & (a.due_at <= at), 1), else_=0)), func.min(case((open_, a.due_at))))
-            .where(a.store_id == store_id, a.cancelled_at.is_(None), a.notice_id.in_(list(notices)))
-            .group_by(a.notice_id)):
-        row = StoreRow(store_id, in_scope=in_scope, on_time=int(done or 0), overdue=int(overdue or 0), next_due=next_due)
-        result.append((notices[notice_id], row))
+    for notice_id, row in rows.items():
+        if row.in_scope:  # everyone here left its scope: nothing for this store to do
+            row.describe(notices[notice_id].issued_at, at)
+            result.append((notices[notice_id], row))
     result.sort(key=lambda item: item[0].issued_at, reverse=True)
     return result
 
 
 def sign_in_rows(notice: Notice, store_ids: list[int] | None = None) -> list[tuple]:
-    """The sign-in sheet (参培签到表): 工号, 姓名, 岗位, 营业厅, 完成时间, 是否按时."""
+    """The sign-in sheet (参培签到表): 工号, 姓名, 岗位, 营业厅, 完成时间, and the state of each person."""
     a = NoticeAssignment
-    stmt = (select(User.emp_no, User.name, User.position, Store.name, a.completed_at, a.due_at)
+    at = now()
+    stmt = (select(User.emp_no, User.name, User.position, Store.name, a.completed_at, a.state(at))
             .join(User, User.id == a.user_id).join(Store, Store.id == a.store_id)
-            .where(a.notice_id == notice.id, a.cancelled_at.is_(None)).order_by(Store.code, User.emp_no))
+            .where(a.notice_id == notice.id, a.in_state(at, *DONE_STATES, *OPEN_STATES))
+            .order_by(Store.code, User.emp_no))
     if store_ids is not None:
         stmt = stmt.where(a.store_id.in_(store_ids))
     return db.session.execute(stmt).all()

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, false, literal, or_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from . import deadlines
 
 
 class Notice(db.Model):
@@ -66,6 +68,53 @@ class NoticeAssignment(db.Model):
 
     notice: Mapped[Notice] = relationship()
     user = relationship("User")
+
+    # The 48-hour rule, in Python and in SQL, both from deadlines.RULES.
+    @hybrid_method
+    def state(self, at: datetime) -> str:
+        """This assignment's state at `at` (done_on_time, done_late, cancelled, on_leave, pending, overdue)."""
+        return deadlines.state(self, at)
+
+    @state.expression
+    def state(cls, at: datetime):
+        """The state as a SQL CASE expression (the same table of conditions)."""
+        return case(*((_conditions(cls, name, at), name) for name in deadlines.STATES))
+
+    @hybrid_method
+    def in_state(self, at: datetime, *states: str) -> bool:
+        """Tell whether the assignment is in one of `states` at `at`."""
+        return deadlines.state(self, at) in states
+
+    @in_state.expression
+    def in_state(cls, at: datetime, *states: str):
+        """SQL filter: the assignment meets the row of one of `states` (plain comparisons, index-friendly)."""
+        return or_(false(), *(_conditions(cls, name, at) for name in states))
+
+    @hybrid_method
+    def reminder_due(self, kind: str, at: datetime) -> bool:
+        """Tell whether the `kind` reminder of this open assignment has come at `at`."""
+        return deadlines.reminder_due(kind, self, at)
+
+    @reminder_due.expression
+    def reminder_due(cls, kind: str, at: datetime):
+        """SQL filter for open assignments whose `kind` reminder has come."""
+        reminder = deadlines.REMINDERS[kind]
+        return and_(cls.in_state(at, *deadlines.OPEN_STATES), _sql(cls, reminder.when, at + reminder.lead))
+
+    def standing(self, at: datetime) -> deadlines.Standing:
+        """State, label, badge class and time left, for a page."""
+        return deadlines.standing(self, at)
+
+
+def _sql(cls, condition: deadlines.Condition, at: datetime):
+    """One condition of deadlines.RULES as SQL on NoticeAssignment's columns."""
+    now = literal(at, UTCDateTime())
+    return deadlines.check(condition, lambda name: now if name == "now" else getattr(cls, name),
+                           lambda column, present: column.is_not(None) if present else column.is_(None))
+
+
+def _conditions(cls, state: str, at: datetime):
+    return and_(*(_sql(cls, c, at) for c in deadlines.RULES[state]))
 
 
 class Outbox(db.Model):

@@ -1,7 +1,8 @@
 """Reminders and escalation of the 48-hour rule, each delivered exactly once.
 
-When: the person at due−24 h and due−6 h; the store's managers at due−6 h and at due; the
-publishing trainer at due — each only while the assignment is still open. How: `enqueue`
+When: deadlines.REMINDERS (the person at due−24 h and due−6 h; the store's managers at due−6 h
+and once overdue; the publishing trainer once overdue) — each only while the assignment is still
+open. How: `enqueue`
 inserts one outbox row per reminder and channel under a unique key (INSERT … ON CONFLICT DO
 NOTHING, so two sweeps at once insert it once); `deliver` claims rows in a committed
 transaction (a claim expires after LEASE, so a sweep that died after claiming does not lose
@@ -28,13 +29,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..accounts.models import Store, User
 from ..clock import now
 from ..extensions import db
-from .deadlines import describe_left
+from .deadlines import OPEN_STATES, REMINDERS, describe_left
 from .models import Message, Notice, NoticeAssignment, Outbox
 
 LEASE = timedelta(minutes=5)
 BACKOFF_MINUTES = (1, 5, 30, 120, 360)  # then give up
-OFFSETS = {"person-24h": timedelta(hours=24), "person-6h": timedelta(hours=6), "manager-6h": timedelta(hours=6),
-           "manager-due": timedelta(0), "trainer-due": timedelta(0)}
 
 
 @dataclass
@@ -60,12 +59,11 @@ RECENT = timedelta(days=7)  # reminders older than this are not caught up any mo
 
 
 def _due_open(kind: str, at: datetime):
-    """Open assignments whose `kind` reminder time has come within the last week."""
+    """Open assignments whose `kind` reminder has come, at a moment within the last week."""
     a = NoticeAssignment
-    offset = OFFSETS[kind]
+    lead = REMINDERS[kind].lead
     return (select(a, Notice).join(Notice, Notice.id == a.notice_id)
-            .where(a.completed_at.is_(None), a.cancelled_at.is_(None), Notice.withdrawn_at.is_(None),
-                   Notice.issued_at <= at, a.due_at <= at + offset, a.due_at > at + offset - RECENT)
+            .where(a.reminder_due(kind, at), Notice.issued_at <= at, a.due_at > at + lead - RECENT)
             .order_by(a.id))  # one order for every sweep: concurrent sweeps insert without deadlocking
 
 
@@ -89,11 +87,11 @@ def enqueue(at: datetime | None = None) -> int:
 
     pending_ids: list[int] = []
 
-    due_now = {kind: db.session.execute(_due_open(kind, at)).all() for kind in OFFSETS}
+    due_now = {kind: db.session.execute(_due_open(kind, at)).all() for kind in REMINDERS}
     pending_ids.extend({a.user_id for rows in due_now.values() for a, _ in rows})
     for kind in ("person-24h", "person-6h"):
         for assignment, notice in due_now[kind]:
-            left = describe_left(assignment.due_at - at)
+            left = describe_left(assignment.due_at, at)
             payload = {"title": f"新业务培训提醒：{notice.title}",
                        "body": f"请在截止时间前完成「{notice.title}」的学习并确认（{left}）。", "link": _link(notice.id)}
             # The deadline is part of the key: a deadline moved by a later leave gets its reminders.
@@ -217,14 +215,14 @@ def _mark_sent(row: Outbox, token: str, note: str = "") -> bool:
 
 
 def _stale(row: Outbox) -> bool:
-    """A reminder whose assignment is done, cancelled or whose notice was withdrawn."""
+    """A reminder whose assignment is no longer open (done or cancelled), or whose notice was withdrawn."""
     notice = db.session.get(Notice, row.notice_id)
-    if notice is None or notice.withdrawn_at is not None:
+    if notice is None or not notice.active:
         return True
     if row.assignment_id is None:
         return False
     assignment = db.session.get(NoticeAssignment, row.assignment_id)
-    return assignment is None or assignment.completed_at is not None or assignment.cancelled_at is not None
+    return assignment is None or not assignment.in_state(now(), *OPEN_STATES)
 
 
 def _send_email(address: str, payload: dict) -> None:

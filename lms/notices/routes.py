@@ -25,7 +25,7 @@ from ..extensions import db
 from ..forms import LmsForm
 from . import bp
 from .board import board, sign_in_rows
-from .deadlines import describe_left, duration_text
+from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
 from .service import (NoticeData, assignment_for, attest, check_passed, mark_read, module_done,
                       publish, start_check, withdraw)
@@ -82,10 +82,11 @@ def index():
                 NoticeAssignment.store_id == current_user.store_id)))
         return render_template("notices/index.html", notices=db.session.scalars(stmt).all(), mine=None,
                                can_publish=current_user.role in TRAINERS)
+    at = now()
     mine = db.session.scalars(select(NoticeAssignment).join(Notice).where(
-        NoticeAssignment.user_id == current_user.id, NoticeAssignment.cancelled_at.is_(None),
-        Notice.issued_at <= now()).order_by(NoticeAssignment.completed_at.is_not(None), NoticeAssignment.due_at)).all()
-    return render_template("notices/index.html", notices=None, mine=mine, now=now(), describe_left=describe_left,
+        NoticeAssignment.user_id == current_user.id, Notice.issued_at <= at).order_by(
+        ~NoticeAssignment.in_state(at, *OPEN_STATES), NoticeAssignment.due_at)).all()  # still to learn first
+    return render_template("notices/index.html", notices=None, mine=[(a, a.standing(at)) for a in mine],
                            can_publish=False)
 
 
@@ -124,9 +125,9 @@ def view(notice_id: int):
                 NoticeAssignment.notice_id == notice.id, NoticeAssignment.store_id == current_user.store_id)):
         abort(404)
     return render_template("notices/view.html", notice=notice, assignment=assignment, form=ConfirmForm(),
+                           standing=assignment.standing(now()) if assignment else None,
                            module_ok=module_done(assignment) if assignment else False,
-                           check_ok=check_passed(assignment) if assignment else False,
-                           now=now(), describe_left=describe_left)
+                           check_ok=check_passed(assignment) if assignment else False)
 
 
 def _own_assignment(notice_id: int) -> NoticeAssignment:
@@ -166,7 +167,7 @@ def attest_view(notice_id: int):
         flash(str(exc), "error")
     else:
         if recorded:
-            late = assignment.completed_at > assignment.due_at
+            late = assignment.state(now()) == "done_late"
             flash("已确认「已学习并掌握」" + ("（已逾期完成）" if late else "，按时完成。"), "info" if late else "success")
     return redirect(url_for("notices.view", notice_id=notice_id))
 
@@ -179,8 +180,8 @@ def board_page(notice_id: int):
     data = board(notice, _visible_store_ids())
     if current_user.role == "manager" and not data.rows:
         abort(404)
-    return render_template("notices/board.html", board=data, notice=notice, now=now(), describe_left=describe_left,
-                           duration_text=duration_text, form=ConfirmForm(), can_withdraw=current_user.role in TRAINERS)
+    return render_template("notices/board.html", board=data, notice=notice, form=ConfirmForm(),
+                           can_withdraw=current_user.role in TRAINERS)
 
 
 @bp.route("/notices/<int:notice_id>/signin.<fmt>")
@@ -200,15 +201,13 @@ def export(notice_id: int, fmt: str):
 
 
 HEADER = ("工号", "姓名", "岗位", "营业厅", "完成时间", "是否按时")
+ON_TIME_CELL = {"done_on_time": "是", "done_late": "否（逾期）", "overdue": "未完成（已逾期）"}  # else 未完成
 
 
 def _cells(row) -> list[str]:
-    emp_no, name, position, store, completed, due = row
+    emp_no, name, position, store, completed, state = row
     when = completed.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if completed else ""
-    status = "" if completed is None else ("是" if completed <= due else "否（逾期）")
-    if completed is None:
-        status = "未完成（已逾期）" if due <= now() else "未完成"
-    return [emp_no, name, position or "", store, when, status]
+    return [emp_no, name, position or "", store, when, ON_TIME_CELL.get(state, "未完成")]
 
 
 def sheet_csv(rows) -> bytes:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from ..errors import DomainError
@@ -19,7 +19,7 @@ from ..courses.models import Module, ModuleProgress
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import render_markdown
-from .deadlines import available_from
+from .deadlines import DONE_STATES, OPEN_STATES, schedule
 from .models import Notice, NoticeAssignment
 
 MAX_BACKDATE = timedelta(days=7)
@@ -83,9 +83,9 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     leaves = _leaves_by_user([p.id for p in people])
     rows = []
     for person in people:
-        start = available_from(issued, person.hire_date, leaves.get(person.id, ()))
+        begin, due = schedule(issued, person.hire_date, leaves.get(person.id, ()))
         rows.append({"notice_id": notice.id, "user_id": person.id, "store_id": person.store_id, "assigned_at": at,
-                     "start_at": issued, "available_from": start, "due_at": start + timedelta(hours=48)})
+                     "start_at": issued, "available_from": begin, "due_at": due})
     if rows:
         db.session.execute(insert(NoticeAssignment), rows)  # one statement, however many people
     audit.record("notice.published", actor_id=actor_id, subject_id=None, object_type="notice",
@@ -114,14 +114,25 @@ def _check_steps(data: NoticeData) -> None:
         raise DomainError("所选题目类别里没有可自动评分的题，无法出小测。")
 
 
+WITHDRAWN = "通知撤回"  # cancel_reason of the assignments still open when their notice was withdrawn
+
+
 def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
-    """Withdraw a notice (it is never deleted): nobody is chased for it any more."""
+    """Withdraw a notice (it is never deleted): nobody is chased for it any more.
+
+    Every assignment still open is cancelled with it, so "cancelled" is a state of the assignment
+    itself and no query needs to look at the notice to know who is still to learn it.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("撤回通知必须填写原因。")
     if notice.withdrawn_at is not None:
         raise DomainError("这条通知已经撤回。")
-    notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = now(), actor_id, reason[:500]
+    at = now()
+    notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = at, actor_id, reason[:500]
+    a = NoticeAssignment
+    db.session.execute(update(a).where(a.notice_id == notice.id, a.in_state(at, *OPEN_STATES))
+                       .values(cancelled_at=at, cancel_reason=WITHDRAWN))
     audit.record("notice.withdrawn", actor_id=actor_id, subject_id=None, object_type="notice", object_id=notice.id,
                  reason=notice.withdraw_reason)
     db.session.flush()
@@ -151,12 +162,12 @@ def reconcile_person(user: User, notices: list[Notice] | None = None) -> None:
         if assignment is None:
             if covered:
                 start = max(notice.issued_at, at)
-                begin = available_from(start, user.hire_date, leaves)
+                begin, due = schedule(start, user.hire_date, leaves)
                 db.session.add(NoticeAssignment(
                     notice_id=notice.id, user_id=user.id, store_id=user.store_id, assigned_at=at, start_at=start,
-                    available_from=begin, due_at=begin + timedelta(hours=48)))
+                    available_from=begin, due_at=due))
             continue
-        if assignment.completed_at is not None:
+        if assignment.state(at) in DONE_STATES:  # a completion stays as it is, wherever the person goes
             continue
         if not covered and assignment.cancelled_at is None:
             assignment.cancelled_at = at
@@ -167,8 +178,7 @@ def reconcile_person(user: User, notices: list[Notice] | None = None) -> None:
                 assignment.cancelled_at, assignment.cancel_reason = None, ""
                 assignment.start_at, assignment.assigned_at = max(notice.issued_at, at), at
             assignment.store_id = user.store_id
-            begin = available_from(assignment.start_at, user.hire_date, leaves)
-            assignment.available_from, assignment.due_at = begin, begin + timedelta(hours=48)
+            assignment.available_from, assignment.due_at = schedule(assignment.start_at, user.hire_date, leaves)
     db.session.flush()
 
 
@@ -177,27 +187,55 @@ def active_notices() -> list[Notice]:
     return db.session.scalars(select(Notice).where(Notice.withdrawn_at.is_(None))).all()
 
 
-def _open(user_id: int):
+def _mine(user_id: int, *states: str):
+    """The person's assignments of issued notices in one of `states` now, with their notices."""
+    at = now()
     return select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice)).where(
-        NoticeAssignment.user_id == user_id, NoticeAssignment.completed_at.is_(None),
-        NoticeAssignment.cancelled_at.is_(None), Notice.withdrawn_at.is_(None), Notice.issued_at <= now())
+        NoticeAssignment.user_id == user_id, NoticeAssignment.in_state(at, *states), Notice.issued_at <= at)
 
 
 def pending_for(user_id: int) -> list[NoticeAssignment]:
     """The person's notices still to learn, most urgent first."""
-    return db.session.scalars(_open(user_id).order_by(NoticeAssignment.due_at)).all()
+    return db.session.scalars(_mine(user_id, *OPEN_STATES).order_by(NoticeAssignment.due_at)).all()
 
 
 def overdue_for(user_id: int) -> list[NoticeAssignment]:
     """The person's notices past their deadline and not done (these block other training)."""
-    return db.session.scalars(_open(user_id).where(NoticeAssignment.due_at <= now())
-                              .order_by(NoticeAssignment.due_at)).all()
+    return db.session.scalars(_mine(user_id, "overdue").order_by(NoticeAssignment.due_at)).all()
 
 
 def is_suspended(user_id: int) -> bool:
     """Tell whether the person has an overdue notice (their certificate shows 已暂停)."""
-    return bool(db.session.scalar(select(func.count()).select_from(
-        _open(user_id).where(NoticeAssignment.due_at <= now()).subquery())))
+    return bool(db.session.scalar(select(func.count()).select_from(_mine(user_id, "overdue").subquery())))
+
+
+def overdue_people(user_ids: list[int]) -> set[int]:
+    """Those of these people who have an overdue notice (one query)."""
+    if not user_ids:
+        return set()
+    a = NoticeAssignment
+    return set(db.session.scalars(select(a.user_id).where(a.user_id.in_(user_ids), a.in_state(now(), "overdue"))))
+
+
+def overdue_by_store() -> dict[int, int]:
+    """Per store, how many people have an overdue notice (one grouped query)."""
+    a = NoticeAssignment
+    return dict(db.session.execute(select(a.store_id, func.count(func.distinct(a.user_id)))
+                                   .where(a.in_state(now(), "overdue")).group_by(a.store_id)).all())
+
+
+def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per person: issued notices still to learn, and how many of those are overdue (one query)."""
+    if not user_ids:
+        return {}
+    at = now()
+    a = NoticeAssignment
+    counts: dict[int, tuple[int, int]] = {}
+    for assignment in db.session.scalars(select(a).join(Notice).where(
+            a.user_id.in_(user_ids), a.in_state(at, *OPEN_STATES), Notice.issued_at <= at)):
+        open_, overdue = counts.get(assignment.user_id, (0, 0))
+        counts[assignment.user_id] = (open_ + 1, overdue + (assignment.state(at) == "overdue"))
+    return counts
 
 
 def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:
@@ -230,10 +268,11 @@ def module_done(assignment: NoticeAssignment) -> bool:
 
 def mark_read(assignment: NoticeAssignment) -> None:
     """Record that the person has read the notice (its text is part of the training): the 「我已阅读」 step."""
-    if not assignment.notice.active or assignment.notice.issued_at > now() or assignment.cancelled_at is not None:
+    at = now()
+    if assignment.notice.issued_at > at or assignment.state(at) == "cancelled":
         raise DomainError("这条通知现在不需要您学习。")
     if assignment.studied_at is None:
-        assignment.studied_at = now()
+        assignment.studied_at = at
         db.session.flush()
 
 
@@ -278,7 +317,7 @@ def attest(assignment: NoticeAssignment) -> bool:
     """「已学习并掌握」: record the completion once; return whether it was recorded now."""
     if assignment.completed_at is not None:
         return False
-    if assignment.cancelled_at is not None or not assignment.notice.active:
+    if assignment.state(now()) == "cancelled":
         raise DomainError("这条通知已不需要您学习。")
     if assignment.studied_at is None or not module_done(assignment):
         raise DomainError("请先学习通知内容和关联章节。")
@@ -293,6 +332,6 @@ def attest(assignment: NoticeAssignment) -> bool:
     if claimed:
         audit.record("notice.completed", actor_id=assignment.user_id, object_type="notice",
                      object_id=assignment.notice_id, at=at, due=assignment.due_at.isoformat(),
-                     on_time=at <= assignment.due_at)
+                     on_time=assignment.state(at) == "done_on_time")
         db.session.flush()
     return bool(claimed)

@@ -12,9 +12,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..certification.models import Certificate
+from ..clock import now
 from ..courses.models import Course, Module, ModuleProgress
 from ..exams.models import Attempt
 from ..extensions import db
+from ..notices.deadlines import DONE_STATES, STATE_LABELS
 from ..notices.models import NoticeAssignment
 from ..roleplay.models import Run
 
@@ -62,11 +64,12 @@ def entries(user_id: int) -> list[Entry]:
         if certificate.revoked_at:
             result.append(Entry(certificate.revoked_at, "certificate", f"撤销：{certificate.certification.title}",
                                 certificate.revoke_reason, False, f"certificate/{certificate.code}"))
+    at = now()
     for assignment in db.session.scalars(select(NoticeAssignment).where(
-            NoticeAssignment.user_id == user_id, NoticeAssignment.completed_at.is_not(None))):
-        on_time = assignment.completed_at <= assignment.due_at
-        result.append(Entry(assignment.completed_at, "notice", assignment.notice.title,
-                            "按时完成" if on_time else "逾期完成", on_time, f"notice/{assignment.notice_id}"))
+            NoticeAssignment.user_id == user_id, NoticeAssignment.in_state(at, *DONE_STATES))):
+        state = assignment.state(at)
+        result.append(Entry(assignment.completed_at, "notice", assignment.notice.title, STATE_LABELS[state],
+                            state == "done_on_time", f"notice/{assignment.notice_id}"))
     from .sessions import sessions_attended
 
     for session in sessions_attended(user_id):

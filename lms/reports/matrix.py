@@ -21,7 +21,7 @@ from ..courses.models import Course
 from ..courses.service import module_totals, progress_by_course
 from ..exams.models import Attempt, Exam
 from ..extensions import db
-from ..notices.models import Notice, NoticeAssignment
+from ..notices.service import notice_counts
 from ..roleplay.models import Run, Scenario
 
 STATUS_ORDER = ("已暂停", "已过期", "已撤销", "即将到期", "进行中", "未开始", "有效", "无需认证")
@@ -77,15 +77,7 @@ def build(people: list[User]) -> list[MatrixRow]:
                                           .order_by(Certificate.issued_at, Certificate.id)) if ids else []:
         newest[certificate.user_id] = certificate
     at = now()
-    notices: dict[int, tuple[int, int]] = {}
-    if ids:
-        for user_id, due_at in db.session.execute(select(NoticeAssignment.user_id, NoticeAssignment.due_at).join(Notice)
-                                                  .where(NoticeAssignment.user_id.in_(ids),
-                                                         NoticeAssignment.completed_at.is_(None),
-                                                         NoticeAssignment.cancelled_at.is_(None),
-                                                         Notice.withdrawn_at.is_(None), Notice.issued_at <= at)):
-            pending, overdue = notices.get(user_id, (0, 0))
-            notices[user_id] = (pending + 1, overdue + (1 if due_at <= at else 0))
+    notices = notice_counts(ids)  # (still to learn, overdue) per person
     rows = []
     for person in people:
         certification = by_position.get(person.position)

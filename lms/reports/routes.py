@@ -54,13 +54,12 @@ def store(store_id: int):
     store = scope.store(store_id)
     rows = store_rows(scope, store, today())
     from ..notices.board import store_summary
-    from ..notices.deadlines import describe_left
 
     from ..certification.status import STATUS_LEVEL
 
     return render_template("reports/store.html", store=store, rows=rows, notices=store_summary(store.id),
                            levels=STATUS_LEVEL,
-                           on_leave=sum(1 for r in rows if r.leave is not None), now=now(), describe_left=describe_left)
+                           on_leave=sum(1 for r in rows if r.leave is not None))
 
 
 @bp.route("/people/<int:user_id>")

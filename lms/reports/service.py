@@ -62,18 +62,14 @@ def region_figures() -> dict[int, tuple[int, int]]:
 
     from ..certification.models import Certificate
     from ..clock import now
-    from ..notices.models import Notice, NoticeAssignment
+    from ..notices.service import overdue_by_store
 
     at = now()
     valid = dict(db.session.execute(
         select(User.store_id, func.count(distinct(User.id))).join(Certificate, Certificate.user_id == User.id)
         .where(User.active.is_(True), Certificate.revoked_at.is_(None), Certificate.expires_at > at)
         .group_by(User.store_id)).all())
-    overdue = dict(db.session.execute(
-        select(NoticeAssignment.store_id, func.count(distinct(NoticeAssignment.user_id))).join(Notice)
-        .where(NoticeAssignment.completed_at.is_(None), NoticeAssignment.cancelled_at.is_(None),
-               Notice.withdrawn_at.is_(None), NoticeAssignment.due_at <= at)
-        .group_by(NoticeAssignment.store_id)).all())
+    overdue = overdue_by_store()
     return {store_id: (valid.get(store_id, 0), overdue.get(store_id, 0)) for store_id in set(valid) | set(overdue)}
 
 
@@ -86,15 +82,13 @@ def certificate_statuses(user_ids: list[int]) -> dict[int, str]:
     from ..certification.models import Certificate
     from ..certification.status import CertificateFacts, status_of
     from ..clock import now
-    from ..notices.models import Notice, NoticeAssignment
+    from ..notices.service import overdue_people
 
     at = now()
     newest: dict[int, Certificate] = {}
     for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(user_ids))
                                           .order_by(Certificate.issued_at, Certificate.id)):
         newest[certificate.user_id] = certificate
-    overdue = set(db.session.scalars(select(NoticeAssignment.user_id).join(Notice).where(
-        NoticeAssignment.user_id.in_(user_ids), NoticeAssignment.completed_at.is_(None),
-        NoticeAssignment.cancelled_at.is_(None), Notice.withdrawn_at.is_(None), NoticeAssignment.due_at <= at)))
+    overdue = overdue_people(user_ids)
     return {user_id: status_of([], CertificateFacts(c.issued_at, c.expires_at, c.revoked_at), at, user_id in overdue)
             for user_id, c in newest.items()}

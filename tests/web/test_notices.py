@@ -163,12 +163,17 @@ def test_reminders_at_each_offset_exactly_once(app, org, frozen):
     assert len(_messages(app, org["ann"].id)) == 2
     manager = _messages(app, org["manager"].id)
     assert any("6 小时后到期" in t for t in manager) and len(manager) == 3  # two as a person, one as manager
-    frozen(due)
+    frozen(due)  # the last on-time instant: nobody is overdue yet, so no escalation
+    with app.app_context():
+        sweep()
+        assert db.session.scalar(select(Message.body).where(Message.user_id == org["trainer"].id)) is None
+    assert not any("已到期" in t for t in _messages(app, org["manager"].id))
+    frozen(due + timedelta(seconds=1))  # overdue now: the manager and the trainer hear of it, once
     with app.app_context():
         sweep()
         sweep()
         body = db.session.scalar(select(Message.body).where(Message.user_id == org["trainer"].id))
-    assert any("已到期" in t for t in _messages(app, org["manager"].id))
+    assert [t for t in _messages(app, org["manager"].id) if "已到期" in t] == ["新业务培训已到期：新业务：测试套餐"]
     assert "安" in body and "波" not in body
     with app.app_context():
         keys = db.session.scalars(select(Outbox.key)).all()
@@ -183,10 +188,10 @@ def test_a_late_joiner_gets_their_own_escalation(app, org, frozen):
         admin = db.session.get(User, org["admin"].id)
         create_person(PersonData("LATE1", "迟", "staff", "综合受理", org["a"], date(2026, 1, 1)), admin)
         db.session.commit()
-    frozen(T0 + timedelta(hours=48))
+    frozen(T0 + timedelta(hours=48, seconds=1))
     with app.app_context():
         sweep()
-    frozen(T0 + timedelta(hours=48, minutes=30))
+    frozen(T0 + timedelta(hours=48, minutes=30, seconds=1))
     with app.app_context():
         sweep()
         bodies = db.session.scalars(select(Message.body).where(Message.user_id == org["manager"].id,
@@ -296,8 +301,8 @@ def test_board_numbers_against_a_hand_computed_fixture(app, org, frozen):
         data = board(db.session.get(Notice, notice_id))
         rows = {r.name: r for r in data.rows}
         a, b = rows["甲厅"], rows["乙厅"]
-        assert (a.in_scope, a.on_time, a.late, a.pending, a.overdue, a.not_started) == (4, 1, 1, 0, 1, 1)
-        assert (b.in_scope, b.on_time, b.late, b.pending, b.overdue, b.not_started) == (1, 0, 0, 0, 1, 0)
+        assert (a.in_scope, a.done_on_time, a.done_late, a.pending, a.overdue, a.on_leave) == (4, 1, 1, 0, 1, 1)
+        assert (b.in_scope, b.done_on_time, b.done_late, b.pending, b.overdue, b.on_leave) == (1, 0, 0, 0, 1, 0)
         assert sorted(a.blocking) == ["库", "波"] and b.blocking == ["程"]
         assert (data.total.in_scope, data.total.done, data.total.overdue) == (5, 2, 2)
         assert dict(data.timeline)[4] == 0 and dict(data.timeline)[8] == 1 and dict(data.timeline)[48] == 1

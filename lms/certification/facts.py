@@ -44,7 +44,7 @@ def rule_for(certification: Certification | CertificationInfo, content: Catalog 
                 int(spec.get("validity_months", 12)))
 
 
-def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collection[int] = (),
+def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collection[int],
                studied: Mapping[int, StudiedByCourse] | None = None) -> dict[int, PersonFacts]:
     """Load the facts of these people for these rules (`suspended`: the ids of people with an overdue
     notice, as the notices area tells; `studied`: per person, study already read by the caller)."""

@@ -252,5 +252,6 @@ def test_load_facts_is_four_queries_whatever_the_head_count(app, factory, world,
         rules = [rule_for(c, content) for c in content.certifications]
         for batch in ([people[0].id], [p.id for p in people]):
             with _Statements(app) as counted:
-                facts = load_facts(batch, rules)
+                facts = load_facts(batch, rules, suspended=batch[:1])
             assert counted.count == 4 and set(facts) == set(batch)
+            assert [facts[i].suspended for i in batch] == [True] + [False] * (len(batch) - 1)

@@ -42,3 +42,7 @@ class Certificate(db.Model):
 
     certification: Mapped[Certification] = relationship()
     holder = relationship("User", foreign_keys=[user_id])
+
+
+# Which certificate is a person's current one for a certification: the newest issued (the id breaks a tie).
+NEWEST_FIRST = (Certificate.issued_at.desc(), Certificate.id.desc())

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import ConfirmForm
 from ..accounts.scoping import Scope
@@ -16,10 +15,10 @@ from ..clock import now
 from ..extensions import db, limiter
 from ..notices.service import is_suspended
 from . import bp
-from .models import Certificate
-from .service import (certification_for, current_certificate, facts, renew, requirements,
-                      revoke)
-from .status import STATUS_LEVEL, status_of
+from .facts import certificate_facts, evaluate_person
+from .models import NEWEST_FIRST, Certificate
+from .service import certification_for, current_certificate, renew, revoke
+from .status import STATUS_LEVEL, certificate_status
 
 
 @bp.route("/certificates")
@@ -29,13 +28,14 @@ def mine():
     certification = certification_for(current_user.position)
     if certification is None:
         return render_template("certification/mine.html", certification=None)
-    reqs = requirements(current_user.id, certification)
-    certificate = current_certificate(current_user.id, certification)
-    status = status_of(reqs, facts(certificate), now(), is_suspended(current_user.id))
+    evaluation = evaluate_person(current_user.id, certification)
     history = db.session.scalars(select(Certificate).where(Certificate.user_id == current_user.id)
-                                 .order_by(Certificate.issued_at.desc())).all()
-    return render_template("certification/mine.html", certification=certification, reqs=reqs,
-                           certificate=certificate, status=status, level=STATUS_LEVEL[status], history=history)
+                                 .order_by(*NEWEST_FIRST)).all()
+    current = evaluation.certificate
+    certificate = next((c for c in history if current is not None and c.id == current.id), None)
+    return render_template("certification/mine.html", certification=certification, reqs=evaluation.requirements,
+                           certificate=certificate, status=evaluation.status, level=STATUS_LEVEL[evaluation.status],
+                           history=history)
 
 
 def _certificate_for_viewer(code: str) -> Certificate:
@@ -57,7 +57,7 @@ def certificate(code: str):
     """Show the printable certificate with the QR code of its verification page."""
     cert = _certificate_for_viewer(code)
     verify_url = url_for("certification.verify", code=cert.code, _external=True)
-    status = status_of([], facts(cert), now(), is_suspended(cert.user_id))
+    status = certificate_status(certificate_facts(cert), now(), is_suspended(cert.user_id))
     return render_template("certification/certificate.html", cert=cert, qr=_qr(verify_url), verify_url=verify_url,
                            status=status, level=STATUS_LEVEL[status], form=ConfirmForm(),
                            can_manage=current_user.role in ("trainer", "admin"))
@@ -70,12 +70,8 @@ def revoke_certificate(code: str):
     cert = _certificate_for_viewer(code)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        revoke(cert, request.form.get("reason", ""), current_user.id)
-    except DomainError as exc:
-        flash(str(exc), "error")
-    else:
-        flash("已撤销该上岗证。", "success")
+    revoke(cert, request.form.get("reason", ""), current_user.id)
+    flash("已撤销该上岗证。", "success")
     return redirect(url_for("certification.certificate", code=code))
 
 
@@ -86,11 +82,7 @@ def renew_certificate(code: str):
     cert = _certificate_for_viewer(code)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        new = renew(cert, current_user.id)
-    except DomainError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("certification.certificate", code=code))
+    new = renew(cert, current_user.id)
     flash(f"已续期，新证编号 {new.code}。", "success")
     return redirect(url_for("certification.certificate", code=new.code))
 
@@ -100,7 +92,7 @@ def renew_certificate(code: str):
 def verify(code: str):
     """Public verification (no log-in): holder, certification, dates and validity."""
     cert = db.session.scalar(select(Certificate).where(Certificate.code == code.strip().upper()))
-    status = status_of([], facts(cert), now(), is_suspended(cert.user_id)) if cert else None
+    status = certificate_status(certificate_facts(cert), now(), is_suspended(cert.user_id)) if cert else None
     superseded = None
     if cert is not None:
         newest = current_certificate(cert.user_id, cert.certification)

@@ -119,7 +119,7 @@ class CourseProgress:
         return self.total > 0 and self.done >= self.total
 
 
-def _current_study(*columns):
+def current_study(*columns):
     """Progress rows of active modules studied in their current version, selecting `columns`."""
     return (select(*columns).join(Module, Module.id == ModuleProgress.module_id)
             .where(Module.active.is_(True), ModuleProgress.version == Module.version))
@@ -130,7 +130,7 @@ def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
     if not user_ids:
         return {}
     rows = db.session.execute(
-        _current_study(ModuleProgress.user_id, Module.course_id, func.count())
+        current_study(ModuleProgress.user_id, Module.course_id, func.count())
         .where(ModuleProgress.user_id.in_(user_ids)).group_by(ModuleProgress.user_id, Module.course_id)
     ).all()
     return {(user_id, course_id): n for user_id, course_id, n in rows}
@@ -139,7 +139,7 @@ def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
 def studied_by_course(user_id: int, course_ids: list[int] | None = None) -> dict[int, tuple[int, datetime]]:
     """Per course: how many active modules the person studied in their current version, and when
     the last of them was studied (one query; all courses unless `course_ids` is given)."""
-    query = (_current_study(Module.course_id, func.count(), func.max(ModuleProgress.completed_at))
+    query = (current_study(Module.course_id, func.count(), func.max(ModuleProgress.completed_at))
              .where(ModuleProgress.user_id == user_id).group_by(Module.course_id))
     if course_ids is not None:
         if not course_ids:

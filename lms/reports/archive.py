@@ -1,7 +1,8 @@
 """A person's training archive (培训档案): everything they learned, in time order.
 
 Built from the records themselves: modules studied, knowledge checks, scenario runs, exam
-attempts, certificates, new-business notices and in-person training sessions.
+attempts, certificates, new-business notices and in-person training sessions; headed by the
+person's 上岗证 status today.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ class Entry:
     result: str = ""  # score, pass/fail, on time …
     passed: bool | None = None
     ref: str = ""  # an id for the xAPI object
+
+
+def certification_status(user_id: int, position: str | None) -> tuple[str, str] | None:
+    """The title and today's status of the certification the person's position needs (None if none)."""
+    from ..certification.facts import evaluate_person
+    from ..certification.service import certification_for
+
+    certification = certification_for(position)
+    if certification is None:
+        return None
+    return certification.title, evaluate_person(user_id, certification).status
 
 
 def entries(user_id: int) -> list[Entry]:

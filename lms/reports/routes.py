@@ -15,12 +15,13 @@ from ..accounts.constants import POSITIONS
 from ..accounts.forms import choices
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
+from ..certification.status import STATUS_LEVEL
 from ..clock import LOCAL_TZ, now, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
 from ..extensions import db
 from ..forms import LmsForm
 from . import bp
-from .archive import KINDS, entries as archive_entries
+from .archive import KINDS, certification_status, entries as archive_entries
 from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, sort_rows
 from .models import TrainingSession
 from .service import store_rows
@@ -54,8 +55,6 @@ def store(store_id: int):
     store = scope.store(store_id)
     rows = store_rows(scope, store, today())
     from ..notices.board import store_summary
-
-    from ..certification.status import STATUS_LEVEL
 
     return render_template("reports/store.html", store=store, rows=rows, notices=store_summary(store.id),
                            levels=STATUS_LEVEL,
@@ -129,7 +128,7 @@ def matrix_xlsx(store_id: int):
     sheet.append([f"{store.name} 上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
     sheet.append(["工号", "姓名", "岗位", "状态", "证书编号", "有效期至", "待学新业务", "逾期新业务", *cols])
     for row in rows:
-        cells = {c.label: c.text for c in row.cells}
+        cells = {c.title: c.detail for c in row.cells}
         cert = row.certificate
         sheet.append([row.person.emp_no, row.person.name, row.person.position or "", row.status,
                       cert.code if cert else "", f"{cert.expires_at.astimezone(LOCAL_TZ):%Y-%m-%d}" if cert else "",
@@ -151,7 +150,9 @@ def _xlsx(workbook, filename: str):
 def archive(user_id: int):
     """A person's training archive, printable on A4."""
     person = Scope.of(current_user).person(user_id)
-    return render_template("reports/archive.html", person=person, entries=archive_entries(person.id), kinds=KINDS)
+    certification = certification_status(person.id, person.position)
+    return render_template("reports/archive.html", person=person, entries=archive_entries(person.id), kinds=KINDS,
+                           certification=certification, levels=STATUS_LEVEL)
 
 
 @bp.route("/people/<int:user_id>/archive.xlsx")
@@ -164,7 +165,9 @@ def archive_xlsx(user_id: int):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "培训档案"
-    sheet.append([f"培训档案：{person.name}（{person.emp_no}）"])
+    certification = certification_status(person.id, person.position)
+    sheet.append([f"培训档案：{person.name}（{person.emp_no}）",
+                  f"{certification[0]}：{certification[1]}" if certification else ""])
     sheet.append(["时间", "类别", "内容", "结果"])
     for entry in archive_entries(person.id):
         sheet.append([f"{entry.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[entry.kind], entry.title, entry.result])

@@ -11,6 +11,7 @@ from ..accounts.constants import POSITIONS
 from ..accounts.models import Leave, Store, User
 from ..accounts.scoping import Scope
 from ..catalog import catalog
+from ..certification.status import NOT_REQUIRED
 from ..courses.service import progress_by_course
 from ..extensions import db
 from .rules import is_new_hire
@@ -25,7 +26,7 @@ class StaffRow:
     courses: int
     leave: Leave | None
     new_hire: bool
-    certificate: str = ""  # 上岗证 status, or 未取得
+    certificate: str = ""  # 上岗证 status (certification.status)
 
 
 def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
@@ -38,7 +39,7 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
     content = catalog()
     totals = content.module_totals
     done = progress_by_course([p.id for p in people])
-    certificates = certificate_statuses([p.id for p in people])
+    certificates = certificate_statuses(people)
     by_position: dict[str | None, list[tuple[int, int]]] = {}  # (course id, modules) of the position's courses
     rows = []
     for person in people:
@@ -52,7 +53,7 @@ def store_rows(scope: Scope, store: Store, today: date) -> list[StaffRow]:
             studied += n
             completed += 1 if total and n >= total else 0
         rows.append(StaffRow(person, studied, sum(t for _, t in mine), completed, len(mine), person.on_leave(today),
-                             is_new_hire(person.hire_date, today), certificates.get(person.id, "未取得")))
+                             is_new_hire(person.hire_date, today), certificates.get(person.id, NOT_REQUIRED)))
     return rows
 
 
@@ -73,22 +74,17 @@ def region_figures() -> dict[int, tuple[int, int]]:
     return {store_id: (valid.get(store_id, 0), overdue.get(store_id, 0)) for store_id in set(valid) | set(overdue)}
 
 
-def certificate_statuses(user_ids: list[int]) -> dict[int, str]:
-    """Each person's newest certificate's status (已暂停 while a notice is overdue), in two queries."""
-    if not user_ids:
+def certificate_statuses(people: list[User]) -> dict[int, str]:
+    """Each person's status for their position's certification, as the matrix shows it (people
+    whose position needs none are left out), in a fixed number of queries."""
+    if not people:
         return {}
-    from sqlalchemy import select
-
-    from ..certification.models import Certificate
-    from ..certification.status import CertificateFacts, status_of
+    from ..certification.facts import evaluate_people
     from ..clock import now
     from ..notices.service import overdue_people
 
     at = now()
-    newest: dict[int, Certificate] = {}
-    for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(user_ids))
-                                          .order_by(Certificate.issued_at, Certificate.id)):
-        newest[certificate.user_id] = certificate
+    user_ids = [p.id for p in people]
     overdue = overdue_people(user_ids)
-    return {user_id: status_of([], CertificateFacts(c.issued_at, c.expires_at, c.revoked_at), at, user_id in overdue)
-            for user_id, c in newest.items()}
+    evaluations = evaluate_people([(p.id, p.position) for p in people], overdue, at)
+    return {user_id: evaluation.status for user_id, (_, evaluation) in evaluations.items()}

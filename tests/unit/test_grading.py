@@ -10,7 +10,6 @@ from lms.exams.analysis import analyse, discrimination
 from lms.exams.definitions import ExamError, draw_questions, parse_exam
 from lms.exams.grading import grade, parse_number, read_response
 from lms.exams.questions import Choice, Numeric, Pair, QuestionSpec, from_dict, to_dict
-from lms.certification.status import CertificateFacts, Requirement, add_months, status_of
 
 pytestmark = pytest.mark.no_db
 
@@ -114,22 +113,3 @@ def test_item_analysis_facility_and_discrimination():
     assert stats[10][:2] == (4, 50.0) and stats[10][2] > 30
     assert discrimination([1.0], [1.0]) is None
     assert discrimination([1, 1, 1], [0, 1, 2]) is None
-
-
-def test_certification_status_ladder():
-    from datetime import datetime, timedelta, timezone
-
-    t = datetime(2026, 11, 21, tzinfo=timezone.utc)
-    met = [Requirement("course", "a", "A", True), Requirement("exam", "b", "B", True)]
-    partial = [Requirement("course", "a", "A", True), Requirement("exam", "b", "B", False)]
-    none = [Requirement("course", "a", "A", False, "0/4 章"), Requirement("exam", "b", "B", False)]
-    assert status_of([Requirement("course", "a", "A", False, "1/4 章", started=True)], None, t) == "进行中"
-    assert status_of(none, None, t) == "未开始"
-    assert status_of(partial, None, t) == "进行中"
-    valid = CertificateFacts(t - timedelta(days=10), add_months(t - timedelta(days=10), 12))
-    assert status_of(met, valid, t) == "有效"
-    assert status_of(met, valid, t, suspended=True) == "已暂停"
-    assert status_of(met, valid, valid.expires_at - timedelta(days=29)) == "即将到期"
-    assert status_of(met, valid, valid.expires_at) == "已过期"
-    assert status_of(met, CertificateFacts(valid.issued_at, valid.expires_at, t), t) == "已撤销"
-    assert add_months(datetime(2026, 1, 31, tzinfo=timezone.utc), 1).day == 28

@@ -92,8 +92,10 @@ def test_archive_lists_what_the_person_did(app, client, world, frozen):
     page = manager.get(f"/store/people/{staff.id}/archive").get_data(as_text=True)
     for text in ("课程学习", "服务礼仪", "上岗证", "ARCHIVE001", "现场培训", "新业务与服务忌语复习", "王经理"):
         assert text in page, text
+    assert '营业厅上岗证（柜台服务岗位）：<span class="badge ok">有效</span>' in page  # headed by today's status
     book = load_workbook(io.BytesIO(manager.get(f"/store/people/{staff.id}/archive.xlsx").get_data())).active
     assert [c.value for c in book[2]] == ["时间", "类别", "内容", "结果"] and book.max_row >= 5
+    assert book["B1"].value == "营业厅上岗证（柜台服务岗位）：有效"
 
 
 def test_session_log_and_the_weekly_rule(app, world, frozen):
@@ -182,3 +184,74 @@ def test_trainer_analytics_shows_pass_rates_missed_phrases_and_the_funnel(app, w
     page = trainer.get("/store/analytics").get_data(as_text=True)
     assert "久等客户的接待" in page and "「你问我，我问谁。」×1" in page and "道歉语" in page
     assert "新员工上岗进度" in page and "取得上岗证" in page
+
+
+class _Statements:
+    """Count the SQL statements the app's engine runs inside a `with` block."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.count = 0
+
+    def _seen(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_matrix_statements_do_not_grow_with_the_head_count(app, factory, world, frozen):
+    frozen(T0)
+    a = world["store_a"]
+    manager = app.test_client()
+    login(manager, world["manager_a"])
+
+    def statements(url):
+        manager.get(url)  # warm: the content catalogue is read once per process
+        with _Statements(app) as counted:
+            assert manager.get(url).status_code == 200
+        return counted.count
+
+    few = {url: statements(url) for url in (f"/store/{a}/matrix", f"/store/{a}/matrix.xlsx", f"/store/{a}")}
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
+        first = active_modules(course)[0].id
+    for i, position in enumerate(["综合受理", "值班经理", "库管", "前台销售", "稽核", "投诉接待"] * 2):
+        person = factory.person("staff", a, position)
+        with app.app_context():
+            from lms.courses.models import Module
+
+            complete_module(person.id, db.session.get(Module, first))
+            db.session.commit()
+        if i % 3 == 0:
+            _certificate(app, person.id, T0 - timedelta(days=20 * i), code=f"COUNT{i:05d}")
+    many = {url: statements(url) for url in few}
+    assert many == few
+    # Before the facts were loaded through certification.facts.load_facts, the matrix took 18
+    # statements (the XLSX 16); requirements and status are now 4 grouped queries of it.
+    assert few[f"/store/{a}/matrix"] <= 13 and few[f"/store/{a}/matrix.xlsx"] <= 11
+
+
+def test_load_facts_is_four_queries_whatever_the_head_count(app, factory, world, frozen):
+    from lms.catalog import catalog
+    from lms.certification.facts import load_facts, rule_for
+
+    frozen(T0)
+    people = [factory.person("staff", world["store_a"], "综合受理") for _ in range(12)]
+    with app.app_context():
+        content = catalog()
+        rules = [rule_for(c, content) for c in content.certifications]
+        for batch in ([people[0].id], [p.id for p in people]):
+            with _Statements(app) as counted:
+                facts = load_facts(batch, rules, suspended=batch[:1])
+            assert counted.count == 4 and set(facts) == set(batch)
+            assert [facts[i].suspended for i in batch] == [True] + [False] * (len(batch) - 1)

@@ -1,0 +1,95 @@
+"""Certification requirements and status (pure): `evaluate` over a person's facts, and issuance."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from lms.certification.status import (CertificateFacts, CourseItem, Examined, ExamItem, PersonFacts, Practised, Rule,
+                                      ScenarioItem, Studied, add_months, certificate_status, due_for_issue, evaluate)
+
+pytestmark = pytest.mark.no_db
+
+T = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+RULE = Rule(7, courses=(CourseItem("etiquette", "服务礼仪", 1, 4),),
+            scenarios=(ScenarioItem("long-wait", "久等客户的接待", 2, 70),), exam=ExamItem("final", "上岗考试", 3))
+ALL_MET = PersonFacts(studied={1: Studied(4, T - timedelta(days=3))},
+                      practised={2: Practised(True, ((80, T - timedelta(days=2)),))},
+                      examined={3: Examined(90.0, T - timedelta(days=1))})
+
+
+def _reqs(facts: PersonFacts, rule: Rule = RULE):
+    return [(r.met, r.detail, r.started) for r in evaluate(rule, facts, T).requirements]
+
+
+def test_nothing_done_is_not_started():
+    evaluation = evaluate(RULE, PersonFacts(), T)
+    assert _reqs(PersonFacts()) == [(False, "0/4 章", False), (False, "未练习", False), (False, "未考", False)]
+    assert evaluation.status == "未开始" and not evaluation.all_met
+    assert [r.label for r in evaluation.requirements] == ["课程：服务礼仪", "情景演练：久等客户的接待（≥70 分）", "考试：上岗考试"]
+
+
+def test_a_course_needs_every_current_module():
+    assert _reqs(PersonFacts(studied={1: Studied(3, T)}))[0] == (False, "3/4 章", True)
+    course = evaluate(RULE, ALL_MET, T).requirements[0]
+    assert (course.met, course.detail, course.met_at) == (True, "已学完", T - timedelta(days=3))
+    empty = Rule(7, courses=(CourseItem("empty", "空课程", 9, 0),))  # a course without modules is never met
+    assert evaluate(empty, PersonFacts(studied={9: Studied(0, None)}), T).requirements[0].met is False
+
+
+def test_a_scenario_counts_from_the_rules_minimum_in_typing_mode():
+    below = PersonFacts(practised={2: Practised(True, ((65, T),))})
+    assert _reqs(below)[1] == (False, "最高 65 分", True)
+    choice_only = PersonFacts(practised={2: Practised(True, ())})  # runs in 新手模式 or failed: no typing-mode pass
+    assert _reqs(choice_only)[1] == (False, "打字模式未通过", True)
+    assert evaluate(RULE, choice_only, T).status == "进行中"
+    # met when the minimum was last reached, not when a later, lower pass was made
+    later_lower = PersonFacts(practised={2: Practised(True, ((65, T - timedelta(hours=1)), (75, T - timedelta(days=1))))})
+    scenario = evaluate(RULE, later_lower, T).requirements[1]
+    assert (scenario.met, scenario.detail, scenario.met_at) == (True, "75 分", T - timedelta(days=1))
+    lower_minimum = Rule(8, scenarios=(ScenarioItem("long-wait", "久等客户的接待", 2, 60),))
+    assert evaluate(lower_minimum, below, T).requirements[0].met is True
+
+
+def test_an_exam_failed_then_passed_is_met_when_passed():
+    failed = PersonFacts(examined={3: Examined(40.0, None)})
+    assert _reqs(failed)[2] == (False, "最高 40 分", True)
+    passed = PersonFacts(examined={3: Examined(85.0, T - timedelta(hours=2))})
+    exam = evaluate(RULE, passed, T).requirements[2]
+    assert (exam.met, exam.detail, exam.met_at) == (True, "已通过", T - timedelta(hours=2))
+
+
+def test_status_ladder():
+    issued = T - timedelta(days=10)
+    valid = CertificateFacts(issued, add_months(issued, 12))
+    with_certificate = PersonFacts(certificates={7: valid})
+    assert evaluate(RULE, with_certificate, T).status == "有效"  # the certificate decides, not today's progress
+    assert evaluate(RULE, PersonFacts(certificates={7: valid}, suspended=True), T).status == "已暂停"
+    assert evaluate(RULE, with_certificate, valid.expires_at - timedelta(days=29)).status == "即将到期"
+    assert evaluate(RULE, with_certificate, valid.expires_at - timedelta(days=31)).status == "有效"
+    assert evaluate(RULE, with_certificate, valid.expires_at).status == "已过期"
+    revoked = CertificateFacts(issued, valid.expires_at, T - timedelta(days=1))
+    assert evaluate(RULE, PersonFacts(certificates={7: revoked}, suspended=True), T).status == "已撤销"
+    assert certificate_status(valid, valid.expires_at, suspended=True) == "已过期"
+    assert evaluate(RULE, PersonFacts(certificates={99: valid}), T).status == "未开始"  # another certification's
+    assert add_months(datetime(2026, 1, 31, tzinfo=timezone.utc), 1).day == 28
+
+
+def test_issuance():
+    assert due_for_issue(evaluate(RULE, ALL_MET, T), T)
+    assert not due_for_issue(evaluate(RULE, PersonFacts(studied=ALL_MET.studied, practised=ALL_MET.practised), T), T)
+    issued = T - timedelta(days=20)
+    running = PersonFacts(**{**ALL_MET.__dict__, "certificates": {7: CertificateFacts(issued, add_months(issued, 12))}})
+    assert not due_for_issue(evaluate(RULE, running, T), T)
+    # after a revocation the exam must be passed again: a newer run is not enough
+    revoked = CertificateFacts(issued, add_months(issued, 12), T - timedelta(hours=12))  # after the exam pass
+    again = PersonFacts(**{**ALL_MET.__dict__, "certificates": {7: revoked},
+                           "practised": {2: Practised(True, ((90, T - timedelta(hours=1)),))}})
+    assert not due_for_issue(evaluate(RULE, again, T), T)
+    passed_again = PersonFacts(**{**again.__dict__, "examined": {3: Examined(90.0, T - timedelta(hours=1))}})
+    assert due_for_issue(evaluate(RULE, passed_again, T), T)
+    # without an exam in the rule, any requirement met again will do
+    no_exam = Rule(7, courses=RULE.courses, scenarios=RULE.scenarios)
+    assert due_for_issue(evaluate(no_exam, again, T), T)
+    assert not due_for_issue(evaluate(Rule(7), PersonFacts(), T), T)  # a rule without requirements issues nothing

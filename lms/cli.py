@@ -427,16 +427,17 @@ lms_cli.add_command(notices_cli)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (default: standard output).")
 def notices_report_command(notice_id: int, fmt: str, output: str | None) -> None:
     """Print or write the sign-in sheet (参培签到表) of a notice."""
-    from .notices.board import sign_in_rows
+    from .exports import to_csv, to_xlsx
+    from .notices.board import sign_in_rows, sign_in_table
     from .notices.models import Notice
-    from .notices.routes import sheet_csv, sheet_xlsx
 
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         click.echo(f"没有编号为 {notice_id} 的通知。", err=True)
         sys.exit(1)
     rows = sign_in_rows(notice)
-    body = sheet_csv(rows) if fmt == "csv" else sheet_xlsx(notice, rows)
+    table = sign_in_table(notice, rows)
+    body = to_csv(table) if fmt == "csv" else to_xlsx(table)
     if output:
         Path(output).write_bytes(body)
         click.echo(f"已写入 {output}（{len(rows)} 人）。")

@@ -14,10 +14,9 @@ from ..courses.models import Course, Module
 from ..extensions import db
 from ..locks import lock_row
 from . import bp
-from .grading import right_answer_text
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
-from .service import (certification_draws, exam_spec, exam_status, expire_if_due, is_protected,
+from .service import (answer_review, exam_spec, exam_status, expire_if_due,
                       save_answer, spec_of, start_check, start_exam, submit)
 from .grading import read_response
 
@@ -200,13 +199,6 @@ def result(attempt_id: int):
         if attempt.user_id == current_user.id:
             return redirect(url_for("exams.overview", attempt_id=attempt.id))
         abort(404)
-    reveal = attempt.exam is None or not attempt.exam.certification
-    review = []
-    if reveal:
-        # A question that a certification exam can draw keeps its answer secret everywhere,
-        # or practice and checks would hand out the certification key.
-        draws = certification_draws()
-        for r in attempt.responses:
-            spec = spec_of(r)
-            review.append((r, spec, "" if is_protected(spec.category, draws) else right_answer_text(spec)))
-    return render_template("exams/result.html", attempt=attempt, reveal=reveal, review=review, labels=QTYPE_LABELS)
+    review = answer_review(attempt)
+    return render_template("exams/result.html", attempt=attempt, reveal=review is not None, review=review or [],
+                           labels=QTYPE_LABELS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 from datetime import timedelta
+from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -21,7 +22,7 @@ from ..extensions import db
 from ..locks import lock_row
 from ..yamlx import load
 from .definitions import ExamSpec, draw_questions, parse_exam
-from .grading import grade
+from .grading import grade, right_answer_text
 from .models import Attempt, Exam, Question, Response
 from .questions import QuestionSpec
 
@@ -145,6 +146,34 @@ def certification_draws() -> list:
 def is_protected(category: str, draws: list) -> bool:
     """Tell whether a certification exam can draw questions of this category (answers stay secret)."""
     return any(rule.matches(category) for rule in draws)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One item of a handed-in attempt as the learner may see it afterwards."""
+
+    response: Response
+    spec: QuestionSpec
+    right_answer: str  # "" when it stays secret
+    marked: bool  # whether the page may say 正确 / 错误 for this item
+
+
+def answer_review(attempt: Attempt) -> list[ReviewItem] | None:
+    """What a handed-in attempt may show item by item (None: nothing, as for a certification exam).
+
+    The one rule of who sees right answers: a certification exam shows only per-category scores; a
+    practice exam or a check shows each item's right answer and mark, except items that a
+    certification exam can draw, which keep both secret (or practice would hand out the key).
+    """
+    if attempt.open or (attempt.exam is not None and attempt.exam.certification):
+        return None
+    draws = certification_draws()
+    items = []
+    for response in attempt.responses:
+        spec = spec_of(response)
+        protected = is_protected(spec.category, draws)
+        items.append(ReviewItem(response, spec, "" if protected else right_answer_text(spec), not protected))
+    return items
 
 
 def expire_if_due(attempt: Attempt) -> bool:

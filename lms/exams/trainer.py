@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from flask import Response as FlaskResponse, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
-from wtforms import BooleanField, DecimalField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
 from ..extensions import db
-from ..forms import LmsForm
 from ..yamlx import YamlError, load
 from . import bp
+from .forms import EssayGradeForm, ExamForm, ImportForm, QuestionForm
 from .analysis import ItemStats, analyse
 from .definitions import ExamError, parse_exam
 from .gift import GiftError, parse_gift, to_gift
@@ -27,30 +24,6 @@ from .bank import edit_question, import_questions, save_exam
 from .service import grade_essay
 
 TRAINERS = ("trainer", "admin")
-
-
-class QuestionForm(LmsForm):
-    gift = TextAreaField("题目（GIFT 格式）", validators=[DataRequired("请填写题目")])
-    submit = SubmitField("保存为新版本")
-
-
-class ImportForm(LmsForm):
-    course = SelectField("导入到课程", choices=[])
-    file = FileField("GIFT 文件（.gift 或 .txt，UTF-8）", validators=[FileRequired("请选择文件"),
-                                                                 FileAllowed(["gift", "txt"], "只支持 .gift 或 .txt")])
-    valid_only = BooleanField("文件有错误时，只导入格式正确的题目")
-    submit = SubmitField("导入")
-
-
-class ExamForm(LmsForm):
-    yaml_text = TextAreaField("考试定义（YAML）", validators=[DataRequired("请填写考试定义")])
-    submit = SubmitField("保存")
-
-
-class EssayGradeForm(LmsForm):
-    score = DecimalField("得分（0–100）", places=None, validators=[InputRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
-    comment = TextAreaField("评语", validators=[Optional()])
-    submit = SubmitField("提交评分")
 
 
 def _courses():

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response as FlaskResponse, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, Length, Optional
+from sqlalchemy import select, update
 
 from ..errors import DomainError
 from ..accounts.access import role_required
-from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm, choices
 from ..accounts.models import Store
 from ..accounts.scoping import Scope
@@ -22,27 +15,16 @@ from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
 from ..exams.models import Question
 from ..extensions import db
-from ..forms import LmsForm
 from . import bp
-from .board import board, sign_in_rows
+from .forms import NoticeForm
+from ..exports import download
+from .board import board, sign_in_rows, sign_in_table
 from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, assignment_for, attest, check_passed, mark_read, module_done,
+from .service import (NoticeData, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
                       publish, start_check, withdraw)
 
 TRAINERS = ("trainer", "admin")
-
-
-class NoticeForm(LmsForm):
-    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
-    body = TextAreaField("通知内容（Markdown，是学习材料的一部分）", validators=[DataRequired("请填写通知内容")])
-    module_id = SelectField("关联章节（可选，需学完）", choices=[], default="")
-    check_category = SelectField("小测题目类别（可选）", choices=[], default="")
-    stores = SelectMultipleField("范围：营业厅（不选表示全部）", choices=[], coerce=int, validators=[Optional()])
-    positions = SelectMultipleField("范围：岗位（不选表示全部）", choices=choices((p, p) for p in POSITIONS),
-                                    validators=[Optional()])
-    issued_at = DateTimeLocalField("发布时间（北京时间，默认现在）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    submit = SubmitField("发布并通知到人")
 
 
 def _fill_choices(form: NoticeForm) -> None:
@@ -58,10 +40,7 @@ def _fill_choices(form: NoticeForm) -> None:
 
 def _visible_store_ids() -> list[int] | None:
     """Stores whose figures the viewer may see (None: all)."""
-    scope = Scope.of(current_user)
-    if scope.all_stores:
-        return None
-    return [current_user.store_id] if current_user.store_id else []
+    return visible_store_ids(Scope.of(current_user))
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -76,10 +55,7 @@ def _notice_or_404(notice_id: int) -> Notice:
 def index():
     """Trainers: every notice; managers: their store's; staff: their own, pending first."""
     if current_user.role in TRAINERS or current_user.role == "manager":
-        stmt = select(Notice).order_by(Notice.issued_at.desc()).limit(100)
-        if current_user.role == "manager":
-            stmt = stmt.where(Notice.id.in_(select(NoticeAssignment.notice_id).where(
-                NoticeAssignment.store_id == current_user.store_id)))
+        stmt = visible_notices(Scope.of(current_user)).order_by(Notice.issued_at.desc()).limit(100)
         return render_template("notices/index.html", notices=db.session.scalars(stmt).all(), mine=None,
                                can_publish=current_user.role in TRAINERS)
     at = now()
@@ -118,11 +94,7 @@ def view(notice_id: int):
     """Show the notice; for a person who has to learn it, the steps and the 「已学习并掌握」 button."""
     notice = _notice_or_404(notice_id)
     assignment = assignment_for(notice, current_user.id)
-    if assignment is None and current_user.role not in TRAINERS and current_user.role != "manager":
-        abort(404)
-    if current_user.role == "manager" and assignment is None and not db.session.scalar(
-            select(func.count()).select_from(NoticeAssignment).where(
-                NoticeAssignment.notice_id == notice.id, NoticeAssignment.store_id == current_user.store_id)):
+    if assignment is None and not may_see_notice(notice, Scope.of(current_user)):
         abort(404)
     return render_template("notices/view.html", notice=notice, assignment=assignment, form=ConfirmForm(),
                            standing=assignment.standing(now()) if assignment else None,
@@ -194,48 +166,7 @@ def export(notice_id: int, fmt: str):
     rows = sign_in_rows(notice, _visible_store_ids())
     if current_user.role == "manager" and not rows:
         abort(404)
-    body, mimetype = (sheet_csv(rows), "text/csv; charset=utf-8") if fmt == "csv" else (
-        sheet_xlsx(notice, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    filename = f"notice-{notice.id}-signin.{fmt}"
-    return FlaskResponse(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
-
-
-HEADER = ("工号", "姓名", "岗位", "营业厅", "完成时间", "是否按时")
-ON_TIME_CELL = {"done_on_time": "是", "done_late": "否（逾期）", "overdue": "未完成（已逾期）"}  # else 未完成
-
-
-def _cells(row) -> list[str]:
-    emp_no, name, position, store, completed, state = row
-    when = completed.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if completed else ""
-    return [emp_no, name, position or "", store, when, ON_TIME_CELL.get(state, "未完成")]
-
-
-def sheet_csv(rows) -> bytes:
-    """The sign-in sheet as CSV (UTF-8 with BOM, so Excel opens it right)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    for row in rows:
-        writer.writerow(_cells(row))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def sheet_xlsx(notice: Notice, rows) -> bytes:
-    """The sign-in sheet as an Excel workbook."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "参培签到表"
-    sheet.append([f"参培签到表：{notice.title}（发布 {notice.issued_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
-    sheet.append(list(HEADER))
-    for row in rows:
-        sheet.append(_cells(row))
-    for column, width in zip("ABCDEF", (12, 10, 12, 20, 18, 16)):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return download(sign_in_table(notice, rows), f"notice-{notice.id}-signin.{fmt}", fmt)
 
 
 @bp.route("/notices/<int:notice_id>/withdraw", methods=["POST"])

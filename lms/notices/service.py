@@ -8,13 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import false, func, insert, select, update
 from sqlalchemy.orm import contains_eager
 
-from ..errors import DomainError
 from .. import audit
-from ..accounts.models import Leave, User
+from ..accounts.models import Leave, Store, User
+from ..accounts.scoping import Scope
 from ..clock import now
+from ..errors import DomainError
 from ..courses.models import Module, ModuleProgress
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
@@ -264,6 +265,25 @@ def module_done(assignment: NoticeAssignment) -> bool:
     return db.session.scalar(select(func.count()).select_from(ModuleProgress).where(
         ModuleProgress.user_id == assignment.user_id, ModuleProgress.module_id == module.id,
         ModuleProgress.version == module.version)) > 0
+
+
+def visible_notices(scope: Scope):
+    """Select the notices a viewer may see: every one for trainers and admins, the ones that reach
+    the manager's store for a manager (through Scope, like every manager query)."""
+    if scope.all_stores:
+        return select(Notice)
+    reached = scope.restrict(select(NoticeAssignment.notice_id), NoticeAssignment.store_id)
+    return select(Notice).where(Notice.id.in_(reached)) if scope.role == "manager" else select(Notice).where(false())
+
+
+def may_see_notice(notice: Notice, scope: Scope) -> bool:
+    """Whether a viewer who is not assigned the notice may still open it (trainers; its stores' managers)."""
+    return db.session.scalar(visible_notices(scope).where(Notice.id == notice.id).with_only_columns(Notice.id)) is not None
+
+
+def visible_store_ids(scope: Scope) -> list[int] | None:
+    """The stores whose board figures a viewer may see (None: all of them)."""
+    return None if scope.all_stores else list(db.session.scalars(scope.stores().with_only_columns(Store.id)))
 
 
 def mark_read(assignment: NoticeAssignment) -> None:

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..certification.models import Certificate
-from ..clock import now
+from ..clock import LOCAL_TZ, now
+from ..exports import Table
 from ..courses.models import Course, Module, ModuleProgress
 from ..exams.models import Attempt
 from ..extensions import db
@@ -89,3 +90,13 @@ def entries(user_id: int) -> list[Entry]:
                             f"{session.trainer_name} · {session.place}" + (f" · {session.assessment}" if session.assessment else ""),
                             None, f"session/{session.id}"))
     return sorted(result, key=lambda e: e.at)
+
+
+def archive_table(person) -> Table:
+    """A person's archive as a downloadable table (lms/exports.py), with today's 上岗证 status on top."""
+    certification = certification_status(person.id, person.position)
+    return Table("培训档案", ["时间", "类别", "内容", "结果"],
+                 [[f"{e.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[e.kind], e.title, e.result]
+                  for e in entries(person.id)],
+                 title=[f"培训档案：{person.name}（{person.emp_no}）",
+                        f"{certification[0]}：{certification[1]}" if certification else ""])

@@ -15,7 +15,8 @@ from ..accounts.models import User
 from ..catalog import CertificationInfo
 from ..certification.facts import evaluate_people
 from ..certification.status import NOT_REQUIRED, STATUS_LEVEL, CertificateFacts, Requirement
-from ..clock import now
+from ..clock import LOCAL_TZ, now
+from ..exports import Table
 from ..notices.service import notice_counts
 
 STATUS_ORDER = ("已暂停", "已过期", "已撤销", "即将到期", "进行中", "未开始", "有效", NOT_REQUIRED)
@@ -74,3 +75,17 @@ def sort_rows(rows: list[MatrixRow], key: str) -> list[MatrixRow]:
         "emp_no": lambda r: r.person.emp_no,
     }
     return sorted(rows, key=keys.get(key, keys["status"]))
+
+
+def matrix_table(store, rows: list[MatrixRow]) -> Table:
+    """The store's matrix as a downloadable table (lms/exports.py)."""
+    cols = columns(rows)
+    lines = []
+    for row in rows:
+        cells = {c.title: c.detail for c in row.cells}
+        cert = row.certificate
+        lines.append([row.person.emp_no, row.person.name, row.person.position or "", row.status,
+                      cert.code if cert else "", f"{cert.expires_at.astimezone(LOCAL_TZ):%Y-%m-%d}" if cert else "",
+                      row.pending_notices, row.overdue_notices, *[cells.get(c, "—") for c in cols]])
+    return Table("上岗认证", ["工号", "姓名", "岗位", "状态", "证书编号", "有效期至", "待学新业务", "逾期新业务", *cols],
+                 lines, title=[f"{store.name} 上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response as FlaskResponse, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, Length, Optional
 
 from ..errors import DomainError
 from ..accounts.access import role_required
@@ -16,13 +13,14 @@ from ..accounts.forms import choices
 from ..accounts.models import Store, User
 from ..accounts.scoping import Scope
 from ..certification.status import STATUS_LEVEL
-from ..clock import LOCAL_TZ, now, today
+from ..clock import LOCAL_TZ, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
 from ..extensions import db
-from ..forms import LmsForm
 from . import bp
-from .archive import KINDS, certification_status, entries as archive_entries
-from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, sort_rows
+from .forms import SessionForm
+from ..exports import download
+from .archive import KINDS, archive_table, certification_status, entries as archive_entries
+from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, matrix_table, sort_rows
 from .models import TrainingSession
 from .service import store_rows
 from .sessions import record_session, weekly
@@ -78,18 +76,6 @@ def person(user_id: int):
 # ---------------------------------------------------------------- matrix, archive, sessions, xAPI
 
 
-class SessionForm(LmsForm):
-    trainer_name = StringField("培训人", validators=[DataRequired("请填写培训人"), Length(max=50)])
-    held_at = DateTimeLocalField("培训时间（北京时间）", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写培训时间")])
-    place = StringField("地点", validators=[DataRequired("请填写地点"), Length(max=100)])
-    content = TextAreaField("培训内容", validators=[DataRequired("请填写培训内容")])
-    assessment = TextAreaField("考核结果", validators=[Optional()])
-    # the service checks attendees (active people of this store) and says so in Chinese
-    attendees = SelectMultipleField("参加人员", coerce=int, validate_choice=False,
-                                    validators=[DataRequired("请选择参加人员")])
-    submit = SubmitField("登记培训")
-
-
 def _store_people(scope: Scope, store: Store) -> list[User]:
     return db.session.scalars(scope.people().where(User.store_id == store.id, User.active.is_(True))
                               .order_by(User.emp_no)).all()
@@ -116,33 +102,10 @@ def matrix(store_id: int):
 @role_required("manager", "admin", "trainer")
 def matrix_xlsx(store_id: int):
     """The matrix as an Excel workbook."""
-    from openpyxl import Workbook
-
     scope = Scope.of(current_user)
     store = scope.store(store_id)
     rows = sort_rows(build_matrix(_store_people(scope, store)), "position")
-    cols = matrix_columns(rows)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "上岗认证"
-    sheet.append([f"{store.name} 上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
-    sheet.append(["工号", "姓名", "岗位", "状态", "证书编号", "有效期至", "待学新业务", "逾期新业务", *cols])
-    for row in rows:
-        cells = {c.title: c.detail for c in row.cells}
-        cert = row.certificate
-        sheet.append([row.person.emp_no, row.person.name, row.person.position or "", row.status,
-                      cert.code if cert else "", f"{cert.expires_at.astimezone(LOCAL_TZ):%Y-%m-%d}" if cert else "",
-                      row.pending_notices, row.overdue_notices, *[cells.get(c, "—") for c in cols]])
-    return _xlsx(workbook, f"{store.code}-matrix.xlsx")
-
-
-def _xlsx(workbook, filename: str):
-    import io
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return FlaskResponse(buffer.getvalue(), headers={"Content-Disposition": f"attachment; filename={filename}"},
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return download(matrix_table(store, rows), f"{store.code}-matrix.xlsx")
 
 
 @bp.route("/people/<int:user_id>/archive")
@@ -159,19 +122,8 @@ def archive(user_id: int):
 @role_required("manager", "admin", "trainer")
 def archive_xlsx(user_id: int):
     """The archive as an Excel workbook."""
-    from openpyxl import Workbook
-
     person = Scope.of(current_user).person(user_id)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "培训档案"
-    certification = certification_status(person.id, person.position)
-    sheet.append([f"培训档案：{person.name}（{person.emp_no}）",
-                  f"{certification[0]}：{certification[1]}" if certification else ""])
-    sheet.append(["时间", "类别", "内容", "结果"])
-    for entry in archive_entries(person.id):
-        sheet.append([f"{entry.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[entry.kind], entry.title, entry.result])
-    return _xlsx(workbook, f"{person.emp_no}-archive.xlsx")
+    return download(archive_table(person), f"{person.emp_no}-archive.xlsx")
 
 
 def _xapi_base() -> str:

@@ -360,4 +360,5 @@ def test_practice_and_checks_never_reveal_certification_answers(app, client, wor
     attempt_id = _start(client, "practice-basics")
     post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
     page = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "参考答案" not in page and page.count("不公布标准答案") == 10
+    assert "参考答案" not in page and page.count("不公布对错和标准答案") == 10
+    assert 'class="badge ok">正确' not in page and 'class="badge bad">错误' not in page  # no per-item oracle

@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 from lms.extensions import db
 from lms.notices.board import board
 from lms.notices.models import Notice, NoticeAssignment
-from lms.notices.service import NoticeData, attest, mark_read, publish, withdraw
+from lms.notices.service import NoticeData, publish, withdraw
 from tests.conftest import login, make_app
+from tests.web.test_notices import _complete
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing
 DUE = T0 + timedelta(hours=48)
@@ -36,19 +37,10 @@ def shop(app, factory, frozen):
     return people
 
 
-def _attest(app, notice_id, user_id):
-    with app.app_context():
-        a = db.session.scalar(select(NoticeAssignment).where(NoticeAssignment.notice_id == notice_id,
-                                                             NoticeAssignment.user_id == user_id))
-        mark_read(a)
-        attest(a)
-        db.session.commit()
-
-
 def test_at_the_deadline_itself_nobody_is_overdue_and_a_second_later_everyone_is(app, shop, frozen):
     notice_id = shop["notice_id"]
     frozen(DUE)
-    _attest(app, notice_id, shop["ann"].id)  # at the last on-time instant
+    _complete(app, notice_id, shop["ann"].id)  # at the last on-time instant
     staff, manager = app.test_client(), app.test_client()
     login(staff, shop["bo"])
     login(manager, shop["manager"])
@@ -72,7 +64,7 @@ def test_at_the_deadline_itself_nobody_is_overdue_and_a_second_later_everyone_is
 def test_withdrawing_cancels_what_is_open_and_keeps_what_is_done(app, shop, frozen):
     notice_id = shop["notice_id"]
     frozen(T0 + timedelta(hours=3))
-    _attest(app, notice_id, shop["ann"].id)
+    _complete(app, notice_id, shop["ann"].id)
     frozen(T0 + timedelta(hours=50))  # bo and the manager are overdue, then the notice is withdrawn
     with app.app_context():
         withdraw(db.session.get(Notice, notice_id), "发布错误", shop["trainer"].id)

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..errors import DomainError
 from ..clock import today
+from ..errors import DomainError
 from ..extensions import db
 from .access import role_required
 from .constants import POSITIONS, ROLE_LABELS

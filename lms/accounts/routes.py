@@ -8,8 +8,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..errors import DomainError
 from .. import events
+from ..errors import DomainError
 from ..extensions import db, limiter, login_manager
 from . import bp
 from .forms import LoginForm, PasswordForm

@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import DomainError
 from .. import audit, events
 from ..clock import now
+from ..errors import DomainError
 from ..extensions import db
 from .models import Leave, Region, Store, User
 from .roster import RosterCheck

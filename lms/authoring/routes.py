@@ -10,6 +10,7 @@ from ..accounts.access import role_required
 from ..accounts.forms import ConfirmForm
 from ..courses.models import Course, Module
 from ..courses.service import edit_module, restore_module
+from ..errors import DomainError
 from ..extensions import db
 from ..roleplay.models import Scenario
 from ..roleplay.service import (current_phrasebook_version, current_version, phrasebook_head, phrasebook_of,
@@ -59,7 +60,7 @@ def module(module_id: int):
         if request.form.get("action") != "preview":
             try:
                 changed = edit_module(module, title, body, current_user.id)
-            except ValueError as exc:
+            except DomainError as exc:  # the page is shown again with what was typed
                 flash(str(exc), "error")
             else:
                 flash(f"已保存为第 {module.version} 版（尚未导出到文件）。" if changed else "内容没有变化。",
@@ -75,12 +76,8 @@ def module_restore(module_id: int, version: int):
     module = db.get_or_404(Module, module_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        restore_module(module, version, current_user.id)
-    except ValueError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(f"已恢复第 {version} 版的内容，保存为第 {module.version} 版。", "success")
+    restore_module(module, version, current_user.id)
+    flash(f"已恢复第 {version} 版的内容，保存为第 {module.version} 版。", "success")
     return redirect(url_for("authoring.module", module_id=module.id))
 
 

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..errors import DomainError
 from .. import audit
 from ..catalog import CertificationInfo, catalog
 from ..clock import now
+from ..errors import DomainError
 from ..extensions import db
 from .facts import StudiedByCourse, certificate_facts, evaluate_person
 from .models import NEWEST_FIRST, Certificate, Certification

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +16,8 @@ from ..clock import now
 from ..errors import DomainError
 from ..extensions import db
 from ..sanitize import render_markdown
-from .loader import Content, module_file_text
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
+from .loader import Content, module_file_text
 from .models import Course, Module, ModuleProgress, ModuleVersion
 
 
@@ -225,9 +225,9 @@ def edit_module(module: Module, title: str, body: str, actor_id: int, origin: st
 
     title, body = title.strip(), body.strip()
     if not title or not body:
-        raise ValueError("标题和正文都不能为空。")
+        raise DomainError("标题和正文都不能为空。")
     if len(title) > 200:
-        raise ValueError("标题太长（最多 200 字）。")
+        raise DomainError("标题太长（最多 200 字）。")
     text_hash = ModuleSpec(module.slug, module.sort_order, title, module.source, module.minutes, body, "").text_hash
     changed = record_edit(module, text_hash, lambda version: module.versions.append(
         ModuleVersion(version=version, title=title, body_md=body, origin=origin, created_by=actor_id)))
@@ -244,7 +244,7 @@ def restore_module(module: Module, version: int, actor_id: int) -> bool:
     """Bring back an earlier version's text, as a new version."""
     old = next((v for v in module.versions if v.version == version), None)
     if old is None:
-        raise ValueError("没有这个版本。")
+        raise DomainError("没有这个版本。")
     return edit_module(module, old.title, old.body_md, actor_id, origin="restore")
 
 

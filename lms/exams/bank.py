@@ -18,6 +18,7 @@ from sqlalchemy import select
 from .. import audit
 from ..courses.models import Course
 from ..digest import text_hash
+from ..errors import DomainError
 from ..extensions import db
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .definitions import ExamSpec
@@ -90,7 +91,7 @@ def sync_exam_content(content: ExamContent) -> list[SyncReport]:
 def edit_question(question: Question, spec: QuestionSpec, actor_id: int) -> bool:
     """Save a browser edit of a question as its new version; return False when nothing changed."""
     if spec.name != question.name:
-        raise ValueError("题目名称（::名称::）是题目的固定标识，不能修改。")
+        raise DomainError("题目名称（::名称::）是题目的固定标识，不能修改。")
     if record_edit(question, spec_hash(spec), _add_version(question, spec, actor_id)):
         _apply(question, spec)
         audit.record("question.edited", actor_id=actor_id, subject_id=None, object_type="question",

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..errors import DomainError
 from ..accounts.forms import ConfirmForm
 from ..accounts.scoping import Scope
 from ..clock import now
 from ..courses.models import Course, Module
+from ..errors import DomainError
 from ..extensions import db
 from ..locks import lock_row
 from . import bp

@@ -11,13 +11,13 @@ from types import MappingProxyType
 
 from sqlalchemy import func, select
 
-from ..errors import DomainError
 from .. import audit, events
 from ..catalog import ItemInfo, catalog, contribute, version_cached
 from ..clock import now
 from ..courses.models import Module
 from ..courses.service import complete_module
 from ..accounts.models import User
+from ..errors import DomainError
 from ..extensions import db
 from ..locks import lock_row
 from ..yamlx import load
@@ -64,7 +64,8 @@ def _order_for(spec: QuestionSpec, rng: random.Random) -> list[int]:
     return order
 
 
-def _create_attempt(user_id: int, kind: str, question_ids: list[int], rng: random.Random, **fields) -> Attempt:
+def create_attempt(user_id: int, kind: str, question_ids: list[int], rng: random.Random, **fields) -> Attempt:
+    """Open an attempt over these questions (their current versions), with the choices shuffled by rng."""
     attempt = Attempt(user_id=user_id, kind=kind, status="open", started_at=now(), **fields)
     db.session.add(attempt)
     questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(question_ids)))}
@@ -111,7 +112,7 @@ def start_exam(user_id: int, exam: Exam) -> Attempt:
     if len(chosen) < spec.question_count:
         raise DomainError("题库中的题目不足，暂时无法开考，请联系培训岗。")
     at = now()
-    attempt = _create_attempt(user_id, "exam", chosen, rng, exam_id=exam.id, exam_version=exam.version,
+    attempt = create_attempt(user_id, "exam", chosen, rng, exam_id=exam.id, exam_version=exam.version,
                               deadline_at=at + timedelta(minutes=spec.time_limit_minutes), pass_mark=spec.pass_mark)
     audit.record("exam.attempted", actor_id=user_id, object_type="exam", object_id=exam.slug, attempt=attempt.id)
     return attempt
@@ -132,7 +133,7 @@ def start_check(user_id: int, module: Module) -> Attempt | None:
         return None
     rng = random.Random(secrets.randbits(64))
     chosen = [qid for qid, _ in rng.sample(pool, min(CHECK_QUESTIONS, len(pool)))]
-    return _create_attempt(user_id, "check", chosen, rng, module_id=module.id, pass_mark=CHECK_PASS_MARK)
+    return create_attempt(user_id, "check", chosen, rng, module_id=module.id, pass_mark=CHECK_PASS_MARK)
 
 
 def certification_draws() -> list:

@@ -6,10 +6,10 @@ from flask import Response as FlaskResponse, abort, flash, redirect, render_temp
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
+from ..errors import DomainError
 from ..extensions import db
 from ..yamlx import YamlError, load
 from . import bp
@@ -67,7 +67,7 @@ def question_edit(question_id: int):
                 spec = type(spec)(**{**spec.__dict__, "category": spec.category or question.category})
             try:
                 changed = edit_question(question, spec, current_user.id)
-            except ValueError as exc:
+            except DomainError as exc:  # shown beside the text, which keeps what was typed
                 form.gift.errors = [str(exc)]
             else:
                 flash(f"已保存为第 {question.version} 版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed

@@ -6,13 +6,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
 
-from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.forms import ConfirmForm, choices
 from ..accounts.models import Store
 from ..accounts.scoping import Scope
 from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
+from ..errors import DomainError
 from ..exams.models import Question
 from ..extensions import db
 from . import bp

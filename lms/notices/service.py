@@ -15,8 +15,8 @@ from .. import audit
 from ..accounts.models import Leave, Store, User
 from ..accounts.scoping import Scope
 from ..clock import now
-from ..errors import DomainError
 from ..courses.models import Module, ModuleProgress
+from ..errors import DomainError
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import render_markdown
@@ -299,7 +299,7 @@ def mark_read(assignment: NoticeAssignment) -> None:
 def start_check(assignment: NoticeAssignment):
     """Start (or resume) the notice's short check; None if it has none or no questions."""
     from ..exams.models import Attempt
-    from ..exams.service import _create_attempt
+    from ..exams.service import create_attempt
 
     notice = assignment.notice
     if not notice.check_category:
@@ -313,7 +313,7 @@ def start_check(assignment: NoticeAssignment):
         return None
     rng = random.Random(secrets.randbits(64))
     chosen = rng.sample(list(pool), min(CHECK_QUESTIONS, len(pool)))
-    return _create_attempt(assignment.user_id, "notice", chosen, rng, notice_id=notice.id, pass_mark=60)
+    return create_attempt(assignment.user_id, "notice", chosen, rng, notice_id=notice.id, pass_mark=60)
 
 
 def check_passed(assignment: NoticeAssignment) -> bool:

@@ -6,7 +6,6 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..errors import DomainError
 from ..accounts.access import role_required
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import choices
@@ -15,6 +14,7 @@ from ..accounts.scoping import Scope
 from ..certification.status import STATUS_LEVEL
 from ..clock import LOCAL_TZ, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
+from ..errors import DomainError
 from ..extensions import db
 from . import bp
 from .forms import SessionForm

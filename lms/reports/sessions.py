@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..errors import DomainError
 from .. import audit
 from ..accounts.models import User
 from ..clock import LOCAL_TZ, now
+from ..errors import DomainError
 from ..extensions import db
 from .models import SessionAttendance, TrainingSession
 

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..errors import DomainError
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import User
 from ..accounts.scoping import Scope
+from ..errors import DomainError
 from ..extensions import db
 from . import bp
 from .feedback import highlight, mood

@@ -12,13 +12,13 @@ from types import MappingProxyType
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..errors import DomainError
 from .. import audit, events
 from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
+from ..errors import DomainError
 from ..extensions import db
-from . import scenario as engine
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
+from . import scenario as engine
 from .models import Phrasebook, PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
 from .phrasebook import Phrasebook as CompiledPhrasebook, text_hash
 from .scoring import TurnRecord, score_run

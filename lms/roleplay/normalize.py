@@ -1,17 +1,28 @@
 """Text normalisation for phrase matching (pure).
 
-NFKC, Traditional→Simplified with OpenCC `tw2s`, lower case, punctuation and spaces removed —
-with a map from every normalised character back to the original text, and clause numbers.
+NFKC, Traditional→Simplified with OpenCC `tw2s`, lower case, punctuation and spaces removed,
+colloquial spellings written out (啥 → 什么, 咋 → 怎么) — with a map from every normalised
+character back to the original text, and clause numbers.
+
+`sound()` folds a normalised text to how it sounds: every Chinese character becomes one code for
+its toneless syllable (好, 号 and 浩 fold alike), one character for one character, so positions
+stay the same. Matching on the folded text finds phrases typed with a homophone — what a pinyin
+keyboard gives a clerk every day (您号, 谢写, 环迎) — and the analyser then accepts a match that
+differs from the phrase in at most one character (phrasebook.py).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 
 import opencc
+from pypinyin.constants import PINYIN_DICT
 
+# Colloquial spellings that mean exactly the written word, in every context.
+COLLOQUIAL = {"啥": "什么", "咋": "怎么"}
 # Punctuation that ends a clause; other punctuation (、「」 …) is dropped without ending one.
 CLAUSE_BREAKS = frozenset(",.!?;:，。！？；：\n…")
 
@@ -51,7 +62,7 @@ class _CharTable(dict):
         out: list[str] = []
         ends_clause = False
         for piece in unicodedata.normalize("NFKC", ch):
-            for c in _simplify(piece).lower():
+            for c in COLLOQUIAL.get(piece, _simplify(piece)).lower():
                 if c in CLAUSE_BREAKS:
                     ends_clause = True
                 elif not _is_dropped(c):
@@ -151,6 +162,18 @@ class Normalized:
         high = breaks[c] if c < len(breaks) else len(self.original)
         return self._kept_before(low), self._kept_before(high)
 
+    def clauses(self) -> list[tuple[int, int, str]]:
+        """Every clause as its normalised [first, last) and the punctuation that ends it ("" for none)."""
+        if self._breaks is None:
+            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+        out, low = [], 0
+        for position in [*self._breaks, len(self.original)]:
+            first, last = self._kept_before(low), self._kept_before(position)
+            if last > first:
+                out.append((first, last, self.original[position] if position < len(self.original) else ""))
+            low = position + 1
+        return out
+
     def _kept_before(self, position: int) -> int:
         """Count the normalised characters that come from before an original position."""
         return bisect_left(self.offsets, position)
@@ -170,3 +193,29 @@ def normalize(text: str) -> Normalized:
         return Normalized(out, text, [i for i, ch in enumerate(text) for _ in table[ch][0]],
                           [i for i, ch in enumerate(text) if table[ch][1]])
     return Normalized(out, text)
+
+
+class _SoundTable(dict):
+    """For str.translate: ord(Chinese character) -> one private-use character per toneless syllable."""
+
+    def __missing__(self, code: int) -> int:
+        readings = PINYIN_DICT.get(code)
+        if readings is None:
+            value = code  # not Chinese: itself
+        else:
+            first = readings.split(",")[0]  # the most common reading
+            toneless = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
+            with _SYLLABLE_LOCK:  # two threads must never give two syllables one code
+                value = _SYLLABLES.setdefault(toneless, 0xF0000 + len(_SYLLABLES))
+        self[code] = value
+        return value
+
+
+_SYLLABLES: dict[str, int] = {}
+_SYLLABLE_LOCK = threading.Lock()
+_SOUND = _SoundTable()
+
+
+def sound(normalized: str) -> str:
+    """Fold a normalised text to its sound, one character for one (see the module docstring)."""
+    return normalized.translate(_SOUND)

@@ -2,20 +2,26 @@
 
 `Phrasebook.analyze(text)` normalises the reply (NFKC, Traditional→Simplified with OpenCC
 `tw2s`, lower case, punctuation and spaces removed, with an offset map back to the original),
-finds every phrase in one Aho–Corasick pass, then applies the rules of DESIGN.md §4.1:
+finds every phrase in one Aho–Corasick pass over the text folded to its sound (`normalize.sound`:
+homophones alike), keeps a match that differs from its phrase in at most one character (a typo or
+homophone; for two-character phrases only when they make a whole clause; negators and discouraged
+phrases only as written) and that spans no more clauses than the phrase itself (「别找我，找领导去」
+holds no 「我找领导去」), then applies the rules of DESIGN.md §4.1:
 exception contexts (`unless`, for forbidden rules and must-say categories alike), clause-only
 short phrases, negation before a must-say phrase, and 你好 ≠ 您好. Every hit carries its span in the ORIGINAL text so the UI can highlight it.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 import ahocorasick
 
 from ..digest import text_hash
-from .normalize import Normalized, normalize
+from .normalize import CLAUSE_BREAKS, Normalized, normalize, sound
 
 MUST_IDS = ("welcome", "greeting", "farewell", "inquiry", "apology", "thanks")
 SEVERITIES = ("critical", "major")
@@ -25,6 +31,10 @@ TRAILING_PARTICLES = frozenset("啊呀吧了啦的哦呢嘛哈喔")
 CURT_EXTRA = 5  # a clause headed by a clause-only phrase is curt if at most this much longer
 GAP = "…"  # in a forbidden pattern: up to MAX_GAP other characters
 MAX_GAP = 6
+BOTH = "+"  # in a forbidden pattern: parts that must all stand in one clause, in any order (找+领导)
+QUESTION_ENDS = frozenset("？?")
+QUESTION_PARTICLES = frozenset("吗呢")
+_ASKING = QUESTION_ENDS | QUESTION_PARTICLES  # a reply without any of these asks nothing
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ class Phrasebook:
         discouraged: dict[str, str] | None = None,
         source_hash: str = "",
         must_unless: dict[str, tuple[str, ...]] | None = None,
+        questions: tuple[str, ...] = (),
     ):
         self.categories = {c.id: c for c in categories}
         self.must_phrases = must_phrases
@@ -142,6 +153,7 @@ class Phrasebook:
         self.negators = tuple(negators)
         self.negator_gap = negator_gap
         self.discouraged = dict(discouraged or {})
+        self.questions = tuple(normalize(q).text for q in questions)  # 征询语 by form: see _questions
         self.source_hash = source_hash
         self._order = {cid: i for i, cid in enumerate(self.categories)}
         self._automaton = self._build()
@@ -151,9 +163,11 @@ class Phrasebook:
         entries: dict[str, list[list]] = {}
 
         def add(phrase: str, kind: int, entry) -> None:
-            key = normalize(phrase).text
+            norm = normalize(phrase)
+            key = norm.text  # as written; the automaton's key is its sound
             if key:
-                entries.setdefault(key, [[], [], [], [], []])[kind].append(entry)
+                spans = norm.clause(len(key) - 1) - norm.clause(0)  # clause breaks inside the phrase
+                entries.setdefault(sound(key), [[], [], [], [], []])[kind].append((key, spans, entry))
 
         for cid, phrases in self.must_phrases.items():
             for phrase in phrases:
@@ -161,15 +175,20 @@ class Phrasebook:
             for context in self.must_unless.get(cid, ()):
                 add(context, _UNLESS, cid)
         for index, rule in enumerate(self.rules):
-            for pattern in rule.match:
-                head, *rest = pattern.split(GAP)
-                add(head, _FORBID, (index, tuple(normalize(part).text for part in rest)))
+            for pattern in (rule.phrase, *rule.match):  # the phrase as listed always counts
+                if BOTH in pattern:
+                    head, *free = (normalize(part).text for part in pattern.split(BOTH))
+                    add(head, _FORBID, (index, (), tuple((part, sound(part)) for part in free)))
+                else:
+                    head, *rest = pattern.split(GAP)
+                    add(head, _FORBID, (index, tuple(sound(normalize(part).text) for part in rest), ()))
             for context in rule.unless:
                 add(context, _UNLESS, index)
         for negator in self.negators:
             add(negator, _NEGATOR, True)
         for phrase, advice in self.discouraged.items():
             add(phrase, _DISCOURAGED, (phrase, advice))
+        self._keys = frozenset(key for kinds in entries.values() for kind in kinds for key, _, _ in kind)
         automaton = ahocorasick.Automaton()
         for key, kinds in entries.items():
             automaton.add_word(key, (len(key), *(tuple(k) for k in kinds)))
@@ -189,6 +208,10 @@ class Phrasebook:
         """Analyse a reply; `extra_forbidden` adds phrases forbidden in this context only."""
         norm = normalize(text)
         s = norm.text
+        heard = sound(s)
+        keys = self._keys
+        broken = not CLAUSE_BREAKS.isdisjoint(text)  # else no match can stand in two clauses
+        cuts: list[int] | None = None  # where each clause after the first starts (normalised)
         musts: list[tuple[int, int, str, str]] = []
         forbids: list[tuple[int, int, int]] = []
         # Exception contexts by rule index (a forbidden hit inside one is dropped) or by must-say
@@ -197,20 +220,39 @@ class Phrasebook:
         negators: list[tuple[int, int]] = []
         discouraged: list[tuple[int, int, str, str]] = []
         if len(self._automaton):
-            for end_index, (length, must, forbid, contexts, negator, advice) in self._automaton.iter(s):
+            for end_index, (length, must, forbid, contexts, negator, advice) in self._automaton.iter(heard):
                 start, end = end_index - length + 1, end_index + 1
-                for cid, phrase in must:
-                    musts.append((start, end, cid, phrase))
-                for index, rest in forbid:
-                    stop = _follow(s, end, rest) if rest else end  # gapped: the rest must follow
+                written = s[start:end]
+                if broken and end - start > 1:  # clause breaks inside the match
+                    if cuts is None:
+                        cuts = [first for first, _, _ in norm.clauses()][1:]
+                    crossed = bisect_right(cuts, end - 1) - bisect_right(cuts, start)
+                else:
+                    crossed = 0
+                for key, spans, (cid, phrase) in must:
+                    if crossed <= spans and _close(written, key, norm, start, end, keys):
+                        musts.append((start, end, cid, phrase))
+                for key, spans, (index, rest, free) in forbid:
+                    if crossed > spans or not _close(written, key, norm, start, end, keys):
+                        continue
+                    if free:  # the other parts anywhere in the same clause
+                        span = _together(norm, heard, start, end, free)
+                        if span is not None:
+                            forbids.append((*span, index))
+                        continue
+                    stop = _follow(heard, end, rest) if rest else end  # gapped: the rest must follow
                     if stop >= 0:
                         forbids.append((start, stop, index))
-                for ref in contexts:
-                    unless.setdefault(ref, []).append((start, end))
-                if negator:
-                    negators.append((start, end))
-                for phrase, text_advice in advice:
-                    discouraged.append((start, end, phrase, text_advice))
+                for key, spans, ref in contexts:  # a forbidden rule's exception also when mistyped
+                    if crossed > spans:
+                        continue
+                    if written == key or (isinstance(ref, int) and _close(written, key, norm, start, end, keys)):
+                        unless.setdefault(ref, []).append((start, end))
+                if any(key == written for key, _, _ in negator) and not s.startswith("的话", end):
+                    negators.append((start, end))  # 「没有的话您慢走」: 没有的话 is "if not", no negation
+                for key, _, (phrase, text_advice) in advice:
+                    if key == written:
+                        discouraged.append((start, end, phrase, text_advice))
 
         offsets = norm.offsets if (musts or forbids or discouraged or extra_forbidden) else []
         hits = [
@@ -234,6 +276,8 @@ class Phrasebook:
             while position >= 0:
                 found.append((position, position + len(key), "node", phrase, "major", 1.0))
                 position = s.find(key, position + 1)
+        if self.questions and not _ASKING.isdisjoint(text):  # after the forbidden filter: a clause that says one is no 征询语
+            hits += self._questions(norm, found, unless.get("inquiry", ()))
         forbidden = []
         if found:
             for start, end, cat, phrase, severity, penalty in _outermost(found):
@@ -246,6 +290,26 @@ class Phrasebook:
         hits.sort(key=_start_of)
         return Analysis(text, s, categories, tuple(hits), tuple(forbidden), tuple(notes), norm)
 
+    def _questions(self, norm: Normalized, forbids: list[tuple],
+                   small_talk: Iterable[tuple[int, int]]) -> list[Hit]:
+        """征询语 by its form: a question (a clause ending in ？ or in 吗/呢) to the customer — one that
+        holds a marker such as 您 — asks what they want, unless a forbidden phrase stands in it."""
+        out = []
+        text = norm.text
+        for first, last, mark in norm.clauses():
+            body = text[first:last].rstrip("啊呀啦哦")
+            if not (mark in QUESTION_ENDS or (body and body[-1] in QUESTION_PARTICLES)):
+                continue
+            if not any(q in text[first:last] for q in self.questions):
+                continue
+            if any(first <= f[0] < last for f in forbids):
+                continue
+            if any(us < last and first < ue for us, ue in small_talk):  # 您最近身体好吗？ is small talk
+                continue
+            a, b = norm.span(first, last)
+            out.append(Hit("inquiry", "（问句）", a, b))
+        return out
+
     def _negated(self, norm: Normalized, start: int, negators: list[tuple[int, int]]) -> bool:
         for n_start, n_end in negators:
             if n_end > start:
@@ -255,6 +319,39 @@ class Phrasebook:
                 if norm.clause(n_start) == norm.clause(start):  # only when a negator stands close
                     return True
         return False
+
+
+def _close(written: str, key: str, norm: Normalized, start: int, end: int, keys: frozenset[str]) -> bool:
+    """Whether the text matched by sound is the phrase: as written, or with one character typed as
+    another of the same sound when what was written is no phrase of its own (急什么 is not a typo of
+    挤什么) — and for a phrase of two characters only when it makes a whole clause (您号，请问… is
+    您好; 您号码 is not)."""
+    if written == key:
+        return True
+    if written in keys or sum(a != b for a, b in zip(written, key)) > 1:
+        return False
+    if len(key) >= 3:
+        return True
+    first, last = norm.clause_bounds(start)
+    tail = norm.text[end:last].rstrip("".join(TRAILING_PARTICLES))
+    return start == first and not tail
+
+
+def _together(norm: Normalized, heard: str, start: int, end: int,
+              parts: tuple[tuple[str, str], ...]) -> tuple[int, int] | None:
+    """Find every other part in the clause of [start, end), in any order (a part of one character
+    as written, a longer one by its sound); return the span that holds them all, or None."""
+    first, last = norm.clause_bounds(start)
+    low, high = start, end
+    for written, heard_part in parts:
+        text, part = (norm.text, written) if len(written) == 1 else (heard, heard_part)
+        found = text.find(part, first, last)
+        while found >= 0 and start <= found < end:  # not inside the head itself
+            found = text.find(part, found + 1, last)
+        if found < 0:
+            return None
+        low, high = min(low, found), max(high, found + len(part))
+    return low, high
 
 
 def _follow(text: str, position: int, parts: tuple[str, ...]) -> int:
@@ -319,6 +416,7 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
     must_unless: dict[str, tuple[str, ...]] = {}
     rules: list[Rule] = []
     discouraged: dict[str, str] = {}
+    questions: tuple[str, ...] = ()
     seen_match: dict[str, str] = {}
     for cid, spec in raw.items():
         if not isinstance(spec, dict):
@@ -354,6 +452,11 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
                     problems.append((line(spec, "phrases"), f"短语「{phrase}」同时属于 {seen_match[key]} 和 {cid}"))
                 seen_match[key] = str(cid)
             must_phrases[str(cid)] = tuple(str(p) for p in phrases)
+            if spec.get("questions") is not None:
+                if cid != "inquiry" or not isinstance(spec["questions"], list):
+                    problems.append((line(spec, "questions"), f"类别 {cid}: questions 只用于 inquiry，应为列表"))
+                else:
+                    questions = tuple(str(q) for q in spec["questions"])
             unless = spec.get("unless") or []
             if not isinstance(unless, list):
                 problems.append((line(spec, "unless"), f"类别 {cid}: unless 应为列表"))
@@ -375,7 +478,9 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
                     problems.append((line(rule, "match"), f"「{rule['phrase']}」: match 应为列表"))
                     continue
                 for m in match:
-                    if not all(normalize(part).text for part in str(m).split(GAP)):
+                    if GAP in str(m) and BOTH in str(m):
+                        problems.append((line(rule, "match"), f"「{rule['phrase']}」: match「{m}」不能同时用 … 和 +"))
+                    if not all(normalize(part).text for part in re.split(r"[…+]", str(m))):
                         problems.append((line(rule, "match"), f"「{rule['phrase']}」: match「{m}」去掉标点后为空"))
                 unless = rule.get("unless") or []
                 if not isinstance(unless, list):
@@ -398,7 +503,7 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
     if problems:
         raise PhrasebookError(problems)
     return Phrasebook(categories, must_phrases, rules, [str(n) for n in negators], gap, discouraged, source_hash,
-                      must_unless)
+                      must_unless, questions)
 
 
 def parse(text: str) -> Phrasebook:

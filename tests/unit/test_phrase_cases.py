@@ -8,6 +8,7 @@ until the label is updated), and they are what the closing note reports as still
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,30 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOK = parse_phrasebook((ROOT / "simulations" / "phrasebook.yaml").read_text(encoding="utf-8"))
 CASES = yaml.safe_load((Path(__file__).parent / "phrase_cases.yaml").read_text(encoding="utf-8"))
 BLIND = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind.yaml").read_text(encoding="utf-8"))
+# The second blind table labels forbidden phrases with the seed's own text (traditional characters,
+# pinyin glosses, two items garbled in the seed); its labels are kept as written and mapped here.
+BLIND2 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v2.yaml").read_text(encoding="utf-8"))
+_SEED_GARBLED = {"??煜掳嗔?,明天再來。": "快下班了，明天再来。"}  # item 14 as the seed prints it
+
+
+def seed_label(label: str) -> str:
+    """The phrasebook's wording of a 服务忌语 written as in the seed file."""
+    from opencc import OpenCC
+
+    def key(text: str) -> str:
+        return re.sub(r"[\W_]", "", text)
+
+    label = re.sub(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", "", _SEED_GARBLED.get(label, label))
+    wanted = key(OpenCC("tw2s").convert(label))
+    exact = [r.phrase for r in BOOK.rules if key(r.phrase) == wanted]
+    matches = exact or [r.phrase for r in BOOK.rules if key(r.phrase).startswith(wanted)]
+    assert len(matches) == 1, label  # item 13 lost its last character in the seed: a prefix is enough
+    return matches[0]
+
+
+def expected(case) -> tuple[set[str], set[str]]:
+    labels = case["forbidden"]
+    return set(case["categories"]), {seed_label(f) for f in labels} if case.get("seed_labels") else set(labels)
 
 
 def outcome(case) -> tuple[set[str], set[str]]:
@@ -28,7 +53,7 @@ def outcome(case) -> tuple[set[str], set[str]]:
 
 
 def _params():
-    for table, cases in (("main", CASES), ("blind", BLIND)):
+    for table, cases in (("main", CASES), ("blind", BLIND), ("blind2", BLIND2)):
         for i, case in enumerate(cases):
             marks = [pytest.mark.xfail(strict=True, reason=case["known_miss"])] if case.get("known_miss") else []
             yield pytest.param(case, id=f"{table}-{i:03d}-{case['kind']}", marks=marks)
@@ -36,8 +61,7 @@ def _params():
 
 @pytest.mark.parametrize("case", list(_params()))
 def test_labelled_reply(case):
-    categories, forbidden = outcome(case)
-    assert (categories, forbidden) == (set(case["categories"]), set(case["forbidden"])), case["reply"]
+    assert outcome(case) == expected(case), case["reply"]
 
 
 def test_table_is_big_and_varied_enough():
@@ -49,12 +73,18 @@ def test_table_is_big_and_varied_enough():
     assert rules <= said, f"服务忌语 without a labelled case: {rules - said}"
 
 
-@pytest.mark.parametrize("cases", [CASES, BLIND], ids=["main", "blind"])
+@pytest.mark.parametrize("cases", [CASES, BLIND, BLIND2], ids=["main", "blind", "blind2"])
 def test_accuracy_on_the_tables(cases):
-    right = sum(outcome(c) == (set(c["categories"]), set(c["forbidden"])) for c in cases)
+    right = sum(outcome(c) == expected(c) for c in cases)
     accuracy = right / len(cases)
     print(f"phrase analyser accuracy: {right}/{len(cases)} = {accuracy:.1%}")
-    assert accuracy >= 0.95
+    assert accuracy >= 0.96
+
+
+@pytest.mark.parametrize("cases", [CASES, BLIND, BLIND2], ids=["main", "blind", "blind2"])
+def test_no_polite_reply_is_flagged(cases):
+    flagged = [c["reply"] for c in cases if not expected(c)[1] and outcome(c)[1]]
+    assert flagged == []
 
 
 def test_every_rulebook_forbidden_phrase_is_in_the_phrasebook():

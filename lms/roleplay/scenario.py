@@ -28,6 +28,7 @@ CATEGORIES = ("迎宾引导", "柜台受理", "投诉处理", "电话服务", "�
 MODES = ("text", "choice")
 TURN_NAMES = {"score", "forbidden", "critical", "elapsed", "choice", "turns"}
 DEFAULT_ELAPSED = 5.0
+CHOICE_POINTS = 2.0  # what a choice turn is worth unless its node says `points:` (a short typed turn's worth)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class Expect:
     stage: str | None = None
     patterns: tuple[Pattern, ...] = ()
     model: str = ""
+
+    @property
+    def empty(self) -> bool:
+        """Tell whether nothing is expected (no category, no pattern): the reply itself earns no points."""
+        return not self.categories and not self.patterns
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,12 @@ class Node:
     end: bool = False
     outcome: str = ""
     debrief: str = ""
+    points: float = CHOICE_POINTS  # a choice node without `expect`: the turn's maximum; each option's score is a share
+
+    @property
+    def scored_choice(self) -> bool:
+        """Tell whether the turn is an action picked from options, each option scoring a share of `points`."""
+        return self.mode == "choice" and self.expect.empty
 
     @property
     def timed(self) -> bool:

@@ -12,8 +12,8 @@ from typing import Any, Mapping
 from .conditions import Condition, ConditionError, parse as parse_condition
 from .phrasebook import MUST_IDS
 from .scenario import (
-    CATEGORIES, DEFAULT_ELAPSED, ID_RE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect, Node, NodeTest,
-    Option, Pattern, Scenario, Variable,
+    CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect,
+    Node, NodeTest, Option, Pattern, Scenario, Variable,
 )
 
 
@@ -167,8 +167,14 @@ def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, V
         forbid = []
     branches = _branches(node_id, spec, raw_nodes, variables, p)
     tests = _tests(node_id, spec, p)
+    points = spec.get("points", CHOICE_POINTS)
+    if "points" in spec and not (mode == "choice" and expect.empty):
+        p.add(spec, "points", node_id, "points 只用于没有 expect 的 choice 节点（文字节点的满分来自 expect）")
+    if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
+        p.add(spec, "points", node_id, "points 应为正数")
+        points = CHOICE_POINTS
     return Node(node_id, line, lines, mode, expect, tuple(str(f) for f in forbid), str(spec.get("cite", "")),
-                options, branches, tests)
+                options, branches, tests, points=float(points))
 
 
 def _customer_lines(node_id: str, spec: Mapping, p: _Problems) -> tuple:

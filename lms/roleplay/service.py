@@ -280,7 +280,7 @@ def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = No
     """Everything `lms check` would say about this scenario text (line: node: message)."""
     from ..yamlx import YamlError
     from .scenario_parse import ScenarioError
-    from .validate import check_graph, check_tests
+    from .validate import check_scenario
 
     try:
         spec = parse_scenario_text(text, slug)
@@ -291,7 +291,7 @@ def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = No
     if book is None:
         version = current_phrasebook_version()
         book = phrasebook_of(version)
-    problems = check_graph(spec) + check_tests(spec, book)
+    problems = check_scenario(spec, book)
     return [f"{line or ''}: {node + ': ' if node else ''}{message}" for line, node, message in problems]
 
 

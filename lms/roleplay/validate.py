@@ -2,8 +2,13 @@
 
 Besides the format checks of `parse_scenario`, the graph must hold together (every target
 exists, every node is reachable from `start`, an ending is reachable from every node, so cycles
-can exit) and every node's `tests:` must score and branch as labelled. Problems carry file, line
-and node: `simulations/scenarios/x.yaml:12: open: message`.
+can exit), every node's `tests:` must score and branch as labelled, and the scoring must be
+sound (`check_scoring`: every turn has a real maximum that the best answer reaches, and a typed
+run cannot end without a typed turn). Problems carry file, line and node:
+`simulations/scenarios/x.yaml:12: open: message`.
+
+These checks guard new content only: stored versions are parsed without them, so old runs stay
+readable.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ def load_simulations(root: Path) -> Simulations:
         except ScenarioError as exc:
             sims.problems += [Problem(rel(path), line, node, message) for line, node, message in exc.problems]
             continue
-        problems = check_graph(scenario) + check_tests(scenario, sims.phrasebook)
+        problems = check_scenario(scenario, sims.phrasebook)
         sims.problems += [Problem(rel(path), line, node, message) for line, node, message in problems]
         if not problems:
             sims.scenarios.append(ScenarioFile(path.stem, rel(path), text, scenario))
@@ -92,6 +97,11 @@ def parse_phrasebook(text: str) -> Phrasebook:
 def parse_scenario_text(text: str, scenario_id: str) -> Scenario:
     """Parse scenario YAML text (raises ScenarioError or YamlError)."""
     return parse_scenario(load(text), scenario_id, POSITIONS)
+
+
+def check_scenario(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | None, str, str]]:
+    """Everything `lms check` says about one parsed scenario: graph, node tests, scoring."""
+    return check_graph(scenario) + check_tests(scenario, phrasebook) + check_scoring(scenario, phrasebook)
 
 
 def check_graph(scenario: Scenario) -> list[tuple[int | None, str, str]]:
@@ -156,3 +166,53 @@ def check_tests(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | 
                 if not result.analysis.has(cat):
                     problems.append((test.line, node.id, f"测试「{label}」应命中 {cat}{said}"))
     return problems
+
+
+def check_scoring(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | None, str, str]]:
+    """Every turn has a real maximum the best answer reaches; a typed run needs a typed turn."""
+    problems: list[tuple[int | None, str, str]] = []
+    if scenario.pass_score < 1:
+        problems.append((None, "", "pass_score 至少为 1（未通过的演练要能显示低于及格线的分数）"))
+    initial = scenario.initial_variables()
+    for node in scenario.nodes.values():
+        if node.end:
+            continue
+        if node.scored_choice:
+            unscored = [o.id for o in node.options if o.score is None]
+            if unscored:
+                problems.append((node.line, node.id, f"choice 节点没有 expect，每个选项都要有 score（缺：{'、'.join(unscored)}）"))
+            elif max(o.score for o in node.options) < 1:
+                problems.append((node.line, node.id, "choice 节点最好的选项应得满分（score: 1）"))
+            continue
+        if node.expect.empty:
+            problems.append((node.line, node.id, "文字节点要有 expect（类别或 pattern），否则这一轮没有满分可言"))
+            continue
+        answers = [("参考说法", node.expect.model, None)] if node.expect.model else []
+        answers += [(f"选项「{o.id}」", "", o.id) for o in node.options]
+        best = []
+        for label, reply, option_id in answers:
+            result = step(scenario, node, initial, reply, phrasebook, option_id=option_id)
+            if label == "参考说法" and (result.turn.fraction < 1 or result.forbidden):
+                problems.append((node.line, node.id, f"参考说法应得满分且不含服务忌语（得分 {result.turn.fraction:.2f}，"
+                                                     f"缺 {list(result.turn.missing + result.turn.patterns_missing)}）"))
+            if option_id:
+                best.append(result.turn.fraction)
+        if best and max(best) < 1:
+            problems.append((node.line, node.id, f"新手模式的选项中应有一个得满分（最高 {max(best):.2f}）"))
+    problems += _untyped_endings(scenario)
+    return problems
+
+
+def _untyped_endings(scenario: Scenario) -> list[tuple[int | None, str, str]]:
+    """Endings a typing-mode run reaches through choice nodes only (the learner never types)."""
+    seen, todo = {scenario.start}, [scenario.start]
+    while todo:
+        node = scenario.nodes[todo.pop()]
+        if node.end or node.mode == "text":
+            continue
+        for branch in node.branches:
+            if branch.goto not in seen and branch.goto in scenario.nodes:
+                seen.add(branch.goto)
+                todo.append(branch.goto)
+    return [(scenario.nodes[nid].line, nid, "打字模式下只经过选择节点就能到达这个结局：演练可能一句话都不用说就结束")
+            for nid in sorted(seen) if scenario.nodes[nid].end]

@@ -8,10 +8,10 @@ import pytest
 
 from lms.roleplay.conditions import ConditionError, parse
 from lms.roleplay.normalize import normalize
-from lms.roleplay.scenario import step
+from lms.roleplay.scenario import Node, Option, step
 from lms.roleplay.scenario_parse import ScenarioError
-from lms.roleplay.scoring import TurnRecord, score_run
-from lms.roleplay.validate import check_graph, check_tests, parse_phrasebook, parse_scenario_text
+from lms.roleplay.scoring import TurnRecord, score_run, score_turn
+from lms.roleplay.validate import check_scenario, check_scoring, parse_phrasebook, parse_scenario_text
 from lms.yamlx import YamlError
 
 pytestmark = pytest.mark.no_db
@@ -176,6 +176,37 @@ def test_run_score_counts_only_visited_turns():
     assert score_run([_turn(1, None, 3), _turn(0, None, 1)], 60, "success", False).score == 75
 
 
+def test_a_choice_turn_has_a_real_maximum():
+    node = Node("decide", 1, (), mode="choice", options=(Option("up", "起身迎接", 1.0), Option("sit", "坐着不动", 0.0)),
+                points=2.0)
+    wrong = score_turn(node, BOOK.analyze("坐着不动"), BOOK, fixed=0.0)
+    right = score_turn(node, BOOK.analyze("起身迎接"), BOOK, fixed=1.0)
+    assert (wrong.points, wrong.max_points, wrong.fraction) == (0.0, 2.0, 0.0)
+    assert (right.points, right.max_points, right.fraction) == (2.0, 2.0, 1.0)
+
+
+def test_a_run_where_every_turn_scored_nothing_scores_zero():
+    only_a_wrong_choice = score_run([TurnRecord(0.0, 2.0, 0.0, False, None)], 70, "fail", False)
+    assert only_a_wrong_choice.score == 0 and not only_a_wrong_choice.passed
+    # a turn stored without a maximum (content saved before maxima were required) no longer makes 100
+    assert score_run([TurnRecord(0.0, 0.0, 1.0, False, None)], 70, "fail", False).score == 0
+
+
+def test_a_failing_run_is_shown_below_the_pass_mark_with_its_uncapped_total():
+    failed = score_run([_turn(1, None), _turn(1, None), _turn(1, None)], 70, "fail", False)
+    assert failed.score == 69 and failed.raw_score == 100 and not failed.passed
+    assert failed.reasons == ("演练以失败结局结束", "各轮得分合计 100 分，但演练未通过，按 69 分计（及格线 70 分）")
+    out_of_order = score_run([_turn(1, "solve"), _turn(1, "listen")], 60, "success", True)
+    assert out_of_order.score == 59 and not out_of_order.passed
+    low = score_run([_turn(0.5, None)], 60, "fail", False)  # already below: shown as it is, no cap note
+    assert low.score == 50 and low.reasons == ("得分 50 未达到 60 分", "演练以失败结局结束")
+
+
+def test_a_perfect_score_needs_every_point():
+    nearly = score_run([_turn(1, None, 249), TurnRecord(0.0, 1.0, 0.0, False, None)], 60, "success", False)
+    assert nearly.score == 99 and nearly.passed
+
+
 # ------------------------------------------------------------------ validator
 
 def _problems(text: str) -> list[str]:
@@ -185,7 +216,7 @@ def _problems(text: str) -> list[str]:
         return [f"{line}: {node}: {message}" for line, node, message in exc.problems]
     except YamlError as exc:
         return [f"{exc.line}: {exc}"]
-    return [f"{line}: {node}: {message}" for line, node, message in check_graph(scenario) + check_tests(scenario, BOOK)]
+    return [f"{line}: {node}: {message}" for line, node, message in check_scenario(scenario, BOOK)]
 
 
 def test_shipped_mini_scenario_is_valid():
@@ -214,6 +245,61 @@ def test_validator_reports_each_rule_with_line_and_node(change, expected):
     problems = _problems(SCENARIO_TEXT.replace(old, new, 1))
     assert any(expected in p for p in problems), problems
     assert all(p.split(":")[0].strip().isdigit() for p in problems if expected in p), problems
+
+
+CHOICE_START = ("start: listen\nnodes:\n", """start: pick
+nodes:
+  pick:
+    customer: （客户走近柜台）
+    mode: choice
+    options:
+      - {id: up, text: 起身迎接, score: 1}
+      - {id: sit, text: 坐着不动, score: 0}
+    branches:
+      - when: choice == 'sit'
+        goto: listen
+      - else: true
+        goto: listen
+""")
+
+
+def _with_choice(old: str = "", new: str = "") -> str:
+    text = SCENARIO_TEXT.replace(*CHOICE_START, 1)
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def test_a_scored_choice_node_passes_the_scoring_checks():
+    assert _problems(_with_choice()) == []
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("{id: sit, text: 坐着不动, score: 0}", "{id: sit, text: 坐着不动}", "每个选项都要有 score（缺：sit）"),
+    ("{id: up, text: 起身迎接, score: 1}", "{id: up, text: 起身迎接, score: 0.5}", "最好的选项应得满分"),
+    ("    mode: choice\n", "    mode: choice\n    points: 0\n", "points 应为正数"),
+    ("    cite: 第三章", "    points: 3\n    cite: 第三章", "points 只用于没有 expect 的 choice 节点"),
+    ("        goto: listen\n      - else", "        goto: angry-end\n      - else", "一句话都不用说就结束"),
+    ("    expect:\n      categories: [thanks, farewell]\n      stage: follow_up\n", "", "文字节点要有 expect"),
+    ("model: 您好，对不起给您添麻烦了，您慢慢说。", "model: 您慢慢说。", "参考说法应得满分"),
+    ("      - {id: good, text: 您好，对不起，您慢慢说。}\n", "", "新手模式的选项中应有一个得满分"),
+])
+def test_the_scoring_checks_report_each_rule_with_line_and_node(old, new, expected):
+    problems = _problems(_with_choice(old, new))
+    assert any(expected in p for p in problems), problems
+    assert all(p.split(":")[0].strip().isdigit() for p in problems if expected in p), problems
+
+
+def test_a_pass_mark_of_zero_is_refused():
+    scenario = parse_scenario_text(SCENARIO_TEXT.replace("pass_score: 60", "pass_score: 0"), "mini")
+    assert any("pass_score 至少为 1" in message for _, _, message in check_scoring(scenario, BOOK))
+
+
+def test_versions_saved_before_the_scoring_checks_still_load_and_play():
+    """Stored scenario versions are parsed without the scoring checks: old runs stay readable."""
+    legacy = parse_scenario_text(_with_choice("{id: sit, text: 坐着不动, score: 0}", "{id: sit, text: 坐着不动}"), "mini")
+    assert check_scoring(legacy, BOOK)  # `lms check` refuses it as new content …
+    result = step(legacy, legacy.nodes["pick"], {"anger": 2}, "", BOOK, option_id="sit")  # … but it still plays
+    assert result.next_node == "listen" and result.turn.max_points == 0
 
 
 def test_choice_literal_must_be_an_option():

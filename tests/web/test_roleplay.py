@@ -204,3 +204,39 @@ def test_typed_runs_cannot_post_an_option(app, client, world, mini):
     run_id = _start(client, mode="text")
     response = _say(client, run_id, option="good")
     assert response.status_code == 422 and _turns(app, run_id) == 0
+
+
+def test_a_wrong_choice_then_neglect_scores_zero_everywhere(app, client, world):
+    """老年客户优先办理: the wrong first choice used to end the run as 「100 分 · 未通过」."""
+    login(client, world["staff_a"])
+    run_id = _start(client, "elderly-priority")
+    _say(client, run_id, option="wait")
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert "textarea" in page and "我站不住了" in page  # typing mode: the learner still gets to speak
+    _say(client, run_id, "还没叫到您的号，您再等一会儿。")
+    debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert "0 分 · 未通过 · 未能解决" in debrief and "100 分" not in debrief
+    assert "本轮 0 分" in debrief and "演练以失败结局结束" in debrief
+    history = client.get("/practice/history").get_data(as_text=True)
+    assert "老年客户优先办理" in history and "100 分" not in history
+    trainer = app.test_client()
+    login(trainer, world["trainer"])
+    row = re.search(r"老年客户优先办理.*?</tr>", trainer.get("/store/analytics").get_data(as_text=True), re.S).group(0)
+    assert "100.0" not in row and re.search(r">0(\.0)?<", row), row
+
+
+def test_a_failing_ending_after_good_turns_shows_below_the_pass_mark(app, client, world):
+    login(client, world["staff_a"])
+    run_id = _start(client, "elderly-priority")
+    _say(client, run_id, option="priority")
+    _say(client, run_id, "对不起，各位请稍候，这位大爷年纪大了，腿脚不方便，请允许我先给这位办理，谢谢大家的理解。")
+    _say(client, run_id, "大爷您好！谢谢您，纸条我收到了。我帮您查好了，这个号码欠了58元话费，交上就能正常打电话了。")
+    _say(client, run_id, "对不起，大爷，是我说快了。您这个月要交五十八块钱，五十八块。")
+    _say(client, run_id, "谢谢大爷。收您100元，找您42元，请您点一下，收好。")
+    _say(client, run_id, "只知道用电话，就不知道交电话费。")
+    debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert "69 分 · 未通过 · 未能解决" in debrief
+    assert re.search(r"各轮得分合计 \d+ 分，但演练未通过，按 69 分计（及格线 70 分）", debrief)
+    with app.app_context():
+        run = db.session.get(Run, run_id)
+        assert run.score == 69 and not run.passed

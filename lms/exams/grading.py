@@ -107,7 +107,10 @@ def _indexes(response: Any, size: int) -> set[int]:
 def right_answer_text(spec: QuestionSpec) -> str:
     """Describe the right answer for a review page (never sent before submission)."""
     kind = spec.qtype
-    if kind in ("single", "multiple", "short"):
+    if kind == "single":  # the full-marks options; a partly right one is not "the right answer"
+        best = max((c.fraction for c in spec.choices), default=0)
+        return "；".join(c.text for c in spec.choices if c.fraction == best)
+    if kind in ("multiple", "short"):
         return "；".join(c.text for c in spec.choices if c.fraction > 0)
     if kind == "truefalse":
         return "正确" if spec.truth else "错误"

@@ -176,10 +176,16 @@ def export_command() -> None:
 @lms_cli.command("check")
 def check_command() -> None:
     """Validate courses, question banks, exams, certifications, the phrasebook and every scenario."""
+    from .exams.lint import lint_files
+
     loaded = load_everything()
-    if loaded.problems:
-        click.echo(f"发现 {len(loaded.problems)} 处问题：", err=True)
-        for problem in loaded.problems:
+    problems = list(loaded.problems)
+    if not problems:  # the bank linter reads well-formed banks only
+        problems += [f"{f.item.where}: {f.message()}（见 {f.other.where}）"
+                     for f in lint_files(loaded.exams, loaded.content.courses, _content_root().name)]
+    if problems:
+        click.echo(f"发现 {len(problems)} 处问题：", err=True)
+        for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     sims = loaded.sims

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from .. import audit, events
 from ..catalog import ItemInfo, catalog, contribute, version_cached
 from ..clock import now
-from ..courses.models import Module
+from ..courses.models import Course, Module
 from ..courses.service import complete_module
 from ..accounts.models import User
 from ..errors import DomainError
@@ -198,6 +198,19 @@ def answer_review(attempt: Attempt) -> list[ReviewItem] | None:
         items.append(ReviewItem(response, spec, right_answer_text(spec), True, answer_text(spec, response.answer),
                                 graded.feedback + general))
     return items
+
+
+def bank_findings() -> list:
+    """The bank linter's findings over the active questions, exams and module checks (lint.py)."""
+    from .lint import Item, lint, pools
+
+    rows = db.session.execute(select(Question, Course.slug).join(Course, Question.course_id == Course.id)
+                              .where(Question.active.is_(True)).order_by(Question.id)).all()
+    items = [Item(slug, question.current.as_spec, id=question.id) for question, slug in rows]
+    exams = [exam_spec(e) for e in db.session.scalars(select(Exam).where(Exam.active.is_(True)).order_by(Exam.slug))]
+    checks = [(slug, module.title, module.check_categories) for module, slug in db.session.execute(
+        select(Module, Course.slug).join(Course, Module.course_id == Course.id).where(Module.active.is_(True)))]
+    return lint(items, pools(items, exams, checks, certification_draws()))
 
 
 def category_title(category: str) -> str:

@@ -21,7 +21,7 @@ from .grading import right_answer_text
 from .models import Attempt, Exam, Question, QuestionVersion, Response
 from .questions import QTYPE_LABELS, QTYPES
 from .bank import edit_question, import_questions, save_exam
-from .service import grade_essay, pool_problems
+from .service import bank_findings, grade_essay, pool_problems
 
 TRAINERS = ("trainer", "admin")
 
@@ -46,7 +46,7 @@ def bank():
     counts = db.session.execute(select(Course.slug, Question.qtype, func.count()).join(Course)
                                 .where(Question.active.is_(True)).group_by(Course.slug, Question.qtype)).all()
     return render_template("exams/bank.html", questions=rows, courses=_courses(), course_slug=course_slug,
-                           qtype=qtype, q=q, labels=QTYPE_LABELS, counts=counts)
+                           qtype=qtype, q=q, labels=QTYPE_LABELS, counts=counts, findings=bank_findings())
 
 
 @bp.route("/bank/<int:question_id>", methods=["GET", "POST"])

@@ -422,3 +422,16 @@ def test_exam_editor_refuses_a_practice_exam_that_draws_certification_items(app,
     assert "会抽到上岗认证考试的题目" in page
     with app.app_context():
         assert db.session.scalar(select(Exam).where(Exam.slug == "zz-peek")) is None
+
+def test_bank_page_reports_items_that_give_each_other_away(app, client, world):
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
+        import_questions(course, [
+            QuestionSpec("short", "zz-牌子", "离席时翻转什么牌？", category="etiquette/仪容/练习",
+                         choices=(Choice("暂停服务中", 1.0),)),
+            QuestionSpec("truefalse", "zz-离席", "离席时要翻转「暂停服务中」牌。", category="etiquette/仪容/练习", truth=True),
+        ], None)
+        db.session.commit()
+    login(client, world["trainer"])
+    page = client.get("/bank").get_data(as_text=True)
+    assert "题库检查：1 处" in page and "「zz-牌子」的答案「暂停服务中」" in page and "同一抽题范围（考试「服务规范练习考试」）" in page

@@ -74,12 +74,7 @@ def load_everything() -> Loaded:
     sims = load_simulations(_simulations_root())
     exams = load_exam_content(root, [c.slug for c in content.courses])
     problems = [str(e) for e in content.errors] + [str(p) for p in sims.problems] + [str(e) for e in exams.errors]
-    categories = {q.category for questions in exams.banks.values() for q in questions}
-    for course in content.courses:
-        for module in course.modules:
-            for category in module.check:
-                if category not in categories:
-                    problems.append(f"{module.path}: check 中的题目类别「{category}」在题库里不存在")
+    problems += _check_problems(content, exams)
     rules = []
     rules_path = root / "certifications.yaml"
     if rules_path.is_file():
@@ -92,6 +87,25 @@ def load_everything() -> Loaded:
         except RuleError as exc:
             problems += [f"{root.name}/certifications.yaml:{line or ''}: {message}" for line, message in exc.problems]
     return Loaded(content, sims, exams, rules, problems)
+
+
+def _check_problems(content, exams) -> list[str]:
+    """Each module's knowledge check must find its categories and enough practice items to draw."""
+    from .exams.definitions import check_pool, in_check
+    from .exams.service import CHECK_EXCLUDED, CHECK_QUESTIONS
+
+    problems, rules = [], exams.certification_rules()
+    for course in content.courses:
+        bank = [(0, q.category) for q in exams.banks.get(course.slug, []) if q.qtype not in CHECK_EXCLUDED]
+        for module in course.modules:
+            for category in module.check:
+                if not any(in_check(cat, [category]) for _, cat in bank):
+                    problems.append(f"{module.path}: check 中的题目类别「{category}」在题库里不存在")
+            have = len(check_pool(bank, module.check, rules))
+            if bank and have < CHECK_QUESTIONS:  # a check never draws certification items: practice ones only
+                problems.append(f"{module.path}: 章节测验只有 {have} 道练习题可抽（上岗认证考试的题目不进测验），"
+                                f"至少需要 {CHECK_QUESTIONS} 道；请在「{'、'.join(module.check) or course.slug}/练习」下补题")
+    return problems
 
 
 def run_sync() -> bool:
@@ -162,10 +176,16 @@ def export_command() -> None:
 @lms_cli.command("check")
 def check_command() -> None:
     """Validate courses, question banks, exams, certifications, the phrasebook and every scenario."""
+    from .exams.lint import lint_files
+
     loaded = load_everything()
-    if loaded.problems:
-        click.echo(f"发现 {len(loaded.problems)} 处问题：", err=True)
-        for problem in loaded.problems:
+    problems = list(loaded.problems)
+    if not problems:  # the bank linter reads well-formed banks only
+        problems += [f"{f.item.where}: {f.message()}（见 {f.other.where}）"
+                     for f in lint_files(loaded.exams, loaded.content.courses, _content_root().name)]
+    if problems:
+        click.echo(f"发现 {len(problems)} 处问题：", err=True)
+        for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     sims = loaded.sims

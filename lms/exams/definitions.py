@@ -7,9 +7,18 @@
     max_attempts: 3              # 0: unlimited
     cooldown_minutes: 60         # between two attempts
     essays: false                # draw essay questions too (the result then waits for a trainer)
-    draw:                        # questions drawn at random, per category (shell-style patterns)
+    draw:                        # questions drawn at random, per category (path patterns, below)
       - {category: "etiquette/*", count: 3}
       - {category: complaint-handling/接受投诉, count: 2}
+
+A category is a path such as `etiquette/仪容`; a draw pattern matches it level by level: `*` (and
+`?`, `[…]`) stay within one level and `**` spans any number of levels, so `etiquette/*` draws the
+topics of the etiquette course but not their practice subcategories (`etiquette/仪容/练习`).
+
+Pools. A category that some certification exam can draw is a certification category: its items are
+never shown with their answers, so no practice exam and no module knowledge check may draw them.
+A module check draws the practice items at or below its categories (`check_pool`); a practice exam
+whose rule matches a certification category is refused with the rule's line.
 """
 
 from __future__ import annotations
@@ -17,8 +26,8 @@ from __future__ import annotations
 import fnmatch
 import random
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EXAM_TYPES = ("single", "multiple", "truefalse", "short", "numerical", "matching")  # graded on submission
@@ -38,9 +47,50 @@ class ExamError(ValueError):
 class DrawRule:
     category: str  # a category or a pattern such as "etiquette/*"
     count: int
+    line: int | None = field(default=None, compare=False)  # where the rule is written (for errors)
 
     def matches(self, category: str) -> bool:
-        return fnmatch.fnmatchcase(category, self.category)
+        return _path_match(category.split("/"), self.category.split("/"))
+
+
+def _path_match(parts: list[str], pattern: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_path_match(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and _path_match(parts[1:], pattern[1:])
+
+
+def is_certification_category(category: str, certification_rules: Sequence[DrawRule]) -> bool:
+    """Tell whether a certification exam can draw this category (its answers then stay secret)."""
+    return any(rule.matches(category) for rule in certification_rules)
+
+
+def in_check(category: str, check_categories: Sequence[str]) -> bool:
+    """Tell whether a module check over these categories covers this one (subcategories included)."""
+    return any(category == c or category.startswith(c.rstrip("/") + "/") for c in check_categories)
+
+
+def check_pool(pool: Sequence[tuple[int, str]], check_categories: Sequence[str],
+               certification_rules: Sequence[DrawRule]) -> list[tuple[int, str]]:
+    """The practice items a module check draws from: at or below its categories (all when none), none a
+    certification exam can draw. `pool`: (id, category) of the course's items a check may ask."""
+    return [(qid, cat) for qid, cat in pool
+            if (not check_categories or in_check(cat, check_categories))
+            and not is_certification_category(cat, certification_rules)]
+
+
+def practice_overlaps(spec: "ExamSpec", categories: Iterable[str],
+                      certification_rules: Sequence[DrawRule]) -> list[tuple[DrawRule, list[str]]]:
+    """For a practice exam: each rule that could draw a certification category, with those categories."""
+    if spec.certification:
+        return []
+    out = []
+    for rule in spec.draw:
+        bad = sorted(c for c in set(categories) if rule.matches(c) and is_certification_category(c, certification_rules))
+        if bad:
+            out.append((rule, bad))
+    return out
 
 
 @dataclass(frozen=True)
@@ -96,7 +146,7 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
                 or item["count"] < 1:
             problems.append((getattr(item, "line", line("draw")), "每条抽题规则要有 category 和正整数 count"))
             continue
-        rule = DrawRule(str(item["category"]), item["count"])
+        rule = DrawRule(str(item["category"]), item["count"], getattr(item, "line", None))
         if available is not None:
             kinds = set(EXAM_TYPES) | ({"essay"} if data.get("essays") else set())
             have = sum(n for cat, types in available.items() if rule.matches(cat)

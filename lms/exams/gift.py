@@ -242,19 +242,25 @@ def _required(answer: str, pos: int) -> str:
 
 
 def _choice(body: str, at: int) -> dict:
-    choices, marked_right = [], []
+    """A choice question, typed as Moodle types it: one `=` answer (or more) makes it single-answer.
+
+    Moodle's GIFT import reads `=` as 100 % and `~` as 0 % unless a `%n%` weight is given, and makes
+    the question single-answer whenever an `=` answer is present, whatever the `~%n%` weights say
+    (a learner then ticks one option and earns its weight). Without `=` it is multiple-answer. Text
+    after `=` is taken as it stands: Moodle reads no weight there, so `=%50%x` is the option "%50%x".
+    """
+    choices, has_right = [], False
     for pos, mark, item in _answers(body, at, "=~"):
-        fraction, rest = _weight(item, pos, 1.0 if mark == "=" else 0.0)
+        has_right = has_right or mark == "="
+        # `=` is 100 % and takes no weight: Moodle keeps a "%n%" after it as the start of the option's text
+        fraction, rest = (1.0, item.lstrip()) if mark == "=" else _weight(item, pos, 0.0)
         answer, _, feedback = rest.partition("#")
         choices.append(Choice(_required(answer, pos), fraction, _text(feedback)))
-        marked_right.append(mark == "=" and fraction == 1)
     if len(choices) < 2:
         raise _Bad("选择题至少需要两个选项", at)
-    positive = [c for c in choices if c.fraction > 0]
-    if not positive:
+    if not any(c.fraction > 0 for c in choices):
         raise _Bad("选择题没有正确答案（用 = 标出正确选项，或给出正的 %权重%）", at)
-    single = len(positive) == 1 and any(marked_right)
-    return {"qtype": "single" if single else "multiple", "choices": tuple(choices)}
+    return {"qtype": "single" if has_right else "multiple", "choices": tuple(choices)}
 
 
 def _short(body: str, at: int) -> dict:
@@ -385,12 +391,12 @@ def _block(q: QuestionSpec) -> str | None:
         feedback = f"#{_esc(wrong, True)}#{_esc(right, True)}" if right else _feedback(wrong)
         return "{" + ("TRUE" if q.truth else "FALSE") + feedback + general + "}"
     lines = []
-    if q.qtype == "single":
-        right = next((i for i, c in enumerate(q.choices) if c.fraction == 1), None)
-        for i, c in enumerate(q.choices):
-            mark, weight = ("=", False) if i == right else ("~", c.fraction != 0)
-            lines.append(_answer_line(mark, c, weight))
-    elif q.qtype == "multiple":
+    if q.qtype == "single":  # Moodle reads a block with an `=` answer as single-answer, so one must be there
+        if not any(c.fraction == 1 for c in q.choices):
+            raise ValueError("a single-answer question needs an answer worth 100 %")
+        lines = [f"={_esc(c.text, True)}{_feedback(c.feedback)}" if c.fraction == 1
+                 else _answer_line("~", c, c.fraction != 0) for c in q.choices]
+    elif q.qtype == "multiple":  # and without one as multiple-answer: every answer is `~`, 100 % as ~%100%
         lines = [_answer_line("~", c, c.fraction != 0) for c in q.choices]
     elif q.qtype == "short":
         lines = [_answer_line("=", c, c.fraction != 1) for c in q.choices]

@@ -107,7 +107,10 @@ def _indexes(response: Any, size: int) -> set[int]:
 def right_answer_text(spec: QuestionSpec) -> str:
     """Describe the right answer for a review page (never sent before submission)."""
     kind = spec.qtype
-    if kind in ("single", "multiple", "short"):
+    if kind == "single":  # the full-marks options; a partly right one is not "the right answer"
+        best = max((c.fraction for c in spec.choices), default=0)
+        return "；".join(c.text for c in spec.choices if c.fraction == best)
+    if kind in ("multiple", "short"):
         return "；".join(c.text for c in spec.choices if c.fraction > 0)
     if kind == "truefalse":
         return "正确" if spec.truth else "错误"
@@ -117,6 +120,25 @@ def right_answer_text(spec: QuestionSpec) -> str:
     if kind == "matching":
         return "；".join(f"{p.left} → {p.right}" for p in spec.pairs)
     return ""
+
+
+def answer_text(spec: QuestionSpec, response: Any) -> str:
+    """Describe what a learner answered, in the words of the question (「未作答」 when nothing was given)."""
+    kind = spec.qtype
+    if response is None or response == "" or response == [] or response == {}:
+        return "未作答"
+    if kind == "single" and isinstance(response, int) and not isinstance(response, bool) \
+            and 0 <= response < len(spec.choices):
+        return spec.choices[response].text
+    if kind == "multiple":
+        return "；".join(spec.choices[i].text for i in sorted(_indexes(response, len(spec.choices)))) or "未作答"
+    if kind == "truefalse" and isinstance(response, bool):
+        return "正确" if response else "错误"
+    if kind in ("short", "numerical", "essay") and isinstance(response, str):
+        return response
+    if kind == "matching" and isinstance(response, dict):
+        return "；".join(f"{p.left} → {response[str(i)]}" for i, p in enumerate(spec.pairs) if str(i) in response)
+    return "未作答"
 
 
 MAX_TEXT = 5000  # characters of a typed answer (essays included)

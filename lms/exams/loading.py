@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..courses.loader import LoadError
 from ..yamlx import YamlError, load
-from .definitions import ExamError, ExamSpec, parse_exam
+from .definitions import DrawRule, ExamError, ExamSpec, parse_exam, practice_overlaps
 from .gift import parse_gift
 from .questions import QuestionSpec
 
@@ -24,6 +24,10 @@ class ExamContent:
     banks: dict[str, list[QuestionSpec]] = field(default_factory=dict)  # course slug -> questions
     exams: list[tuple[ExamSpec, str]] = field(default_factory=list)  # (spec, yaml text)
     errors: list[LoadError] = field(default_factory=list)
+
+    def certification_rules(self) -> list[DrawRule]:
+        """The draw rules of every certification exam."""
+        return [rule for spec, _ in self.exams if spec.certification for rule in spec.draw]
 
     def available(self) -> dict[str, dict[str, int]]:
         """Count the questions per category and type."""
@@ -76,4 +80,17 @@ def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
             content.errors.append(LoadError(rel, exc.line, str(exc)))
         except ExamError as exc:
             content.errors += [LoadError(rel, line, message) for line, message in exc.problems]
+    _check_pools(content, Path(root.name) / "exams")
     return content
+
+
+def _check_pools(content: ExamContent, exams_rel: Path) -> None:
+    """A practice exam must not be able to draw what a certification exam draws (it shows its answers)."""
+    rules = content.certification_rules()
+    categories = content.available().keys()
+    for spec, _ in content.exams:
+        for rule, bad in practice_overlaps(spec, categories, rules):
+            shown = "、".join(f"「{c}」" for c in bad[:3]) + (f"等 {len(bad)} 个类别" if len(bad) > 3 else "")
+            content.errors.append(LoadError(str(exams_rel / f"{spec.id}.yaml"), rule.line,
+                                            f"练习考试的抽题规则「{rule.category}」会抽到上岗认证考试的题目（{shown}），"
+                                            "练习交卷后会公布答案；请改为只抽练习题的类别（如「…/练习」）"))

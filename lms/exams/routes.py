@@ -16,7 +16,7 @@ from ..locks import lock_row
 from . import bp
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
-from .service import (answer_review, exam_spec, exam_status, expire_if_due,
+from .service import (answer_review, category_title, exam_spec, exam_status, expire_if_due,
                       save_answer, spec_of, start_check, start_exam, submit)
 from .grading import read_response
 
@@ -201,4 +201,4 @@ def result(attempt_id: int):
         abort(404)
     review = answer_review(attempt)
     return render_template("exams/result.html", attempt=attempt, reveal=review is not None, review=review or [],
-                           labels=QTYPE_LABELS)
+                           labels=QTYPE_LABELS, category_title=category_title)

@@ -14,15 +14,16 @@ from sqlalchemy import func, select
 from .. import audit, events
 from ..catalog import ItemInfo, catalog, contribute, version_cached
 from ..clock import now
-from ..courses.models import Module
+from ..courses.models import Course, Module
 from ..courses.service import complete_module
 from ..accounts.models import User
 from ..errors import DomainError
 from ..extensions import db
 from ..locks import lock_row
 from ..yamlx import load
-from .definitions import ExamSpec, draw_questions, parse_exam
-from .grading import grade, right_answer_text
+from .definitions import (DrawRule, ExamSpec, check_pool, draw_questions, is_certification_category,
+                          parse_exam, practice_overlaps)
+from .grading import answer_text, grade, right_answer_text
 from .models import Attempt, Exam, Question, Response
 from .questions import QuestionSpec
 
@@ -108,7 +109,11 @@ def start_exam(user_id: int, exam: Exam) -> Attempt:
         raise DomainError(refusal)
     spec = exam_spec(exam)
     rng = random.Random(secrets.randbits(64))
-    chosen = draw_questions(spec, _pool(("description",) if spec.essays else ("description", "essay")), rng)
+    pool = _pool(("description",) if spec.essays else ("description", "essay"))
+    if not spec.certification:  # validated at sync; this holds after browser edits of categories too
+        draws = certification_draws()
+        pool = [(qid, cat) for qid, cat in pool if not is_protected(cat, draws)]
+    chosen = draw_questions(spec, pool, rng)
     if len(chosen) < spec.question_count:
         raise DomainError("题库中的题目不足，暂时无法开考，请联系培训岗。")
     at = now()
@@ -126,9 +131,7 @@ def start_check(user_id: int, module: Module) -> Attempt | None:
                                                        Attempt.status == "open"))
     if existing is not None:
         return existing
-    pool = _pool(CHECK_EXCLUDED, module.course_id, module.check_categories or None)
-    if not pool and module.check_categories:
-        pool = _pool(CHECK_EXCLUDED, module.course_id)
+    pool = check_pool(_pool(CHECK_EXCLUDED, module.course_id), module.check_categories, certification_draws())
     if not pool:
         return None
     rng = random.Random(secrets.randbits(64))
@@ -136,7 +139,7 @@ def start_check(user_id: int, module: Module) -> Attempt | None:
     return create_attempt(user_id, "check", chosen, rng, module_id=module.id, pass_mark=CHECK_PASS_MARK)
 
 
-def certification_draws() -> list:
+def certification_draws() -> list[DrawRule]:
     """The draw rules of every active certification exam."""
     rules = []
     for exam in db.session.scalars(select(Exam).where(Exam.active.is_(True), Exam.certification.is_(True))):
@@ -144,9 +147,20 @@ def certification_draws() -> list:
     return rules
 
 
-def is_protected(category: str, draws: list) -> bool:
-    """Tell whether a certification exam can draw questions of this category (answers stay secret)."""
-    return any(rule.matches(category) for rule in draws)
+is_protected = is_certification_category  # the name the pages and the analysis use
+
+
+def pool_problems(spec: ExamSpec) -> list[tuple[int | None, str]]:
+    """What saving this exam definition would break: practice and certification pools must stay apart."""
+    categories = set(db.session.scalars(select(Question.category).distinct().where(Question.active.is_(True))))
+    others = [e for e in db.session.scalars(select(Exam).where(Exam.active.is_(True), Exam.slug != spec.id))]
+    if not spec.certification:
+        return [(rule.line, f"练习考试的抽题规则「{rule.category}」会抽到上岗认证考试的题目（{'、'.join(bad[:3])}），"
+                            "练习交卷后会公布答案") for rule, bad in practice_overlaps(
+            spec, categories, [r for e in others if e.certification for r in exam_spec(e).draw])]
+    return [(None, f"上岗认证考试会抽到练习考试「{e.title}」的题目（{'、'.join(bad[:3])}），练习会公布这些题的答案")
+            for e in others if not e.certification
+            for _, bad in practice_overlaps(exam_spec(e), categories, spec.draw)[:1]]
 
 
 @dataclass(frozen=True)
@@ -157,14 +171,18 @@ class ReviewItem:
     spec: QuestionSpec
     right_answer: str  # "" when it stays secret
     marked: bool  # whether the page may say 正确 / 错误 for this item
+    own_answer: str = ""  # what the learner answered, in words
+    feedback: tuple[str, ...] = ()  # the feedback of the answer given, then the question's general feedback
 
 
 def answer_review(attempt: Attempt) -> list[ReviewItem] | None:
     """What a handed-in attempt may show item by item (None: nothing, as for a certification exam).
 
     The one rule of who sees right answers: a certification exam shows only per-category scores; a
-    practice exam or a check shows each item's right answer and mark, except items that a
-    certification exam can draw, which keep both secret (or practice would hand out the key).
+    practice exam or a check shows each item's right answer, the learner's own answer and the
+    feedback. Their pools hold no item a certification exam can draw (validated at sync, filtered at
+    the draw); should one be there all the same (an attempt from before the pools were separated), it
+    keeps its answer and its mark secret, or practice would hand out the key.
     """
     if attempt.open or (attempt.exam is not None and attempt.exam.certification):
         return None
@@ -172,9 +190,35 @@ def answer_review(attempt: Attempt) -> list[ReviewItem] | None:
     items = []
     for response in attempt.responses:
         spec = spec_of(response)
-        protected = is_protected(spec.category, draws)
-        items.append(ReviewItem(response, spec, "" if protected else right_answer_text(spec), not protected))
+        if is_protected(spec.category, draws):
+            items.append(ReviewItem(response, spec, "", False))
+            continue
+        graded = grade(spec, response.answer)
+        general = (spec.general_feedback,) if spec.general_feedback else ()
+        items.append(ReviewItem(response, spec, right_answer_text(spec), True, answer_text(spec, response.answer),
+                                graded.feedback + general))
     return items
+
+
+def bank_findings() -> list:
+    """The bank linter's findings over the active questions, exams and module checks (lint.py)."""
+    from .lint import Item, lint, pools
+
+    rows = db.session.execute(select(Question, Course.slug).join(Course, Question.course_id == Course.id)
+                              .where(Question.active.is_(True)).order_by(Question.id)).all()
+    items = [Item(slug, question.current.as_spec, id=question.id) for question, slug in rows]
+    exams = [exam_spec(e) for e in db.session.scalars(select(Exam).where(Exam.active.is_(True)).order_by(Exam.slug))]
+    checks = [(slug, module.title, module.check_categories) for module, slug in db.session.execute(
+        select(Module, Course.slug).join(Course, Module.course_id == Course.id).where(Module.active.is_(True)))]
+    return lint(items, pools(items, exams, checks, certification_draws()))
+
+
+def category_title(category: str) -> str:
+    """A category as a learner reads it: 「服务礼仪 · 仪容 · 练习」 for `etiquette/仪容/练习`."""
+    head, _, rest = category.partition("/")
+    course = catalog().course_by_slug.get(head)
+    parts = ([course.title] if course else [head]) + [p for p in rest.split("/") if p]
+    return " · ".join(parts)
 
 
 def expire_if_due(attempt: Attempt) -> bool:
@@ -309,11 +353,15 @@ def check_available(module: Module) -> bool:
 
 def _catalog_part(session) -> dict:
     """The exams' part of the content catalogue: each exam's id, title and whether it is active, and the
-    courses whose modules end with a knowledge check (those whose bank has a question a check can draw)."""
+    courses whose modules end with a knowledge check (those whose bank has a practice item a check can draw)."""
+    draws = [rule for text, slug in session.execute(select(Exam.yaml_text, Exam.slug).where(
+        Exam.active.is_(True), Exam.certification.is_(True))) for rule in parse_exam(load(text), slug).draw]
     return {"exam_by_slug": MappingProxyType({e.slug: ItemInfo(e.id, e.slug, e.title, e.active) for e in session.execute(
         select(Exam.id, Exam.slug, Exam.title, Exam.active))}),
-        "courses_with_check": frozenset(session.scalars(select(Question.course_id).distinct().where(
-            Question.active.is_(True), Question.qtype.not_in(CHECK_EXCLUDED))))}
+        "courses_with_check": frozenset(course_id for course_id, category in session.execute(
+            select(Question.course_id, Question.category).distinct().where(
+                Question.active.is_(True), Question.qtype.not_in(CHECK_EXCLUDED)))
+            if not is_protected(category, draws))}
 
 
 contribute("exams", _catalog_part)

@@ -21,7 +21,7 @@ from .grading import right_answer_text
 from .models import Attempt, Exam, Question, QuestionVersion, Response
 from .questions import QTYPE_LABELS, QTYPES
 from .bank import edit_question, import_questions, save_exam
-from .service import grade_essay
+from .service import bank_findings, grade_essay, pool_problems
 
 TRAINERS = ("trainer", "admin")
 
@@ -46,7 +46,7 @@ def bank():
     counts = db.session.execute(select(Course.slug, Question.qtype, func.count()).join(Course)
                                 .where(Question.active.is_(True)).group_by(Course.slug, Question.qtype)).all()
     return render_template("exams/bank.html", questions=rows, courses=_courses(), course_slug=course_slug,
-                           qtype=qtype, q=q, labels=QTYPE_LABELS, counts=counts)
+                           qtype=qtype, q=q, labels=QTYPE_LABELS, counts=counts, findings=bank_findings())
 
 
 @bp.route("/bank/<int:question_id>", methods=["GET", "POST"])
@@ -161,6 +161,7 @@ def exam_edit(slug: str | None = None):
         else:
             if exam is None and db.session.scalar(select(Exam).where(Exam.slug == new_slug)) is not None:
                 problems = [(None, f"考试编号「{new_slug}」已存在")]
+            problems = problems or pool_problems(spec)
             if not problems:
                 exam, changed = save_exam(exam, new_slug, form.yaml_text.data, spec, current_user.id)
                 flash(f"已保存「{spec.title}」第 {exam.version} 版。" if changed else "内容没有变化。",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 import random
 import sys
 
 import pytest
 
 from lms.exams.gift import GiftError, GiftResult, parse_gift, to_gift
+from lms.exams.grading import grade
 from lms.exams.questions import Choice, Numeric, Pair, QuestionSpec, to_dict
 
 pytestmark = pytest.mark.no_db
@@ -60,14 +63,49 @@ def test_weights_allow_decimals_and_full_range():
     assert q.qtype == "multiple"
 
 
-@pytest.mark.parametrize("block", [
-    "{=a =b ~c}",               # two answers at 100%
-    "{=a ~%50%b ~c}",           # another positive answer
-    "{~%100%a ~b}",             # 100% but not written with = (Moodle: multiple answers allowed)
-    "{~%50%a ~%50%b}",          # no answer at 100%
+@pytest.mark.parametrize("block, qtype", [
+    ("{=a =b ~c}", "single"),           # two answers at 100 %: still one tick (Moodle: any `=` is single)
+    ("{=a ~%50%b ~c}", "single"),       # a partly right `~` answer does not make it multiple-answer
+    ("{~%50%a =b ~%50%c}", "single"),   # nor do two of them
+    ("{~%100%a ~b}", "multiple"),       # 100 % but not written with =: multiple answers allowed
+    ("{~%50%a ~%50%b}", "multiple"),    # no answer at 100 %
 ])
-def test_multiple_when_not_exactly_one_right_answer(block):
-    assert one("Q " + block).qtype == "multiple"
+def test_choice_type_follows_moodle_any_equals_is_single(block, qtype):
+    assert one("Q " + block).qtype == qtype
+
+
+def test_single_with_partial_answers_scores_one_pick_not_all():
+    q = one("Q {=a ~%50%b ~c}")
+    assert q.choices == (Choice("a", 1.0), Choice("b", 0.5), Choice("c", 0.0))
+    assert grade(q, 1).fraction == 0.5
+    assert grade(q, [0, 1, 2]).fraction == 0.0  # a single-answer item takes one pick, not a list of ticks
+
+
+def test_equals_takes_no_weight_as_in_moodle():
+    q = one("Q {=%50%half ~b}")
+    assert q.qtype == "single"
+    assert q.choices[0] == Choice("%50%half", 1.0)
+
+
+@pytest.mark.parametrize("block", ["{=a ~%50%b ~c}", "{=a =b ~%-50%c}", "{~%100%a ~%50%b ~c}", "{~%50%a ~%50%b}"])
+def test_export_is_read_back_as_the_same_type(block):
+    q = one("Q " + block)
+    text = to_gift([q])
+    assert ("=" in text.split("{", 1)[1]) == (q.qtype == "single")  # what Moodle looks at
+    assert parse_gift(text).questions[0].same_as(q)
+
+
+MOODLE_EDGES = Path(__file__).parent / "data" / "moodle_choice_edges.gift"
+
+
+def test_moodle_choice_edge_cases_give_moodles_counts():
+    """Our own file with the choice cases of Moodle's examples.txt; Moodle reads it as 6 single + 2 multiple."""
+    result = parse_gift(MOODLE_EDGES.read_text(encoding="utf-8"))
+    assert result.errors == []
+    kinds = Counter(q.qtype for q in result.questions)
+    assert (kinds["single"], kinds["multiple"]) == (6, 2)
+    for q in result.questions:
+        assert parse_gift(to_gift([q])).questions[0].qtype == q.qtype
 
 
 @pytest.mark.parametrize("block, truth", [
@@ -530,7 +568,7 @@ def test_round_trip_of_a_file_with_every_type():
     assert original.errors == []
     assert [q.qtype for q in original.questions] == [
         "single", "multiple", "truefalse", "truefalse", "short", "numerical", "numerical", "matching",
-        "essay", "description", "single", "multiple",
+        "essay", "description", "single", "single",  # one = makes it single (Moodle), ~%10% or not
     ]
     assert [q.category for q in original.questions] == ["礼仪/仪容"] * 4 + ["收银"] * 4 + ["安全"] * 4
     exported = to_gift(original.questions)

@@ -8,7 +8,7 @@ import pytest
 
 from lms.exams.analysis import analyse, discrimination
 from lms.exams.definitions import ExamError, draw_questions, parse_exam
-from lms.exams.grading import grade, parse_number, read_response
+from lms.exams.grading import grade, parse_number, read_response, right_answer_text
 from lms.exams.questions import Choice, Numeric, Pair, QuestionSpec, from_dict, to_dict
 
 pytestmark = pytest.mark.no_db
@@ -113,3 +113,10 @@ def test_item_analysis_facility_and_discrimination():
     assert stats[10][:2] == (4, 50.0) and stats[10][2] > 30
     assert discrimination([1.0], [1.0]) is None
     assert discrimination([1, 1, 1], [0, 1, 2]) is None
+
+
+def test_right_answer_of_a_single_choice_is_its_full_marks_option():
+    spec = QuestionSpec("single", "q", "Q", choices=(Choice("对", 1.0), Choice("半对", 0.5), Choice("错", 0.0)))
+    assert right_answer_text(spec) == "对"
+    multiple = QuestionSpec("multiple", "m", "M", choices=(Choice("甲", 0.5), Choice("乙", 0.5), Choice("丙", -1)))
+    assert right_answer_text(multiple) == "甲；乙"

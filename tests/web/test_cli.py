@@ -116,3 +116,21 @@ def test_init_sets_up_a_fresh_instance_and_keeps_data_on_rerun(tmp_path):
         assert db.session.scalar(select(func.count()).select_from(Course)) == courses
     with app.app_context():
         db.engine.dispose()
+
+
+def test_lms_check_reports_a_bank_item_that_gives_another_away(app, content):
+    bank = content / "etiquette" / "questions.gift"
+    bank.write_text(bank.read_text(encoding="utf-8") + "\n$CATEGORY: etiquette/仪容/练习\n\n// source: test\n"
+                    "::zz-牌子::离席时翻转什么牌？{=暂停服务中}\n\n// source: test\n"
+                    "::zz-离席::离席时要翻转「暂停服务中」牌。{T}\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["lms", "check"])
+    assert result.exit_code == 1
+    assert "courses/etiquette/questions.gift:" in result.output and "「zz-牌子」的答案「暂停服务中」" in result.output
+
+
+def test_sync_refuses_a_practice_exam_that_draws_certification_items(app, content):
+    exam = content / "exams" / "practice-basics.yaml"
+    exam.write_text(exam.read_text(encoding="utf-8").replace('"etiquette/*/练习"', '"etiquette/*"'), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["lms", "sync"])
+    assert result.exit_code == 1
+    assert "courses/exams/practice-basics.yaml:12: 练习考试的抽题规则「etiquette/*」会抽到上岗认证考试的题目" in result.output

@@ -155,7 +155,7 @@ def test_bank_files_must_name_every_question(app, files):
 
 def test_an_exam_created_in_the_browser_survives_a_sync_and_is_exported(app, trainer, files):
     courses, _ = files
-    text = 'title: 网页上新建的练习\npass_mark: 60\ndraw:\n  - {category: "etiquette/*", count: 2}\n'
+    text = 'title: 网页上新建的练习\npass_mark: 60\ndraw:\n  - {category: "etiquette/*/练习", count: 2}\n'
     response = post(trainer, "/exams/manage/new", {"slug": "zz-browser", "yaml_text": text}, page="/exams/manage/new")
     assert response.status_code == 302
     runner = app.test_cli_runner()

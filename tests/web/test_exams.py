@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from datetime import timedelta
 
@@ -106,7 +107,7 @@ def test_full_exam_with_integrity_saving_and_result(app, client, world, exam):
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "exam.submitted", AuditEvent.actor_id == world["staff_a"].id)) == 1
     result = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "100.0 分 · 通过" in result and "zz-test/时限" in result
+    assert "100.0 分 · 通过" in result and "zz-test · 时限" in result and "zz-test/时限" not in result
     assert "不公布标准答案" in result and SECRET_FEEDBACK not in result and "参考答案" not in result
 
 
@@ -140,9 +141,15 @@ def test_practice_exam_reveals_answers_after_submission(app, client, world, exam
     slug = exam(cert=False, slug="zz-practice")
     login(client, world["staff_a"])
     attempt_id = _start(client, slug)
+    position, _, order = next(r for r in _responses(app, attempt_id) if r[1] == "t-single")
+    _answer(client, attempt_id, position, _right_answer("t-single", order))
     post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
     result = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "0.0 分 · 未通过" in result and "参考答案：15 分钟" in result
+    assert "25.0 分 · 未通过" in result
+    # the learner's answer, the right answer and the feedback of the answer given, item by item
+    assert "<dt>你的答案</dt><dd>15 分钟</dd>" in result and "<dt>参考答案</dt><dd>15 分钟</dd>" in result
+    assert SECRET_FEEDBACK in result
+    assert "<dt>你的答案</dt><dd>未作答</dd>" in result and "<dt>参考答案</dt><dd>48小时；四十八小时</dd>" in result
 
 
 def test_answers_after_the_deadline_are_refused_and_the_attempt_auto_submits(app, client, world, exam, frozen):
@@ -354,11 +361,77 @@ def test_gift_cli_import_and_export(app, tmp_path):
     assert result.exit_code == 1 and "bad.gift:1:" in result.output
 
 
-def test_practice_and_checks_never_reveal_certification_answers(app, client, world):
-    """practice-basics draws from categories the certification exams use: no answers shown."""
+def test_practice_exam_teaches_every_item_and_draws_no_certification_item(app, client, world):
+    """practice-basics shows each item's right answer, the learner's answer and feedback; none is a
+    certification item; categories are shown by title."""
     login(client, world["staff_a"])
     attempt_id = _start(client, "practice-basics")
+    with app.app_context():
+        from lms.exams.service import certification_draws, is_protected
+
+        attempt = db.session.get(Attempt, attempt_id)
+        categories = [r.question_version.spec["category"] for r in attempt.responses]
+        assert len(categories) == 10 and not any(is_protected(c, certification_draws()) for c in categories)
+        first = attempt.responses[0]
+        spec = first.question_version.as_spec
+        answered_position = first.position
+    _answer(client, attempt_id, answered_position, {"answer": "0" if spec.qtype in ("single", "multiple") else
+                                                     "false" if spec.qtype == "truefalse" else "1"})
     post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
     page = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "参考答案" not in page and page.count("不公布对错和标准答案") == 10
-    assert 'class="badge ok">正确' not in page and 'class="badge bad">错误' not in page  # no per-item oracle
+    assert page.count("参考答案") == 10 and page.count("你的答案") == 10 and page.count("未作答") == 9
+    assert "不公布对错和标准答案" not in page
+    assert "/练习</td>" not in page and " · 练习</td>" in page  # 「服务礼仪 · 仪容 · 练习」, not the id
+
+
+def test_a_certification_item_in_a_practice_attempt_stays_secret(app, client, world):
+    """Should an old practice attempt hold a certification item, its answer and mark stay secret."""
+    with app.app_context():
+        from lms.exams.service import create_attempt
+
+        cert_q = db.session.scalar(select(Question).where(Question.category == "etiquette/仪容"))
+        practice_q = db.session.scalar(select(Question).where(Question.category == "etiquette/仪容/练习"))
+        practice = db.session.scalar(select(Exam).where(Exam.slug == "practice-basics"))
+        attempt = create_attempt(world["staff_a"].id, "exam", [cert_q.id, practice_q.id], random.Random(1),
+                                 exam_id=practice.id, exam_version=practice.version, pass_mark=60)
+        db.session.commit()
+        attempt_id = attempt.id
+    login(client, world["staff_a"])
+    post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
+    page = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert page.count("不公布对错和标准答案") == 1 and page.count("参考答案") == 1
+
+
+def test_module_check_draws_practice_items_and_shows_their_answers(app, client, world):
+    login(client, world["staff_a"])
+    start = post(client, "/courses/etiquette/grooming/check", page="/courses/etiquette/grooming")
+    attempt_id = int(re.search(r"/attempts/(\d+)/1", start.headers["Location"]).group(1))
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert {r.question_version.spec["category"] for r in attempt.responses} == {"etiquette/仪容/练习"}
+    post(client, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
+    page = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert page.count("参考答案") == 3 and page.count("你的答案") == 3 and "服务礼仪 · 仪容 · 练习" in page
+
+
+def test_exam_editor_refuses_a_practice_exam_that_draws_certification_items(app, client, world):
+    login(client, world["trainer"])
+    text = "title: 偷看练习\ncertification: false\ndraw:\n  - {category: \"etiquette/*\", count: 2}\n"
+    page = post(client, "/exams/manage/new", page="/exams/manage/new", data={"slug": "zz-peek", "yaml_text": text},
+                follow_redirects=True).get_data(as_text=True)
+    assert "会抽到上岗认证考试的题目" in page
+    with app.app_context():
+        assert db.session.scalar(select(Exam).where(Exam.slug == "zz-peek")) is None
+
+def test_bank_page_reports_items_that_give_each_other_away(app, client, world):
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "etiquette"))
+        import_questions(course, [
+            QuestionSpec("short", "zz-牌子", "离席时翻转什么牌？", category="etiquette/仪容/练习",
+                         choices=(Choice("暂停服务中", 1.0),)),
+            QuestionSpec("truefalse", "zz-离席", "离席时要翻转「暂停服务中」牌。", category="etiquette/仪容/练习", truth=True),
+        ], None)
+        db.session.commit()
+    login(client, world["trainer"])
+    page = client.get("/bank").get_data(as_text=True)
+    assert "题库检查：1 处" in page and "「zz-牌子」的答案「暂停服务中」" in page and "同一抽题范围（考试「服务规范练习考试」）" in page

@@ -61,10 +61,6 @@ class Group:
             seen.update(dict.fromkeys(place.missing))
         return tuple(seen)
 
-    @property
-    def flagged(self) -> bool:
-        return any(f.category != "node" for f in self.analysis.forbidden)
-
 
 @dataclass(frozen=True)
 class Change:
@@ -141,14 +137,14 @@ def suggestion_groups(book: Phrasebook, scenario: str | None = None, kind: str |
     analyses: dict[str, Analysis] = {}
     groups: dict[str, Group] = {}
     for t in typed:
+        if scenario and t.slug != scenario:
+            continue
         analysis = analyses.get(t.reply)
         if analysis is None:
             analysis = analyses[t.reply] = book.analyze(t.reply)
         missing = tuple(c for c in expected[t.place_key] if not analysis.has(c))
         flagged = bool(analysis.forbidden)
         if not (missing or flagged) or (kind == "missed" and not missing) or (kind == "flagged" and not flagged):
-            continue
-        if scenario and t.slug != scenario:
             continue
         group = groups.get(analysis.normalized)
         if group is None:  # newest first: the first seen is the latest wording

@@ -31,6 +31,8 @@ PAGES = [
     ("/grading", ("trainer", "admin")),
     ("/author/", ("trainer", "admin")),
     ("/author/phrasebook", ("trainer", "admin")),
+    ("/author/phrasebook/suggestions", ("trainer", "admin")),
+    ("/author/phrasebook/suggestions/propose", ("trainer", "admin")),
     ("/author/scenarios/{scenario}", ("trainer", "admin")),
     ("/author/modules/{question}", ("trainer", "admin")),
     ("/notices", ALL),
@@ -70,7 +72,8 @@ LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}
                    "/notices/1/check", "/notices/1/attest", "/notices/1/read", "/messages/read", "/runs/1/timer"]
 TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew", "/notices/1/withdraw",
                  "/author/preview", "/author/modules/1/restore/1", "/author/scenarios/long-wait/validate",
-                 "/author/scenarios/long-wait/test", "/author/phrasebook/test"]
+                 "/author/scenarios/long-wait/test", "/author/phrasebook/test",
+                 "/author/phrasebook/suggestions/save"]
 # Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
 # test_certification and test_notices.
 OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",

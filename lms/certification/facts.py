@@ -73,7 +73,7 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     if scenario_ids:  # per score reached: the last time a passed typing-mode run reached it
         for user_id, scenario_id, score, last in db.session.execute(
                 select(Run.user_id, Run.scenario_id, Run.score,
-                       func.max(case((and_(Run.passed.is_(True), Run.mode == "text"), Run.finished_at))))
+                       func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))))
                 .where(Run.user_id.in_(ids), Run.scenario_id.in_(scenario_ids), Run.status == "finished")
                 .group_by(Run.user_id, Run.scenario_id, Run.score)):
             runs[(user_id, scenario_id)].append((score, last))

@@ -20,7 +20,7 @@ def _attempt_passed(sender, attempt, **_) -> None:
 
 @events.run_finished.connect
 def _run_finished(sender, run, passed: bool, **_) -> None:
-    if passed and run.mode == "text":  # only a typed run counts towards certification
+    if passed and run.typed:  # only a typed run counts towards certification
         after_progress(run.user_id)
 
 

@@ -45,7 +45,7 @@ def scenario_stats(store_id: int | None = None, position: str | None = None) -> 
     stats = {s.id: ScenarioStats(s) for s in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)))}
     grouped = _people_filter(
         select(Run.scenario_id, func.count(), func.sum(case((Run.passed.is_(True), 1), else_=0)), func.avg(Run.score))
-        .join(User, User.id == Run.user_id).where(Run.status == "finished", Run.mode == "text"),
+        .join(User, User.id == Run.user_id).where(Run.status == "finished", Run.typed),
         store_id, position).group_by(Run.scenario_id)
     for scenario_id, runs, passed, average in db.session.execute(grouped):
         if scenario_id in stats:
@@ -55,7 +55,7 @@ def scenario_stats(store_id: int | None = None, position: str | None = None) -> 
     said: dict[int, Counter] = {}
     turns = _people_filter(
         select(Run.scenario_id, Turn.missing, Turn.analysis).join(Run, Run.id == Turn.run_id)
-        .join(User, User.id == Run.user_id).where(Run.mode == "text"), store_id, position)
+        .join(User, User.id == Run.user_id).where(Run.typed), store_id, position)
     for scenario_id, missing, analysis in db.session.execute(turns):
         missed.setdefault(scenario_id, Counter()).update(missing or [])
         said.setdefault(scenario_id, Counter()).update(f["phrase"] for f in (analysis or {}).get("forbidden", []))
@@ -89,7 +89,7 @@ def onboarding_funnel(days: int = 180, store_id: int | None = None, position: st
         return Funnel(0, 0, 0, 0, 0, None)
     studying = set(db.session.scalars(select(ModuleProgress.user_id).where(ModuleProgress.user_id.in_(ids)).distinct()))
     practising = set(db.session.scalars(select(Run.user_id).where(
-        Run.user_id.in_(ids), Run.passed.is_(True), Run.mode == "text").distinct()))
+        Run.user_id.in_(ids), Run.passed.is_(True), Run.typed).distinct()))
     examined = set(db.session.scalars(select(Attempt.user_id).where(
         Attempt.user_id.in_(ids), Attempt.kind == "exam", Attempt.passed.is_(True)).distinct()))
     first_cert = dict(db.session.execute(select(Certificate.user_id, func.min(Certificate.issued_at)).where(

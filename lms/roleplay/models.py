@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -110,6 +111,16 @@ class Run(db.Model):
     @property
     def finished(self) -> bool:
         return self.status == "finished"
+
+    @hybrid_property
+    def is_training(self) -> bool:
+        """A learner's run, a learning record; a trainer's test-play (mode test) is not (Python and SQL)."""
+        return self.mode != "test"
+
+    @hybrid_property
+    def typed(self) -> bool:
+        """Played by typing (not 新手模式's picked replies): what certification and analytics count (Python and SQL)."""
+        return self.mode == "text"
 
     @property
     def timer_started(self) -> bool:

@@ -189,7 +189,7 @@ def debrief(run_id: int):
 def history():
     """List the learner's runs, newest first, with the best score per scenario."""
     runs = db.session.scalars(select(Run).where(Run.user_id == current_user.id, Run.status != "abandoned",
-                                                Run.mode != "test")
+                                                Run.is_training)
                               .order_by(Run.started_at.desc()).limit(200)).all()
     rows = {r.id: r for r in db.session.scalars(select(Scenario))}
     best = best_scores(current_user.id)

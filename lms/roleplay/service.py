@@ -174,7 +174,7 @@ def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
               variables=spec.initial_variables(), turn_count=0, node_shown_at=now(), started_at=now())
     db.session.add(run)
     db.session.flush()
-    if run.mode != "test":  # a trainer's test-play is not a learning record
+    if run.is_training:  # a trainer's test-play is not a learning record
         audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
                      run=run.id, version=version.version, mode=run.mode)
     return run
@@ -240,7 +240,7 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     run.status, run.finished_at, run.score, run.passed = "finished", now(), result.score, result.passed
     run.outcome = ending.outcome
     run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}
-    if run.mode == "test":
+    if not run.is_training:
         db.session.flush()
         return
     audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
@@ -254,8 +254,8 @@ def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
     """Return each scenario's best finished score and whether a typed (not beginner) run passed."""
     rows = db.session.execute(
         select(Run.scenario_id, func.max(Run.score),
-               func.max(case((Run.passed.is_(True) & (Run.mode == "text"), 1), else_=0)))
-        .where(Run.user_id == user_id, Run.status == "finished", Run.mode != "test")
+               func.max(case((Run.passed.is_(True) & Run.typed, 1), else_=0)))
+        .where(Run.user_id == user_id, Run.status == "finished", Run.is_training)
         .group_by(Run.scenario_id)
     ).all()
     return {sid: (best, bool(passed)) for sid, best, passed in rows}

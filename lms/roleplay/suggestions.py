@@ -104,7 +104,7 @@ def _window(limit: int = WINDOW) -> list[_Typed]:
     rows = db.session.execute(
         select(Turn.id, Turn.reply, Turn.node, Run.scenario_version_id, Scenario.slug, Scenario.title)
         .join(Run, Run.id == Turn.run_id).join(Scenario, Scenario.id == Run.scenario_id)
-        .where(Run.mode != "test", Turn.option_id.is_(None))
+        .where(Run.is_training, Turn.option_id.is_(None))
         .order_by(Turn.id.desc()).limit(limit)).all()
     return [_Typed(tid, reply, (version_id, node), slug, title) for tid, reply, node, version_id, slug, title in rows]
 

@@ -51,14 +51,14 @@ def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
         questions = []
         for q in result.questions:
             if not lines[q.line - 1].lstrip().startswith("::"):
-                content.errors.append(LoadError(rel, q.line, "题库文件中的每道题都要以 ::名称:: 开头：名称是题目的固定标识，"
+                content.errors.append(LoadError(rel, q.line, "题库文件中的每道题都要以「::名称::」开头：名称是题目的固定标识，"
                                                              "同步、网页编辑和导出都靠它找到这道题"))
                 continue
             if len(q.name) > 200 or len(q.category) > 200:
-                content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多 200 字）"))
+                content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多200字）"))
                 continue
             if q.name in seen:
-                content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第 {seen[q.name]} 行）"))
+                content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第{seen[q.name]}行）"))
                 continue
             seen[q.name] = q.line
             if not q.category:

@@ -96,7 +96,7 @@ def score_run(turns: Sequence[TurnRecord], pass_score: int, outcome: str, requir
         score = 0 if critical else 100
     reasons = []
     if score < pass_score:
-        reasons.append(f"得分 {score} 未达到 {pass_score} 分")
+        reasons.append(f"得分{score}未达到{pass_score}分")
     if critical:
         reasons.append("说了严重的服务忌语")
     if outcome == "fail":
@@ -104,5 +104,5 @@ def score_run(turns: Sequence[TurnRecord], pass_score: int, outcome: str, requir
     reached, in_order = stages_in_order(turns)
     if require_stages and not in_order:
         got = " → ".join(STAGE_LABELS[s] for s in reached) or "无"
-        reasons.append(f"投诉处理阶段未按顺序走完（应为 {' → '.join(STAGE_LABELS.values())}，实际：{got}）")
+        reasons.append(f"投诉处理阶段未按顺序走完（应为{' → '.join(STAGE_LABELS.values())}，实际：{got}）")
     return RunResult(score, not reasons, tuple(reasons), reached)

@@ -27,7 +27,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.node}: {self.message}" if self.node else f"{where}: {self.message}"
+        return f"{where}: {self.node}：{self.message}" if self.node else f"{where}: {self.message}"
 
 
 @dataclass
@@ -56,7 +56,7 @@ def load_simulations(root: Path) -> Simulations:
     rel = lambda path: str(Path(root.name) / path.relative_to(root))  # noqa: E731
     book_path = root / "phrasebook.yaml"
     if not book_path.is_file():
-        sims.problems.append(Problem(rel(book_path), None, "", "缺少 phrasebook.yaml"))
+        sims.problems.append(Problem(rel(book_path), None, "", "缺少「phrasebook.yaml」"))
         return sims
     sims.phrasebook_text = book_path.read_text(encoding="utf-8")
     try:
@@ -106,9 +106,9 @@ def check_graph(scenario: Scenario) -> list[tuple[int | None, str, str]]:
                 todo.append(target)
     for nid, node in scenario.nodes.items():
         if nid not in seen:
-            problems.append((node.line, nid, "从 start 无法到达这个节点"))
+            problems.append((node.line, nid, "从「start」无法到达这个节点"))
     if not scenario.endings:
-        problems.append((None, "", "没有任何结局节点（end: true）"))
+        problems.append((None, "", "没有任何结局节点（「end: true」）"))
         return problems
     can_end = {n.id for n in scenario.endings}
     changed = True
@@ -132,27 +132,27 @@ def check_tests(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | 
             label = test.reply or f"option {test.option}"
             unknown = set(test.vars) - set(scenario.variables)
             if unknown:
-                problems.append((test.line, node.id, f"测试「{label}」的 vars 含未声明变量 {sorted(unknown)}"))
+                problems.append((test.line, node.id, f"测试「{label}」的「vars」含未声明变量「{'、'.join(sorted(unknown))}」"))
                 continue
             if test.option and node.option(test.option) is None:
-                problems.append((test.line, node.id, f"测试的 option「{test.option}」不存在"))
+                problems.append((test.line, node.id, f"测试的option「{test.option}」不存在"))
                 continue
             variables = {**scenario.initial_variables(), **test.vars}
             result = step(scenario, node, variables, test.reply or "", phrasebook, option_id=test.option,
                           elapsed=test.elapsed)
             expected = test.expected
-            said = (f"（得分 {result.turn.fraction:.2f}，命中 {list(result.analysis.categories) or '无'}，"
-                    f"忌语 {[f.phrase for f in result.analysis.forbidden] or '无'}，去向 {result.next_node}）")
+            said = (f"（得分{result.turn.fraction:.2f}，命中{'、'.join(result.analysis.categories) or '无'}，"
+                    f"忌语{'、'.join(f.phrase for f in result.analysis.forbidden) or '无'}，去向{result.next_node}）")
             if "next" in expected and expected["next"] != result.next_node:
-                problems.append((test.line, node.id, f"测试「{label}」应去 {expected['next']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」应去「{expected['next']}」{said}"))
             if "min_score" in expected and result.turn.fraction < float(expected["min_score"]):
-                problems.append((test.line, node.id, f"测试「{label}」得分应至少 {expected['min_score']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」得分应至少{expected['min_score']}{said}"))
             if "max_score" in expected and result.turn.fraction > float(expected["max_score"]):
-                problems.append((test.line, node.id, f"测试「{label}」得分应至多 {expected['max_score']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」得分应至多{expected['max_score']}{said}"))
             if "forbidden" in expected and bool(expected["forbidden"]) != result.forbidden:
                 want = "应" if expected["forbidden"] else "不应"
                 problems.append((test.line, node.id, f"测试「{label}」{want}命中服务忌语{said}"))
             for cat in expected.get("categories") or []:
                 if not result.analysis.has(cat):
-                    problems.append((test.line, node.id, f"测试「{label}」应命中 {cat}{said}"))
+                    problems.append((test.line, node.id, f"测试「{label}」应命中「{cat}」{said}"))
     return problems

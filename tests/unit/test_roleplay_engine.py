@@ -194,19 +194,19 @@ def test_shipped_mini_scenario_is_valid():
 
 @pytest.mark.parametrize("change, expected", [
     (("goto: solve\n  solve:", "goto: nowhere\n  solve:"), "goto「nowhere」不是已有节点"),
-    (("      - else: true\n        goto: partial-end\n  follow:", "      - when: true\n        goto: partial-end\n  follow:"), "最后一个分支必须是 else: true"),
-    (("  good-end:", "  orphan:\n    customer: x\n    branches:\n      - else: true\n        goto: good-end\n  good-end:"), "从 start 无法到达这个节点"),
+    (("      - else: true\n        goto: partial-end\n  follow:", "      - when: true\n        goto: partial-end\n  follow:"), "最后一个分支必须是「else: true」"),
+    (("  good-end:", "  orphan:\n    customer: x\n    branches:\n      - else: true\n        goto: good-end\n  good-end:"), "从「start」无法到达这个节点"),
     (("        goto: follow\n      - else: true\n        goto: partial-end\n  follow:",
       "        goto: explain\n      - else: true\n        goto: explain\n  follow:"), "走不到结局"),
     (("categories: [inquiry]", "categories: [inquiry, smile]"), "未知类别「smile」"),
     (("when: score >= 0.6", "when: mood >= 0.6"), "条件中的名称「mood」未知"),
-    (("add: {anger: -1}", "add: {calm: -1}"), "add 中的变量「calm」未声明"),
+    (("add: {anger: -1}", "add: {calm: -1}"), "「add」中的变量「calm」未声明"),
     (("regex: '查(询|一下)'", "regex: '查(询|一下'"), "无法编译"),
     (("when: score >= 0.6", "when: score >= "), "不完整"),
-    (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去 listen"),
-    (("outcome: success", "outcome: great"), "outcome 应为"),
+    (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去「listen」"),
+    (("outcome: success", "outcome: great"), "「outcome」应为"),
     (("start: listen", "start: begin"), "start「begin」不是已有节点"),
-    (("title: 测试情景\n", "title: [测试\n"), "YAML 格式错误"),
+    (("title: 测试情景\n", "title: [测试\n"), "YAML格式错误"),
 ])
 def test_validator_reports_each_rule_with_line_and_node(change, expected):
     old, new = change
@@ -218,7 +218,7 @@ def test_validator_reports_each_rule_with_line_and_node(change, expected):
 
 def test_choice_literal_must_be_an_option():
     text = SCENARIO_TEXT.replace("      - when: critical\n", "      - when: choice == 'nope'\n", 1)
-    assert any("选项「nope」不是本节点的 option id" in p for p in _problems(text))
+    assert any("选项「nope」不是本节点的option id" in p for p in _problems(text))
 
 
 def test_fast_offsets_agree_with_the_character_by_character_map():

@@ -81,7 +81,7 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
     response = _say(client, run_id, "谢谢您，请慢走。")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{run_id}/debrief")
     debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "100 分 · 通过 · 圆满解决" in debrief
+    assert "100分 · 通过 · 圆满解决" in debrief
     assert '<mark class="hit" title="问候语">您好</mark>' in debrief
     assert "依据：第三章 一、接受投诉阶段" in debrief and "四个阶段都做到了" in debrief
     assert "接受投诉 → 解释澄清 → 提出解决 → 跟踪总结" in debrief
@@ -91,7 +91,7 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.subject_id == world["staff_a"].id, AuditEvent.verb == "scenario.passed")) == 1
     history = client.get("/practice/history").get_data(as_text=True)
-    assert "测试情景" in history and "100 分" in history
+    assert "测试情景" in history and "100分" in history
 
 
 def test_forbidden_phrase_ends_badly_and_is_highlighted(app, client, world, mini):

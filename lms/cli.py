@@ -16,7 +16,7 @@ from flask_migrate import upgrade
 from .errors import DomainError
 from .extensions import db
 
-lms_cli = AppGroup("lms", help="门店培训认证平台 commands.")
+lms_cli = AppGroup("lms", help="门店培训认证平台的命令。")
 
 
 def _content_root() -> Path:
@@ -44,7 +44,7 @@ def ensure_secret_key() -> None:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-        click.echo(f"已生成密钥 {key_file}")
+        click.echo(f"已生成密钥「{key_file}」")
     if not current_app.config.get("SECRET_KEY"):
         current_app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
 
@@ -100,11 +100,11 @@ def _check_problems(content, exams) -> list[str]:
         for module in course.modules:
             for category in module.check:
                 if not any(in_check(cat, [category]) for _, cat in bank):
-                    problems.append(f"{module.path}: check 中的题目类别「{category}」在题库里不存在")
+                    problems.append(f"{module.path}: 「check」中的题目类别「{category}」在题库里不存在")
             have = len(check_pool(bank, module.check, rules))
             if bank and have < CHECK_QUESTIONS:  # a check never draws certification items: practice ones only
-                problems.append(f"{module.path}: 章节测验只有 {have} 道练习题可抽（上岗认证考试的题目不进测验），"
-                                f"至少需要 {CHECK_QUESTIONS} 道；请在「{'、'.join(module.check) or course.slug}/练习」下补题")
+                problems.append(f"{module.path}: 章节测验只有{have}道练习题可抽（上岗认证考试的题目不进测验），"
+                                f"至少需要{CHECK_QUESTIONS}道；请在「{'、'.join(module.check) or course.slug}/练习」下补题")
     return problems
 
 
@@ -117,7 +117,7 @@ def run_sync() -> bool:
 
     loaded = load_everything()
     if loaded.problems:
-        click.echo(f"内容有 {len(loaded.problems)} 处错误，未做任何改动：", err=True)
+        click.echo(f"内容有{len(loaded.problems)}处错误，未做任何改动：", err=True)
         for problem in loaded.problems:
             click.echo(f"  {problem}", err=True)
         return False
@@ -126,8 +126,8 @@ def run_sync() -> bool:
     changed_rules = sync_rules(loaded.rules)
     db.session.commit()
     total = sum(len(q) for q in loaded.exams.banks.values())
-    click.echo(f"内容同步完成：{len(content.courses)} 门课程，{content.module_count} 个章节，{len(sims.scenarios)} 个情景，"
-               f"{total} 道题（文件中），考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种"
+    click.echo(f"内容同步完成：{len(content.courses)}门课程，{content.module_count}个章节，{len(sims.scenarios)}个情景，"
+               f"{total}道题（文件中），考试{len(loaded.exams.exams)}场，上岗认证{len(loaded.rules)}种"
                f"{'（认证规则有更新）' if changed_rules else ''}。")
     for report in reports:
         for line in report.lines():
@@ -149,7 +149,7 @@ def schema_is_current() -> bool:
 def sync_command() -> None:
     """Load courses/ and simulations/ (idempotent; nothing changes if any file is bad)."""
     if not schema_is_current():
-        click.echo("数据库结构不是最新版本，请先运行 `flask --app wsgi db upgrade`（或 make run）。", err=True)
+        click.echo("数据库结构不是最新版本，请先运行「flask --app wsgi db upgrade」（或「make run」）。", err=True)
         sys.exit(1)
     if not run_sync():
         sys.exit(1)
@@ -168,7 +168,7 @@ def export_command() -> None:
     for exporter in course_exporters(root) + bank_exporters(root) + roleplay_exporters(_simulations_root()):
         exporter.run(report)
     db.session.commit()
-    click.echo(f"已导出网页上的修改：{report.rows} 项，写入 {len(report.files)} 个文件。")
+    click.echo(f"已导出网页上的修改：{report.rows}项，写入{len(report.files)}个文件。")
     for path in report.files:
         click.echo(f"  {path}")
 
@@ -181,18 +181,18 @@ def check_command() -> None:
     loaded = load_everything()
     problems = list(loaded.problems)
     if not problems:  # the bank linter reads well-formed banks only
-        problems += [f"{f.item.where}: {f.message()}（见 {f.other.where}）"
+        problems += [f"{f.item.where}: {f.message()}（见{f.other.where}）"
                      for f in lint_files(loaded.exams, loaded.content.courses, _content_root().name)]
     if problems:
-        click.echo(f"发现 {len(problems)} 处问题：", err=True)
+        click.echo(f"发现{len(problems)}处问题：", err=True)
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     sims = loaded.sims
     tests = sum(len(n.tests) for f in sims.scenarios for n in f.scenario.nodes.values())
     questions = sum(len(q) for q in loaded.exams.banks.values())
-    click.echo(f"检查通过：短语库 {len(sims.phrasebook.rules)} 条忌语规则，{len(sims.scenarios)} 个情景（{tests} 条节点测试全部通过），"
-               f"题库 {questions} 道题，考试 {len(loaded.exams.exams)} 场，上岗认证 {len(loaded.rules)} 种。")
+    click.echo(f"检查通过：短语库{len(sims.phrasebook.rules)}条忌语规则，{len(sims.scenarios)}个情景（{tests}条节点测试全部通过），"
+               f"题库{questions}道题，考试{len(loaded.exams.exams)}场，上岗认证{len(loaded.rules)}种。")
 
 
 phrases_cli = AppGroup("phrases", help="Phrasebook tools.")
@@ -217,9 +217,9 @@ def phrases_check_command(text: str, as_json: bool) -> None:
     click.echo(f"规范化：{analysis.normalized}")
     click.echo("命中规范用语：" + ("、".join(f"{labels[c]}({c})" for c in analysis.categories) or "无"))
     for hit in analysis.forbidden:
-        click.echo(f"服务忌语：「{hit.phrase}」 原文「{hit.matched}」 位置 {hit.start}–{hit.end} {hit.severity}")
+        click.echo(f"服务忌语：「{hit.phrase}」，原文「{hit.matched}」，位置{hit.start}～{hit.end}，{hit.severity}")
     for note in analysis.notes:
-        click.echo(f"提示：「{note.phrase}」 {note.advice}")
+        click.echo(f"提示：「{note.phrase}」，{note.advice}")
 
 
 gift_cli = AppGroup("gift", help="Import and export question banks in Moodle GIFT format.")
@@ -247,15 +247,15 @@ def gift_import_command(file: str, course_slug: str, valid_only: bool) -> None:
     for error in result.errors:
         click.echo(f"{file}:{error.line}: {error.message}", err=True)
     if result.errors and not valid_only:
-        click.echo(f"有 {len(result.errors)} 处错误，未导入任何题目（加 --valid-only 只导入正确的题）。", err=True)
+        click.echo(f"有{len(result.errors)}处错误，未导入任何题目（加「--valid-only」只导入正确的题）。", err=True)
         sys.exit(1)
     report = import_questions(course, result.questions, None)
     db.session.commit()
-    click.echo(f"已导入 {len(report.created)} 道题：" + "，".join(f"{QTYPE_LABELS[k]} {v}" for k, v in report.counts().items()))
+    click.echo(f"已导入{len(report.created)}道题：" + "，".join(f"{QTYPE_LABELS[k]}{v}" for k, v in report.counts().items()))
     for old, new in report.renamed:
         click.echo(f"  名称「{old}」已被占用，导入为「{new}」")
     if report.identical:
-        click.echo(f"  {len(report.identical)} 道与题库中已有的题目完全相同，未重复导入：{'、'.join(report.identical)}")
+        click.echo(f"  {len(report.identical)}道与题库中已有的题目完全相同，未重复导入：{'、'.join(report.identical)}")
 
 
 @gift_cli.command("export")
@@ -280,7 +280,7 @@ def gift_export_command(course_slug: str) -> None:
 def _sqlite_path() -> Path:
     url = db.engine.url
     if url.get_backend_name() != "sqlite" or not url.database:
-        click.echo("backup/restore 只用于内置的 SQLite 数据库；PostgreSQL 请用 pg_dump / pg_restore（见 docs/deploy.md）。", err=True)
+        click.echo("「backup」「restore」只用于内置的SQLite数据库；PostgreSQL请用「pg_dump」「pg_restore」（见「docs/deploy.md」）。", err=True)
         sys.exit(1)
     return Path(url.database)
 
@@ -298,7 +298,7 @@ def backup_command(target: str | None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         target = str(folder / f"lms-{datetime.now():%Y%m%d-%H%M%S}.sqlite3")
     if Path(target).exists():
-        click.echo(f"{target} 已存在，不覆盖。", err=True)
+        click.echo(f"「{target}」已存在，不覆盖。", err=True)
         sys.exit(1)
     db.session.remove()
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -307,7 +307,7 @@ def backup_command(target: str | None) -> None:
     if check != "ok":
         click.echo(f"备份校验失败：{check}", err=True)
         sys.exit(1)
-    click.echo(f"已备份到 {target}")
+    click.echo(f"已备份到「{target}」")
 
 
 @lms_cli.command("restore")
@@ -327,7 +327,7 @@ def restore_command(source: str, yes: bool) -> None:
     if "alembic_version" not in tables or "users" not in tables:
         click.echo("这不是本系统的数据库备份，未恢复。", err=True)
         sys.exit(1)
-    if not yes and not click.confirm(f"用 {source} 替换 {target}？当前数据库会另存一份"):
+    if not yes and not click.confirm(f"用「{source}」替换「{target}」？当前数据库会另存一份"):
         sys.exit(1)
     db.session.remove()
     db.engine.dispose()
@@ -336,7 +336,7 @@ def restore_command(source: str, yes: bool) -> None:
         current.backup(keep)
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-    click.echo(f"已恢复。原数据库另存为 {aside}。如备份来自旧版本，请再运行 flask --app wsgi db upgrade。")
+    click.echo(f"已恢复。原数据库另存为「{aside}」。如备份来自旧版本，请再运行「flask --app wsgi db upgrade」。")
 
 
 xapi_cli = AppGroup("xapi", help="Learning records as xAPI statements.")
@@ -358,7 +358,7 @@ def xapi_export_command(store_code: str, base: str) -> None:
 
     store = db.session.scalar(select(Store).where(func.upper(Store.code) == store_code.upper()))
     if store is None:
-        click.echo(f"没有编码为 {store_code} 的营业厅。", err=True)
+        click.echo(f"没有编码为「{store_code}」的营业厅。", err=True)
         sys.exit(1)
     people = db.session.scalars(select(User).where(User.store_id == store.id).order_by(User.emp_no)).all()
     base = base or current_app.config.get("PUBLIC_URL") or "https://lms.invalid"
@@ -383,7 +383,7 @@ def admin_create_command(emp_no: str, name: str) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     db.session.commit()
-    click.echo(f"已创建管理员 {user.emp_no}，初始密码：{password}（首次登录须修改）")
+    click.echo(f"已创建管理员「{user.emp_no}」，初始密码：{password}（首次登录须修改）")
 
 
 @admin_cli.command("reset-password")
@@ -394,13 +394,13 @@ def admin_reset_command(emp_no: str) -> None:
 
     user = find_by_emp_no(emp_no)
     if user is None:
-        click.echo(f"没有工号 {emp_no}。", err=True)
+        click.echo(f"没有工号「{emp_no}」。", err=True)
         sys.exit(1)
     actor = _system_actor()
     password = reset_password(user, actor)
     set_active(user, True, actor)
     db.session.commit()
-    click.echo(f"{user.emp_no} {user.name} 的新密码：{password}（首次登录须修改）")
+    click.echo(f"{user.name}（{user.emp_no}）的新密码：{password}（首次登录须修改）")
 
 
 def _system_actor():
@@ -424,8 +424,8 @@ def sweep_command(every: int) -> None:
             expired = expire_due_attempts()
             db.session.commit()
             report = sweep()
-            click.echo(f"自动交卷 {expired} 份超时答卷；新排队提醒 {report.queued} 条；已发送：站内 {report.sent['inapp']}，"
-                       f"邮件 {report.sent['email']}，群机器人 {report.sent['webhook']}；失败待重试 {report.failed}。")
+            click.echo(f"自动交卷{expired}份超时答卷；新排队提醒{report.queued}条；已发送：站内{report.sent['inapp']}，"
+                       f"邮件{report.sent['email']}，群机器人{report.sent['webhook']}；失败待重试{report.failed}。")
         except Exception:  # a loop keeps going; a single run reports the failure
             db.session.rollback()
             if not every:
@@ -453,18 +453,18 @@ def notices_report_command(notice_id: int, fmt: str, output: str | None) -> None
 
     notice = db.session.get(Notice, notice_id)
     if notice is None:
-        click.echo(f"没有编号为 {notice_id} 的通知。", err=True)
+        click.echo(f"没有编号为{notice_id}的通知。", err=True)
         sys.exit(1)
     rows = sign_in_rows(notice)
     table = sign_in_table(notice, rows)
     body = to_csv(table) if fmt == "csv" else to_xlsx(table)
     if output:
         Path(output).write_bytes(body)
-        click.echo(f"已写入 {output}（{len(rows)} 人）。")
+        click.echo(f"已写入「{output}」（{len(rows)}人）。")
     elif fmt == "csv":
         click.echo(body.decode("utf-8-sig"), nl=False)
     else:
-        click.echo("XLSX 请用 --output 指定文件。", err=True)
+        click.echo("XLSX请用「--output」指定文件。", err=True)
         sys.exit(1)
 
 
@@ -480,7 +480,7 @@ def _create_demo_if_empty() -> None:
     accounts_file = Path(current_app.instance_path) / "demo-accounts.txt"
     if not database_is_empty():
         if accounts_file.exists():
-            click.echo(f"演示账号见 {accounts_file}")
+            click.echo(f"演示账号见「{accounts_file}」")
         return
     accounts = create_demo()
     db.session.commit()
@@ -489,7 +489,7 @@ def _create_demo_if_empty() -> None:
     fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    click.echo("已创建演示组织。演示账号（密码只显示这一次，也已写入 " + str(accounts_file) + "）：")
+    click.echo("已创建演示组织。演示账号（密码只显示这一次，也已写入「" + str(accounts_file) + "」）：")
     click.echo(text)
 
 
@@ -504,4 +504,4 @@ def init_command(no_demo: bool) -> None:
         sys.exit(1)
     if not no_demo:
         _create_demo_if_empty()
-    click.echo("打开 http://127.0.0.1:5000 登录。")
+    click.echo("登录地址：http://127.0.0.1:5000")

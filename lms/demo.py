@@ -21,9 +21,9 @@ from .notices.service import NoticeData, publish
 
 REGION = ("DEMO", "演示市分公司")
 STORES = (
-    ("S001", "演示中央大街营业厅", "中央大街 88 号"),
-    ("S002", "演示学府路营业厅", "学府路 16 号"),
-    ("S003", "演示开发区营业厅", "开发区长江路 9 号"),
+    ("S001", "演示中央大街营业厅", "中央大街88号"),
+    ("S002", "演示学府路营业厅", "学府路16号"),
+    ("S003", "演示开发区营业厅", "开发区长江路9号"),
 )
 # (工号, 姓名, 岗位, store index, days since hire); managers first.
 STAFF = (
@@ -83,7 +83,7 @@ def create_demo() -> list[tuple[User, str]]:
     return accounts
 
 
-DEMO_NOTICE = """**演示数据。** 即日起，营业厅开始受理「演示融合套餐」新业务（本通知用于演示 48 小时培训规则）。
+DEMO_NOTICE = """**演示数据。**即日起，营业厅开始受理「演示融合套餐」新业务（本通知用于演示48小时培训规则）。
 
 ## 受理要点
 

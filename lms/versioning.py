@@ -87,15 +87,15 @@ class SyncReport:
 
     def lines(self) -> list[str]:
         """The report in words, for `lms sync`."""
-        out = [f"{self.kind}：新增 {len(self.created)}，更新 {len(self.updated)}，未变 {self.unchanged}，"
-               f"下线 {len(self.retired)}" + (f"，网页新建 {len(self.kept_new)}" if self.kept_new else "")
-               + (f"，冲突 {len(self.conflicts)}" if self.conflicts else "") + "。"]
+        out = [f"{self.kind}：新增{len(self.created)}，更新{len(self.updated)}，未变{self.unchanged}，"
+               f"下线{len(self.retired)}" + (f"，网页新建{len(self.kept_new)}" if self.kept_new else "")
+               + (f"，冲突{len(self.conflicts)}" if self.conflicts else "") + "。"]
         out += [f"  更新（版本+1）：{key}" for key in self.updated]
         out += [f"  下线：{key}" for key in self.retired]
         for key in self.conflicts:
             moved = "文件自上次同步后也改了，文件的修改未载入" if key in self.file_moved else "文件还是旧的内容"
-            out.append(f"  冲突，已跳过：{key} 在网页上改过且尚未导出（网页上的版本已保留；{moved}）。"
-                       f"请先 `lms export` 写出网页上的修改，再合并文件。")
+            out.append(f"  冲突，已跳过：「{key}」在网页上改过且尚未导出（网页上的版本已保留；{moved}）。"
+                       f"请先「lms export」写出网页上的修改，再合并文件。")
         return out
 
 

@@ -29,7 +29,7 @@ ERROR_TEXT = {
     404: ("页面不存在", "您要找的页面不存在，或者您无权查看。"),
     405: ("请求方式不对", "这个地址不支持这种操作。"),
     409: ("无法完成", "这个操作现在无法完成。"),
-    413: ("文件太大", "上传的文件超过了大小限制（5 MB）。"),
+    413: ("文件太大", "上传的文件超过了大小限制（5MB）。"),
     429: ("操作太频繁", "尝试次数过多，请稍等一分钟再试。"),
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后再试；如一直出现，请联系管理员。"),
     503: ("暂时无法使用", "系统暂时无法使用，请稍后再试。"),
@@ -129,7 +129,7 @@ def init_app(app: Flask) -> None:
     def refuse_bad_input():
         """Answer 400 to NUL characters anywhere in the request, and 503 without a secret key."""
         if not app.config.get("SECRET_KEY"):
-            return _error_page(503, "系统尚未初始化（缺少密钥），请管理员先运行 make run 或 flask --app wsgi lms init。")
+            return _error_page(503, "系统尚未初始化（缺少密钥），请管理员先运行「make run」或「flask --app wsgi lms init」。")
         if "\x00" in request.path or any(
             "\x00" in key or "\x00" in value
             for values in (request.args, request.form) for key, value in values.items(multi=True)

@@ -40,7 +40,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
                 "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark)
         if key in result:  # PyYAML would keep the last one silently
             raise yaml.constructor.ConstructorError(
-                None, None, f"键「{key}」重复（第 {result.key_lines[key]} 行已有）", key_node.start_mark)
+                None, None, f"键「{key}」重复（第{result.key_lines[key]}行已有）", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -64,4 +64,4 @@ def load(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise YamlError(f"YAML 格式错误：{problem}", mark.line + 1 if mark is not None else None) from exc
+        raise YamlError(f"YAML格式错误：{problem}", mark.line + 1 if mark is not None else None) from exc

@@ -141,7 +141,7 @@ def person_active(user_id: int):
     except DomainError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"已{'启用' if active else '停用'} {person.name}（{person.emp_no}），培训记录均保留。", "success")
+        flash(f"已{'启用' if active else '停用'}{person.name}（{person.emp_no}），培训记录均保留。", "success")
     return redirect(url_for("admin.person_edit", user_id=person.id))
 
 
@@ -321,7 +321,7 @@ def roster_confirm():
         db.session.rollback()
         flash("这份名单已经导入过了。", "info")
         return redirect(url_for("admin.people"))
-    flash(f"导入完成：新增 {len(plan.new)} 人，更新 {len(plan.changed)} 人，未变 {len(plan.unchanged)} 人。", "success")
+    flash(f"导入完成：新增{len(plan.new)}人，更新{len(plan.changed)}人，未变{len(plan.unchanged)}人。", "success")
     if created:
         return render_template("admin/password_once.html", people=created, title="导入完成：新账号的初始密码")
     return redirect(url_for("admin.people"))

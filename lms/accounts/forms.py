@@ -26,13 +26,13 @@ class LoginForm(LmsForm):
 
 class PasswordForm(LmsForm):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
-    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(8, 128, "新密码至少 8 位")])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(8, 128, "新密码至少8位")])
     confirm = PasswordField("再输一次新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
     submit = SubmitField("修改密码")
 
 
 class PersonForm(LmsForm):
-    emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Regexp(EMP_NO_RE, message="工号为 2–32 位字母、数字、- 或 _")])
+    emp_no = StringField("工号", validators=[DataRequired("请输入工号"), Regexp(EMP_NO_RE, message="工号为2～32位字母、数字、「-」或「_」")])
     name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=50)])
     role = SelectField("角色", choices=choices(ROLE_LABELS.items()), default="staff")
     position = SelectField("岗位", choices=choices([("", "（无）")] + [(p, p) for p in POSITIONS]), default="")
@@ -56,17 +56,17 @@ class PersonForm(LmsForm):
 
 
 class StoreForm(LmsForm):
-    code = StringField("营业厅编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
+    code = StringField("营业厅编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为2～32位字母、数字、「-」或「_」")])
     name = StringField("营业厅名称", validators=[DataRequired("请输入名称"), Length(max=100)])
     region_id = SelectField("地市公司", coerce=int, choices=[])
     address = StringField("地址", validators=[Optional(), Length(max=200)])
     webhook_url = StringField("群机器人地址（企业微信/钉钉，可选）", validators=[
-        Optional(), Length(max=500), Regexp(r"^https?://\S+$", message="请填写以 http:// 或 https:// 开头的地址")])
+        Optional(), Length(max=500), Regexp(r"^https?://\S+$", message="请填写以「http://」或「https://」开头的地址")])
     submit = SubmitField("保存")
 
 
 class RegionForm(LmsForm):
-    code = StringField("地市编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为 2–32 位字母、数字、- 或 _")])
+    code = StringField("地市编码", validators=[DataRequired("请输入编码"), Regexp(r"^[A-Za-z0-9_-]{2,32}$", message="编码为2～32位字母、数字、「-」或「_」")])
     name = StringField("地市公司名称", validators=[DataRequired("请输入名称"), Length(max=100)])
     submit = SubmitField("新增地市公司")
 
@@ -79,8 +79,8 @@ class LeaveForm(LmsForm):
 
 
 class RosterUploadForm(LmsForm):
-    file = FileField("花名册文件（.csv 或 .xlsx）", validators=[
-        FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只支持 .csv 或 .xlsx 文件")])
+    file = FileField("花名册文件（「.csv」或「.xlsx」）", validators=[
+        FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只支持「.csv」或「.xlsx」文件")])
     submit = SubmitField("上传并预览")
 
 

@@ -67,12 +67,12 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         return _read_xlsx(data)
     if name.endswith(".csv"):
         return _read_csv(data)
-    raise RosterFileError("只支持 .csv 或 .xlsx 文件")
+    raise RosterFileError("只支持「.csv」或「.xlsx」文件")
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
     if b"\x00" in data:
-        raise RosterFileError("文件不是文本格式的 CSV")
+        raise RosterFileError("文件不是文本格式的CSV")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -80,11 +80,11 @@ def _read_csv(data: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes almost anything
-        raise RosterFileError("无法识别文件编码，请另存为 UTF-8 CSV")
+        raise RosterFileError("无法识别文件编码，请另存为UTF-8 CSV")
     try:
         return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:
-        raise RosterFileError(f"CSV 格式错误：{exc}") from exc
+        raise RosterFileError(f"CSV格式错误：{exc}") from exc
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
@@ -93,7 +93,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise RosterFileError("无法读取该 Excel 文件（请确认是 .xlsx 格式且未损坏）") from exc
+        raise RosterFileError("无法读取该Excel文件（请确认是「.xlsx」格式且未损坏）") from exc
     try:
         sheet = workbook.worksheets[0]
         return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -144,13 +144,13 @@ def check_roster(
     header = [h.strip().lstrip("\ufeff") for h in table[0]]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise RosterFileError(f"第 1 行缺少列：{'、'.join(missing)}（需要：{'、'.join(COLUMNS)}）")
+        raise RosterFileError(f"第1行缺少列：{'、'.join(missing)}（需要：{'、'.join(COLUMNS)}）")
     index = {name: header.index(name) for name in COLUMNS if name in header}
     data_rows = [(n, r) for n, r in enumerate(table[1:], start=2) if any(c.strip() for c in r)]
     if not data_rows:
         raise RosterFileError("文件里没有人员数据（只有表头）")
     if len(data_rows) > max_rows:
-        raise RosterFileError(f"一次最多导入 {max_rows} 行，这个文件有 {len(data_rows)} 行")
+        raise RosterFileError(f"一次最多导入{max_rows}行，这个文件有{len(data_rows)}行")
 
     check = RosterCheck()
     first_row_of: dict[str, int] = {}
@@ -161,15 +161,15 @@ def check_roster(
         if not emp_no:
             reasons.append("工号为空")
         elif not EMP_NO_RE.match(emp_no):
-            reasons.append(f"工号「{emp_no}」格式不对（2–32 位字母、数字、- 或 _）")
+            reasons.append(f"工号「{emp_no}」格式不对（2～32位字母、数字、「-」或「_」）")
         elif emp_no.upper() in first_row_of:
-            reasons.append(f"工号「{emp_no}」与第 {first_row_of[emp_no.upper()]} 行重复")
+            reasons.append(f"工号「{emp_no}」与第{first_row_of[emp_no.upper()]}行重复")
         else:
             first_row_of[emp_no.upper()] = number
         if not name:
             reasons.append("姓名为空")
         elif len(name) > 50:
-            reasons.append("姓名超过 50 个字")
+            reasons.append("姓名超过50个字")
         role_text = get("角色")
         role = (ROLE_ALIASES.get(role_text) or ROLE_ALIASES.get(role_text.lower())) if role_text else None
         if role_text and role is None:
@@ -193,7 +193,7 @@ def check_roster(
         if not hired_text:
             reasons.append("入职日期为空")
         elif hired is None:
-            reasons.append(f"入职日期「{hired_text}」无法识别（如 2026-11-21）")
+            reasons.append(f"入职日期「{hired_text}」无法识别（如2026-11-21）")
         elif today is not None and (hired.year < 1950 or (hired - today).days > 366):
             reasons.append(f"入职日期「{hired_text}」不合理")
         if reasons:

@@ -66,7 +66,7 @@ class PersonData:
 def create_person(data: PersonData, actor: User, password: str | None = None) -> tuple[User, str]:
     """Create a person; return them and their initial password (shown once)."""
     if find_by_emp_no(data.emp_no) is not None:
-        raise DomainError(f"工号 {data.emp_no} 已存在")
+        raise DomainError(f"工号「{data.emp_no}」已存在")
     generated = password is None
     password = password or generate_password()
     user = User(emp_no=data.emp_no.strip(), active=True)
@@ -84,7 +84,7 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
     """Change a person's fields; return the names of the fields that changed."""
     other = find_by_emp_no(data.emp_no)
     if other is not None and other.id != user.id:
-        raise DomainError(f"工号 {data.emp_no} 已被 {other.name} 使用")
+        raise DomainError(f"工号「{data.emp_no}」已被{other.name}使用")
     if user.role == "admin" and data.role != "admin":
         if user.id == actor.id:
             raise DomainError("不能取消自己的管理员角色")
@@ -170,7 +170,7 @@ def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> L
         raise DomainError("结束日期不能早于开始日期")
     for other in user.leaves:
         if other.start_date <= end and start <= other.end_date:
-            raise DomainError(f"与已有假期 {other.start_date}–{other.end_date} 重叠")
+            raise DomainError(f"与已有假期{other.start_date}～{other.end_date}重叠")
     leave = Leave(user=user, start_date=start, end_date=end, reason=reason.strip())
     db.session.add(leave)
     db.session.flush()
@@ -216,7 +216,7 @@ def set_store_active(store: Store, active: bool, actor: User) -> None:
         staff = db.session.scalar(select(func.count()).select_from(User).where(
             User.store_id == store.id, User.active.is_(True)))
         if staff:
-            raise DomainError(f"该营业厅还有 {staff} 名在岗人员，请先调出或停用")
+            raise DomainError(f"该营业厅还有{staff}名在岗人员，请先调出或停用")
     store.active = active
     audit.record("store.reopened" if active else "store.closed", actor_id=actor.id, subject_id=None,
                  object_type="store", object_id=store.id)
@@ -227,7 +227,7 @@ def save_region(code: str, name: str, actor: User) -> Region:
     """Create a region (地市公司)."""
     code, name = code.strip().upper(), name.strip()
     if db.session.scalar(select(Region).where(func.upper(Region.code) == code)) is not None:
-        raise DomainError(f"地市编码 {code} 已存在")
+        raise DomainError(f"地市编码「{code}」已存在")
     region = Region(code=code, name=name)
     db.session.add(region)
     db.session.flush()

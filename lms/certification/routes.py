@@ -83,7 +83,7 @@ def renew_certificate(code: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     new = renew(cert, current_user.id)
-    flash(f"已续期，新证编号 {new.code}。", "success")
+    flash(f"已续期，新证编号{new.code}。", "success")
     return redirect(url_for("certification.certificate", code=new.code))
 
 

@@ -139,7 +139,7 @@ class Requirement:
         if self.kind == "course":
             return f"课程：{self.title}"
         if self.kind == "scenario":
-            return f"情景演练：{self.title}（≥{self.minimum} 分）"
+            return f"情景演练：{self.title}（≥{self.minimum}分）"
         return f"考试：{self.title}"
 
 
@@ -182,7 +182,7 @@ def certificate_status(certificate: CertificateFacts, now: datetime, suspended: 
 def _course(item: CourseItem, studied: Studied) -> Requirement:
     done = min(studied.modules, item.modules)
     met = item.modules > 0 and done >= item.modules
-    return Requirement("course", item.slug, item.title, met, "已学完" if met else f"{done}/{item.modules} 章",
+    return Requirement("course", item.slug, item.title, met, "已学完" if met else f"{done}/{item.modules}章",
                        studied.last_at if met else None, done > 0)
 
 
@@ -190,9 +190,9 @@ def _scenario(item: ScenarioItem, practised: Practised) -> Requirement:
     best = max((score for score, _ in practised.passes), default=None)
     met_at = max((at for score, at in practised.passes if score >= item.minimum), default=None)
     if met_at is not None:
-        detail = f"{best} 分"
+        detail = f"{best}分"
     elif best is not None:
-        detail = f"最高 {best} 分"  # passed, but below the rule's minimum
+        detail = f"最高{best}分"  # passed, but below the rule's minimum
     else:
         detail = "打字模式未通过" if practised.tried else "未练习"
     return Requirement("scenario", item.slug, item.title, met_at is not None, detail, met_at, practised.tried,
@@ -204,7 +204,7 @@ def _exam(item: ExamItem, examined: Examined) -> Requirement:
     if met:
         detail = "已通过"
     else:
-        detail = f"最高 {examined.best:g} 分" if examined.best is not None else "未考"
+        detail = f"最高{examined.best:g}分" if examined.best is not None else "未考"
     return Requirement("exam", item.slug, item.title, met, detail, examined.passed_at, examined.best is not None)
 
 

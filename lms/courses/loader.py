@@ -115,12 +115,12 @@ def _load_course(
 ) -> CourseSpec | None:
     rel_folder = _rel(root, folder)
     if not SLUG_RE.match(folder.name) or len(folder.name) > 64:
-        errors.append(LoadError(rel_folder, None, "课程目录名只能用小写字母、数字和 -"))
+        errors.append(LoadError(rel_folder, None, "课程目录名只能用小写字母、数字和「-」"))
         return None
     meta_path = folder / "course.yaml"
     rel_meta = _rel(root, meta_path)
     if not meta_path.is_file():
-        errors.append(LoadError(rel_folder, None, "缺少 course.yaml"))
+        errors.append(LoadError(rel_folder, None, "缺少「course.yaml」"))
         return None
     first_error = len(errors)
     meta, lines = _parse_yaml(meta_path.read_text(encoding="utf-8"), rel_meta, 0, errors)
@@ -158,17 +158,17 @@ def _load_modules(root: Path, folder: Path, errors: list[LoadError]) -> list[Mod
         rel = _rel(root, path)
         match = MODULE_FILE_RE.match(path.name)
         if not match:
-            errors.append(LoadError(rel, None, "章节文件名应为 NN-slug.md（序号-小写字母数字）"))
+            errors.append(LoadError(rel, None, "章节文件名应为「NN-slug.md」（序号-小写字母数字）"))
             continue
         order, slug = int(match.group(1)), match.group(2)
         if len(slug) > 64:
-            errors.append(LoadError(rel, None, "章节 slug 太长（最多 64 个字符）"))
+            errors.append(LoadError(rel, None, "章节slug太长（最多64个字符）"))
             continue
         if slug in seen_slugs:
-            errors.append(LoadError(rel, None, f"章节 slug「{slug}」重复（另见 {seen_slugs[slug]}）"))
+            errors.append(LoadError(rel, None, f"章节slug「{slug}」重复（另见「{seen_slugs[slug]}」）"))
             continue
         if order in seen_orders:
-            errors.append(LoadError(rel, None, f"章节序号 {order} 重复（另见 {seen_orders[order]}）"))
+            errors.append(LoadError(rel, None, f"章节序号{order}重复（另见「{seen_orders[order]}」）"))
             continue
         seen_slugs[slug], seen_orders[order] = rel, rel
         module = _load_module(path, rel, slug, order, errors)
@@ -181,17 +181,17 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        errors.append(LoadError(rel, None, "文件不是 UTF-8 编码"))
+        errors.append(LoadError(rel, None, "文件不是UTF-8编码"))
         return None
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
     file_lines = text.split("\n")
     if not file_lines or file_lines[0].strip() != "---":
-        errors.append(LoadError(rel, 1, "文件应以 --- 开头的 YAML 头部（front matter）开始"))
+        errors.append(LoadError(rel, 1, "文件应以「---」开头的YAML头部（front matter）开始"))
         return None
     try:
         end = next(i for i in range(1, len(file_lines)) if file_lines[i].strip() == "---")
     except StopIteration:
-        errors.append(LoadError(rel, 1, "YAML 头部没有以 --- 结束"))
+        errors.append(LoadError(rel, 1, "YAML头部没有以「---」结束"))
         return None
     first_error = len(errors)
     meta, lines = _parse_yaml("\n".join(file_lines[1:end]), rel, 1, errors)
@@ -202,12 +202,12 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     source = _required_text(meta, "source", "出处（制度章节）", lines, rel, errors, default_line=1, limit=300)
     minutes = _int_field(meta, "minutes", None, lines, rel, errors)
     if minutes is not None and minutes <= 0:
-        errors.append(LoadError(rel, lines.get("minutes"), "minutes 应为正整数"))
+        errors.append(LoadError(rel, lines.get("minutes"), "「minutes」应为正整数"))
     check = meta.get("check") or []
     if isinstance(check, str):
         check = [check]
     if not isinstance(check, list) or not all(isinstance(c, str) and c.strip() for c in check):
-        errors.append(LoadError(rel, lines.get("check"), "check 应为题目类别（$CATEGORY）列表"))
+        errors.append(LoadError(rel, lines.get("check"), "「check」应为题目类别（$CATEGORY）列表"))
         check = []
     body = "\n".join(file_lines[end + 1 :]).strip()
     if not body:
@@ -229,17 +229,17 @@ def _parse_yaml(
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 + line_offset if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        errors.append(LoadError(rel, line, f"YAML 格式错误：{problem}"))
+        errors.append(LoadError(rel, line, f"YAML格式错误：{problem}"))
         return None, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        errors.append(LoadError(rel, 1 + line_offset, "YAML 内容应为键值对（mapping）"))
+        errors.append(LoadError(rel, 1 + line_offset, "YAML内容应为键值对（mapping）"))
         return None, {}
     lines: dict[str, int] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value)
         if key in lines:
             errors.append(LoadError(rel, key_node.start_mark.line + 1 + line_offset,
-                                    f"字段「{key}」重复（第 {lines[key]} 行已有）"))
+                                    f"字段「{key}」重复（第{lines[key]}行已有）"))
             return None, {}
         lines[key] = key_node.start_mark.line + 1 + line_offset
         if isinstance(value_node, yaml.SequenceNode):
@@ -264,10 +264,10 @@ def _required_text(
         errors.append(LoadError(rel, lines.get(key, default_line), f"缺少{label}（{key}）"))
         return ""
     if not isinstance(value, (str, int, float)):
-        errors.append(LoadError(rel, lines.get(key, default_line), f"{key} 应为文字"))
+        errors.append(LoadError(rel, lines.get(key, default_line), f"「{key}」应为文字"))
         return ""
     if len(str(value).strip()) > limit:
-        errors.append(LoadError(rel, lines.get(key, default_line), f"{key} 太长（最多 {limit} 字）"))
+        errors.append(LoadError(rel, lines.get(key, default_line), f"「{key}」太长（最多{limit}字）"))
         return ""
     return str(value).strip()
 
@@ -277,7 +277,7 @@ def _int_field(meta: dict, key: str, default: int | None, lines: dict[str, int],
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(LoadError(rel, lines.get(key), f"{key} 应为整数"))
+        errors.append(LoadError(rel, lines.get(key), f"「{key}」应为整数"))
         return default
     return value
 
@@ -287,7 +287,7 @@ def _positions(
 ) -> tuple[str, ...]:
     value = meta.get("positions") or []
     if not isinstance(value, list):
-        errors.append(LoadError(rel, lines.get("positions"), "positions 应为岗位名称列表"))
+        errors.append(LoadError(rel, lines.get("positions"), "「positions」应为岗位名称列表"))
         return ()
     result = []
     for i, item in enumerate(value):

@@ -227,7 +227,7 @@ def edit_module(module: Module, title: str, body: str, actor_id: int, origin: st
     if not title or not body:
         raise DomainError("标题和正文都不能为空。")
     if len(title) > 200:
-        raise DomainError("标题太长（最多 200 字）。")
+        raise DomainError("标题太长（最多200字）。")
     text_hash = ModuleSpec(module.slug, module.sort_order, title, module.source, module.minutes, body, "").text_hash
     changed = record_edit(module, text_hash, lambda version: module.versions.append(
         ModuleVersion(version=version, title=title, body_md=body, origin=origin, created_by=actor_id)))

@@ -91,7 +91,7 @@ def sync_exam_content(content: ExamContent) -> list[SyncReport]:
 def edit_question(question: Question, spec: QuestionSpec, actor_id: int) -> bool:
     """Save a browser edit of a question as its new version; return False when nothing changed."""
     if spec.name != question.name:
-        raise DomainError("题目名称（::名称::）是题目的固定标识，不能修改。")
+        raise DomainError("题目名称（「::名称::」）是题目的固定标识，不能修改。")
     if record_edit(question, spec_hash(spec), _add_version(question, spec, actor_id)):
         _apply(question, spec)
         audit.record("question.edited", actor_id=actor_id, subject_id=None, object_type="question",

@@ -39,7 +39,7 @@ class ExamError(ValueError):
     """An exam definition has problems: (line, message) pairs."""
 
     def __init__(self, problems: list[tuple[int | None, str]]):
-        super().__init__("; ".join(m for _, m in problems))
+        super().__init__("；".join(m for _, m in problems))
         self.problems = problems
 
 
@@ -119,7 +119,7 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
         return data.line_of(key) if hasattr(data, "line_of") and key else getattr(data, "line", None)
 
     if not ID_RE.match(exam_id):
-        problems.append((None, "考试文件名只能用小写字母、数字和 -"))
+        problems.append((None, "考试文件名只能用小写字母、数字和「-」"))
     if not isinstance(data, dict):
         raise ExamError([(1, "考试定义应为键值对")])
     for key in data:
@@ -127,24 +127,24 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
             problems.append((line(key), f"未知字段「{key}」"))
     title = str(data.get("title") or "").strip()
     if not title:
-        problems.append((line("title"), "缺少 title"))
+        problems.append((line("title"), "缺少「title」"))
     numbers = {}
     for key, default, low, high in (("time_limit_minutes", 30, 1, 600), ("pass_mark", 60, 1, 100),
                                     ("max_attempts", 0, 0, 100), ("cooldown_minutes", 0, 0, 10080)):
         value = data.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems.append((line(key), f"{key} 应为 {low}–{high} 的整数"))
+            problems.append((line(key), f"「{key}」应为{low}～{high}的整数"))
             value = default
         numbers[key] = value
     rules = []
     raw = data.get("draw")
     if not isinstance(raw, list) or not raw:
-        problems.append((line("draw"), "draw 应列出至少一条抽题规则"))
+        problems.append((line("draw"), "「draw」应列出至少一条抽题规则"))
         raw = []
     for item in raw:
         if not isinstance(item, dict) or not item.get("category") or not isinstance(item.get("count"), int) \
                 or item["count"] < 1:
-            problems.append((getattr(item, "line", line("draw")), "每条抽题规则要有 category 和正整数 count"))
+            problems.append((getattr(item, "line", line("draw")), "每条抽题规则要有「category」和正整数「count」"))
             continue
         rule = DrawRule(str(item["category"]), item["count"], getattr(item, "line", None))
         if available is not None:
@@ -152,7 +152,7 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
             have = sum(n for cat, types in available.items() if rule.matches(cat)
                        for kind, n in types.items() if kind in kinds)
             if have < rule.count:
-                problems.append((getattr(item, "line", None), f"类别「{rule.category}」只有 {have} 道可抽的题，不够抽 {rule.count} 道"))
+                problems.append((getattr(item, "line", None), f"类别「{rule.category}」只有{have}道可抽的题，不够抽{rule.count}道"))
         rules.append(rule)
     if problems:
         raise ExamError(problems)

@@ -12,7 +12,7 @@ from ..forms import LmsForm
 class QuestionForm(LmsForm):
     """One question as GIFT text."""
 
-    gift = TextAreaField("题目（GIFT 格式）", validators=[DataRequired("请填写题目")])
+    gift = TextAreaField("题目（GIFT格式）", validators=[DataRequired("请填写题目")])
     submit = SubmitField("保存为新版本")
 
 
@@ -20,8 +20,8 @@ class ImportForm(LmsForm):
     """A GIFT file and the course whose bank receives it."""
 
     course = SelectField("导入到课程", choices=[])
-    file = FileField("GIFT 文件（.gift 或 .txt，UTF-8）", validators=[FileRequired("请选择文件"),
-                                                                 FileAllowed(["gift", "txt"], "只支持 .gift 或 .txt")])
+    file = FileField("GIFT文件（「.gift」或「.txt」，UTF-8）", validators=[FileRequired("请选择文件"),
+                                                                 FileAllowed(["gift", "txt"], "只支持「.gift」或「.txt」")])
     valid_only = BooleanField("文件有错误时，只导入格式正确的题目")
     submit = SubmitField("导入")
 
@@ -36,6 +36,6 @@ class ExamForm(LmsForm):
 class EssayGradeForm(LmsForm):
     """A trainer's grade and comment for an essay answer."""
 
-    score = DecimalField("得分（0–100）", places=None, validators=[InputRequired("请填写得分"), NumberRange(0, 100, "得分应在 0–100 之间")])
+    score = DecimalField("得分（0～100）", places=None, validators=[InputRequired("请填写得分"), NumberRange(0, 100, "得分应在0～100之间")])
     comment = TextAreaField("评语", validators=[Optional()])
     submit = SubmitField("提交评分")

@@ -137,7 +137,7 @@ def _question(s: str, line: int, category: str) -> QuestionSpec:
     if s.startswith("::"):
         end = s.find("::", 2)
         if end < 0:
-            raise _Bad("题目名称缺少结束的 ::", 0)
+            raise _Bad("题目名称缺少结束的「::」", 0)
         name, pos = _text(s[2:end]), end + 2
     block = _answer_block(s, pos)
     if block is None:
@@ -159,14 +159,14 @@ def _answer_block(s: str, pos: int) -> tuple[int, int] | None:
     if opening < 0 and closing < 0:
         return None
     if closing >= 0 and (opening < 0 or closing < opening):
-        raise _Bad("多余的右花括号 }（前面没有 {；普通文字中请写成 \\}）", closing)
+        raise _Bad("多余的右花括号「}」（前面没有「{」；普通文字中请写成「\\}」）", closing)
     if closing < 0 or "{" in s[opening + 1:closing]:
-        raise _Bad("缺少右花括号 }", opening)
+        raise _Bad("缺少右花括号「}」", opening)
     if extra := re.search(r"[{}]", s[closing + 1:]):
         where = closing + 1 + extra.start()
         if extra.group() == "{":
-            raise _Bad("一道题只能有一个答案块 {…}", where)
-        raise _Bad("多余的右花括号 }（普通文字中请写成 \\}）", where)
+            raise _Bad("一道题只能有一个「{}」答案块", where)
+        raise _Bad("多余的右花括号「}」（普通文字中请写成「\\}」）", where)
     return opening, closing
 
 
@@ -175,7 +175,7 @@ def _text_format(before: str, pos: int) -> tuple[str, str]:
     if not m:
         return "moodle", before
     if m.group(1).lower() not in FORMATS:
-        raise _Bad(f"未知的文本格式 [{m.group(1)}]（可用：{'、'.join(FORMATS)}）", pos + m.start(1))
+        raise _Bad(f"未知的文本格式「[{m.group(1)}]」（可用：{'、'.join(FORMATS)}）", pos + m.start(1))
     return m.group(1).lower(), before[m.end():]
 
 
@@ -212,7 +212,7 @@ def _answers(body: str, at: int, marks: str, lead_ok: bool = False) -> list[tupl
     parts = re.split(f"([{marks}])", body)
     lead = parts[0]
     if lead.strip() and not lead_ok:
-        raise _Bad(f"每个答案都必须以 {' 或 '.join(marks)} 开头", at + len(lead) - len(lead.lstrip()))
+        raise _Bad(f"每个答案都必须以{'或'.join(f'「{mark}」' for mark in marks)}开头", at + len(lead) - len(lead.lstrip()))
     out = [(at, "", lead)] if lead.strip() else []
     pos = at + len(lead)
     for mark, text in zip(parts[1::2], parts[2::2]):
@@ -229,9 +229,9 @@ def _weight(item: str, pos: int, default: float) -> tuple[float, str]:
         return default, item
     raw = item[1:end].strip()
     if not _NUMBER_RE.fullmatch(raw):
-        raise _Bad(f"权重 %{_text(raw)}% 不是数字", pos)
+        raise _Bad(f"权重「%{_text(raw)}%」不是数字", pos)
     if not -100 <= Decimal(raw) <= 100:
-        raise _Bad(f"权重 %{raw}% 超出 -100 到 100 的范围", pos)
+        raise _Bad(f"权重「%{raw}%」超出-100～100的范围", pos)
     return float(Decimal(raw).scaleb(-2)), item[end + 1:]  # exact: reads back what _pct wrote
 
 
@@ -259,7 +259,7 @@ def _choice(body: str, at: int) -> dict:
     if len(choices) < 2:
         raise _Bad("选择题至少需要两个选项", at)
     if not any(c.fraction > 0 for c in choices):
-        raise _Bad("选择题没有正确答案（用 = 标出正确选项，或给出正的 %权重%）", at)
+        raise _Bad("选择题没有正确答案（用「=」标出正确选项，或给出正的「%权重%」）", at)
     return {"qtype": "single" if has_right else "multiple", "choices": tuple(choices)}
 
 
@@ -299,7 +299,7 @@ def _numerical(body: str, at: int) -> dict:
     if tilde:  # ~#feedback: any other number
         extra, _, feedback = wrong.partition("#")
         if extra.strip():
-            raise _Bad("数值题中 ~ 后面只能写 #反馈", at + len(main))
+            raise _Bad("数值题中「~」后面只能写「#反馈」", at + len(main))
         numeric.append(Numeric(-_ANY, _ANY, 0.0, _text(feedback)))
     return {"qtype": "numerical", "numeric": tuple(numeric)}
 
@@ -308,18 +308,18 @@ def _number_answer(raw: str, fraction: float, feedback: str, pos: int) -> Numeri
     def number(part: str) -> float:
         part = part.strip()
         if not _NUMBER_RE.fullmatch(part) or not math.isfinite(float(part)):
-            raise _Bad(f"数值题的答案“{_text(raw)}”不是数字", pos)
+            raise _Bad(f"数值题的答案「{_text(raw)}」不是数字", pos)
         return float(part)
 
     if ".." in raw:
         low, high = (number(part) for part in raw.split("..", 1))
         if low > high:
-            raise _Bad(f"数值范围“{_text(raw)}”的下限大于上限", pos)
+            raise _Bad(f"数值范围「{_text(raw)}」的下限大于上限", pos)
         return Numeric(low, high, fraction, feedback)
     value, colon, tolerance = raw.partition(":")
     value, tolerance = number(value), number(tolerance) if colon else 0.0
     if tolerance < 0:
-        raise _Bad(f"数值题的误差“{_text(raw)}”不能为负数", pos)
+        raise _Bad(f"数值题的误差「{_text(raw)}」不能为负数", pos)
     return Numeric(value - tolerance, value + tolerance, fraction, feedback, value, tolerance)
 
 
@@ -328,10 +328,10 @@ def _matching(body: str, at: int) -> dict:
     for pos, _, item in _answers(body, at, "="):
         left, arrow, right = item.partition("->")
         if not arrow:
-            raise _Bad("匹配题的每一项都要写成 =问题 -> 答案（缺少 ->）", pos)
+            raise _Bad("匹配题的每一项都要写成「=问题 -> 答案」（缺少「->」）", pos)
         pairs.append(Pair(_text(left), _required(right, pos)))
     if sum(1 for p in pairs if p.left) < 2:
-        raise _Bad("匹配题至少需要两对 =问题 -> 答案", at)
+        raise _Bad("匹配题至少需要两对「=问题 -> 答案」", at)
     return {"qtype": "matching", "pairs": tuple(pairs)}
 
 

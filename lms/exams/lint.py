@@ -52,7 +52,7 @@ class Finding:
         a, b = self.item.spec.name, self.other.spec.name
         if self.kind == "leak":
             return f"「{a}」的答案「{self.detail}」出现在同一抽题范围（{self.pool}）的「{b}」的题干或选项里，一起抽到时等于送答案"
-        return f"「{a}」与「{b}」几乎相同（相似度 {self.detail}，{self.pool}）：请删去一道或改写"
+        return f"「{a}」与「{b}」几乎相同（相似度{self.detail}，{self.pool}）：请删去一道或改写"
 
 
 def normal(text: str) -> str:

@@ -55,14 +55,14 @@ def load_exam_content(root: Path, course_slugs: list[str]) -> ExamContent:
         questions = []
         for q in result.questions:
             if not lines[q.line - 1].lstrip().startswith("::"):
-                content.errors.append(LoadError(rel, q.line, "题库文件中的每道题都要以 ::名称:: 开头：名称是题目的固定标识，"
+                content.errors.append(LoadError(rel, q.line, "题库文件中的每道题都要以「::名称::」开头：名称是题目的固定标识，"
                                                              "同步、网页编辑和导出都靠它找到这道题"))
                 continue
             if len(q.name) > 200 or len(q.category) > 200:
-                content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多 200 字）"))
+                content.errors.append(LoadError(rel, q.line, "题目名称或类别太长（最多200字）"))
                 continue
             if q.name in seen:
-                content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第 {seen[q.name]} 行）"))
+                content.errors.append(LoadError(rel, q.line, f"题目名称「{q.name}」重复（另见第{seen[q.name]}行）"))
                 continue
             seen[q.name] = q.line
             if not q.category:
@@ -90,7 +90,7 @@ def _check_pools(content: ExamContent, exams_rel: Path) -> None:
     categories = content.available().keys()
     for spec, _ in content.exams:
         for rule, bad in practice_overlaps(spec, categories, rules):
-            shown = "、".join(f"「{c}」" for c in bad[:3]) + (f"等 {len(bad)} 个类别" if len(bad) > 3 else "")
+            shown = "、".join(f"「{c}」" for c in bad[:3]) + (f"等{len(bad)}个类别" if len(bad) > 3 else "")
             content.errors.append(LoadError(str(exams_rel / f"{spec.id}.yaml"), rule.line,
                                             f"练习考试的抽题规则「{rule.category}」会抽到上岗认证考试的题目（{shown}），"
-                                            "练习交卷后会公布答案；请改为只抽练习题的类别（如「…/练习」）"))
+                                            "练习交卷后会公布答案；请改为只抽练习题的类别，如「etiquette/仪容/练习」"))

@@ -35,16 +35,16 @@ def _after_submit(attempt: Attempt):
     """Where to go once an attempt is closed."""
     if attempt.kind == "notice":
         if attempt.passed:
-            flash(f"小测通过（{attempt.score:g} 分），请确认「已学习并掌握」。", "success")
+            flash(f"小测通过（{attempt.score:g}分），请确认「已学习并掌握」。", "success")
         else:
-            flash(f"小测未通过（{attempt.score:g} 分，需 {attempt.pass_mark} 分），请再读一遍通知后重测。", "error")
+            flash(f"小测未通过（{attempt.score:g}分，需{attempt.pass_mark}分），请再读一遍通知后重测。", "error")
         return redirect(url_for("notices.view", notice_id=attempt.notice_id))
     if attempt.kind == "check":
         module = db.session.get(Module, attempt.module_id)
         if attempt.passed:
-            flash(f"小测通过（{attempt.score:g} 分），「{module.title}」已完成。", "success")
+            flash(f"小测通过（{attempt.score:g}分），「{module.title}」已完成。", "success")
         else:
-            flash(f"小测未通过（{attempt.score:g} 分，需 {attempt.pass_mark} 分），请复习本章后重新测验。", "error")
+            flash(f"小测未通过（{attempt.score:g}分，需{attempt.pass_mark}分），请复习本章后重新测验。", "error")
         return redirect(url_for("courses.module", slug=module.course.slug, module_slug=module.slug))
     return redirect(url_for("exams.result", attempt_id=attempt.id))
 

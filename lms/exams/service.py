@@ -89,12 +89,12 @@ def exam_status(user_id: int, exam: Exam) -> tuple[Attempt | None, str | None]:
     reset = events.latest(events.ask(events.attempts_counted_from, user_id=user_id, exam_slug=exam.slug))
     counted = [a for a in attempts if reset is None or a.started_at > reset]
     if spec.max_attempts and len(counted) >= spec.max_attempts:
-        return None, f"已用完全部 {spec.max_attempts} 次考试机会。"
+        return None, f"已用完全部{spec.max_attempts}次考试机会。"
     if attempts and spec.cooldown_minutes:
         ready = attempts[-1].submitted_at + timedelta(minutes=spec.cooldown_minutes)
         if ready > now():
             minutes = int((ready - now()).total_seconds() // 60) + 1
-            return None, f"两次考试之间需间隔 {spec.cooldown_minutes} 分钟，请 {minutes} 分钟后再考。"
+            return None, f"两次考试之间需间隔{spec.cooldown_minutes}分钟，请{minutes}分钟后再考。"
     return None, None
 
 
@@ -303,7 +303,7 @@ def _score(attempt: Attempt) -> None:
 def grade_essay(response: Response, fraction: float, comment: str, grader_id: int) -> Attempt:
     """Record a trainer's grade for an essay answer and rescore its attempt."""
     if not 0 <= fraction <= 1:
-        raise DomainError("得分应在 0 到满分之间。")
+        raise DomainError("得分应在0到满分之间。")
     if response.question_version.spec.get("qtype") != "essay":
         raise DomainError("只有论述题需要人工评分。")
     attempt = lock_row(Attempt, response.attempt_id)  # two graders of one attempt: one after the other

@@ -70,7 +70,7 @@ def question_edit(question_id: int):
             except DomainError as exc:  # shown beside the text, which keeps what was typed
                 form.gift.errors = [str(exc)]
             else:
-                flash(f"已保存为第 {question.version} 版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed
+                flash(f"已保存为第{question.version}版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed
                       else "内容没有变化。", "success" if changed else "info")
                 return redirect(url_for("exams.question_edit", question_id=question.id))
     elif request.method == "GET":
@@ -91,19 +91,19 @@ def bank_import():
         try:
             text = form.file.data.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            form.file.errors.append("文件不是 UTF-8 编码，请另存为 UTF-8 后再导入")
+            form.file.errors.append("文件不是UTF-8编码，请另存为UTF-8后再导入")
         else:
             result = parse_gift(text)
             report = {"errors": result.errors, "imported": {}, "written": False}
             if result.errors and not form.valid_only.data:
-                flash(f"文件有 {len(result.errors)} 处错误，未导入任何题目。", "error")
+                flash(f"文件有{len(result.errors)}处错误，未导入任何题目。", "error")
             elif not result.questions:
                 flash("文件里没有可导入的题目。", "error")
             else:
                 imported = import_questions(course, result.questions, current_user.id)
                 report.update(imported=imported.counts(), written=True, identical=imported.identical,
                               renamed=imported.renamed)
-                flash(f"已导入 {len(imported.created)} 道题" + (f"，{len(imported.identical)} 道与题库中已有的题目完全相同，未重复导入"
+                flash(f"已导入{len(imported.created)}道题" + (f"，{len(imported.identical)}道与题库中已有的题目完全相同，未重复导入"
                       if imported.identical else "") + "。", "success")
     return render_template("exams/import.html", form=form, report=report, labels=QTYPE_LABELS)
 
@@ -164,7 +164,7 @@ def exam_edit(slug: str | None = None):
             problems = problems or pool_problems(spec)
             if not problems:
                 exam, changed = save_exam(exam, new_slug, form.yaml_text.data, spec, current_user.id)
-                flash(f"已保存「{spec.title}」第 {exam.version} 版。" if changed else "内容没有变化。",
+                flash(f"已保存「{spec.title}」第{exam.version}版。" if changed else "内容没有变化。",
                       "success" if changed else "info")
                 return redirect(url_for("exams.exam_edit", slug=exam.slug))
     elif request.method == "GET" and exam is not None:

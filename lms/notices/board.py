@@ -188,5 +188,5 @@ def sign_in_table(notice: Notice, rows: list[tuple]) -> Table:
         return [emp_no, name, position or "", store, when, ON_TIME_CELL.get(state, "未完成")]
 
     return Table("参培签到表", SIGN_IN_HEADER, [cells(r) for r in rows],
-                 title=[f"参培签到表：{notice.title}（发布 {notice.issued_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"],
+                 title=[f"参培签到表：{notice.title}（发布{notice.issued_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"],
                  widths=(12, 10, 12, 20, 18, 16))

@@ -174,14 +174,14 @@ def duration_text(delta: timedelta) -> str:
     """A length of time in words: 「30 小时 5 分」."""
     seconds = abs(int(delta.total_seconds()))
     hours, minutes = seconds // 3600, (seconds % 3600) // 60
-    return f"{hours} 小时 {minutes} 分" if hours else f"{minutes} 分钟"
+    return f"{hours}小时{minutes}分" if hours else f"{minutes}分钟"
 
 
 def describe_left(due: datetime, now: datetime) -> str:
     """Say how long is left until `due` (or how late it is) in words a clerk reads at a glance."""
     if holds(OVERDUE, {"due_at": due, "now": now}):
-        return f"已逾期 {duration_text(now - due)}"
-    return f"剩余 {duration_text(due - now)}"
+        return f"已逾期{duration_text(now - due)}"
+    return f"剩余{duration_text(due - now)}"
 
 
 @dataclass(frozen=True)

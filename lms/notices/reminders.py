@@ -110,10 +110,10 @@ def enqueue(at: datetime | None = None) -> int:
             groups.setdefault((kind, notice, scope, moment), []).append(assignment)
     for (kind, notice, store_id, hour), assignments in groups.items():
         names = "、".join(sorted(user(a.user_id).name for a in assignments)[:20])
-        more = f"等 {len(assignments)} 人" if len(assignments) > 20 else f"共 {len(assignments)} 人"
-        when = "6 小时后到期" if kind == "manager-6h" else "已到期"
+        more = f"等{len(assignments)}人" if len(assignments) > 20 else f"共{len(assignments)}人"
+        when = "6小时后到期" if kind == "manager-6h" else "已到期"
         payload = {"title": f"新业务培训{when}：{notice.title}",
-                   "body": f"「{notice.title}」的 48 小时培训{when}，尚未完成：{names}（{more}）。", "link": _link(notice.id)}
+                   "body": f"「{notice.title}」的48小时培训{when}，尚未完成：{names}（{more}）。", "link": _link(notice.id)}
         base = f"n{notice.id}:{kind}:s{store_id}:{hour}"
         if kind.startswith("manager"):
             managers = db.session.scalars(select(User).where(User.store_id == store_id, User.role == "manager",

@@ -83,7 +83,7 @@ def new():
         except DomainError as exc:
             flash(str(exc), "error")
         else:
-            flash(f"已发布，{assigned} 人须在 48 小时内完成学习。", "success")
+            flash(f"已发布，{assigned}人须在48小时内完成学习。", "success")
             return redirect(url_for("notices.board_page", notice_id=notice.id))
     return render_template("notices/new.html", form=form)
 

@@ -67,9 +67,9 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     at = now()
     issued = data.issued_at or at
     if issued < at - MAX_BACKDATE:
-        raise DomainError("发布时间最多只能往前补填 7 天。")
+        raise DomainError("发布时间最多只能往前补填7天。")
     if issued > at + MAX_SCHEDULE:
-        raise DomainError("定时发布最多提前 30 天。")
+        raise DomainError("定时发布最多提前30天。")
     if not data.title.strip() or not data.body_md.strip():
         raise DomainError("请填写标题和通知内容。")
     _check_steps(data)

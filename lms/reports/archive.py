@@ -54,7 +54,7 @@ def entries(user_id: int) -> list[Entry]:
             select(ModuleProgress, Module, Course).join(Module, Module.id == ModuleProgress.module_id)
             .join(Course, Course.id == Module.course_id).where(ModuleProgress.user_id == user_id)):
         result.append(Entry(progress.completed_at, "module", f"{course.title} / {module.title}",
-                            f"版本 {progress.version}", True, f"module/{course.slug}/{module.slug}"))
+                            f"版本{progress.version}", True, f"module/{course.slug}/{module.slug}"))
     for attempt in db.session.scalars(select(Attempt).where(Attempt.user_id == user_id, Attempt.status == "submitted")):
         if attempt.kind == "exam":
             title = attempt.exam.title if attempt.exam else "考试"
@@ -64,15 +64,15 @@ def entries(user_id: int) -> list[Entry]:
             title, kind, ref = f"小测：{module.title}", "check", f"check/{attempt.module_id}"
         else:
             title, kind, ref = "新业务小测", "check", f"notice-check/{attempt.notice_id}"
-        score = "待评分" if attempt.pending else f"{attempt.score:g} 分"
+        score = "待评分" if attempt.pending else f"{attempt.score:g}分"
         result.append(Entry(attempt.submitted_at, kind, title, score, attempt.passed, ref))
     for run in db.session.scalars(select(Run).where(Run.user_id == user_id, Run.status == "finished", Run.is_training)):
         mode = "（新手模式）" if run.mode == "beginner" else ""
-        result.append(Entry(run.finished_at, "scenario", f"{run.scenario.title}{mode}", f"{run.score} 分", run.passed,
+        result.append(Entry(run.finished_at, "scenario", f"{run.scenario.title}{mode}", f"{run.score}分", run.passed,
                             f"scenario/{run.scenario.slug}"))
     for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id == user_id)):
         result.append(Entry(certificate.issued_at, "certificate", certificate.certification.title,
-                            f"编号 {certificate.code}，有效期至 {certificate.expires_at:%Y-%m-%d}", True,
+                            f"编号{certificate.code}，有效期至{certificate.expires_at:%Y-%m-%d}", True,
                             f"certificate/{certificate.code}"))
         if certificate.revoked_at:
             result.append(Entry(certificate.revoked_at, "certificate", f"撤销：{certificate.certification.title}",

@@ -88,4 +88,4 @@ def matrix_table(store, rows: list[MatrixRow]) -> Table:
                       cert.code if cert else "", f"{cert.expires_at.astimezone(LOCAL_TZ):%Y-%m-%d}" if cert else "",
                       row.pending_notices, row.overdue_notices, *[cells.get(c, "—") for c in cols]])
     return Table("上岗认证", ["工号", "姓名", "岗位", "状态", "证书编号", "有效期至", "待学新业务", "逾期新业务", *cols],
-                 lines, title=[f"{store.name} 上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])
+                 lines, title=[f"{store.name}上岗认证情况（{now().astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"])

@@ -53,7 +53,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ConditionError(f"条件「{text}」第 {position + 1} 个字符无法识别")
+            raise ConditionError(f"条件「{text}」第{position + 1}个字符无法识别")
         position = match.end()
         kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
@@ -191,4 +191,4 @@ def _eval(tree: tuple, env: Mapping[str, Any]) -> Any:
             return left > right
         return left >= right
     except TypeError as exc:
-        raise ConditionError(f"无法比较 {left!r} 和 {right!r}") from exc
+        raise ConditionError(f"无法比较「{left}」和「{right}」") from exc

@@ -21,7 +21,7 @@ class ScenarioError(ValueError):
     """A scenario cannot be parsed; `problems` lists (line, node, message)."""
 
     def __init__(self, problems: list[tuple[int | None, str, str]]):
-        super().__init__("; ".join(f"{n}: {m}" if n else m for _, n, m in problems))
+        super().__init__("；".join(f"{n}：{m}" if n else m for _, n, m in problems))
         self.problems = problems
 
 
@@ -33,35 +33,35 @@ def parse_scenario(data: Any, scenario_id: str, positions: tuple[str, ...]) -> S
     if data.get("id", scenario_id) != scenario_id:
         p.add(data, "id", "", f"id「{data.get('id')}」应与文件名「{scenario_id}」一致")
     if not ID_RE.match(scenario_id):
-        p.add(data, None, "", "文件名只能用小写字母、数字和 -")
+        p.add(data, None, "", "文件名只能用小写字母、数字和「-」")
     title = _text(data, "title", p)
     if len(title) > 200:
-        p.add(data, "title", "", "title 太长（最多 200 字）")
+        p.add(data, "title", "", "「title」太长（最多200字）")
     if len(str(data.get("summary", ""))) > 500:
-        p.add(data, "summary", "", "summary 太长（最多 500 字）")
+        p.add(data, "summary", "", "「summary」太长（最多500字）")
     if len(scenario_id) > 64:
-        p.add(data, None, "", "文件名太长（最多 64 个字符）")
+        p.add(data, None, "", "文件名太长（最多64个字符）")
     category = _text(data, "category", p)
     if category and category not in CATEGORIES:
         p.add(data, "category", "", f"未知类别「{category}」（可用：{'、'.join(CATEGORIES)}）")
     raw_positions = data.get("positions") or []
     if not isinstance(raw_positions, list):
-        p.add(data, "positions", "", "positions 应为岗位列表")
+        p.add(data, "positions", "", "「positions」应为岗位列表")
         raw_positions = []
     for name in raw_positions:
         if name not in positions:
             p.add(data, "positions", "", f"未知岗位「{name}」")
     difficulty = data.get("difficulty", 1)
     if not isinstance(difficulty, int) or not 1 <= difficulty <= 3:
-        p.add(data, "difficulty", "", "difficulty 应为 1–3")
+        p.add(data, "difficulty", "", "「difficulty」应为1～3")
         difficulty = 1
     source = data.get("source")
     source = tuple(str(s) for s in source) if isinstance(source, list) else ((str(source),) if source else ())
     if not source:
-        p.add(data, "source", "", "缺少 source（制度出处）")
+        p.add(data, "source", "", "缺少「source」（制度出处）")
     persona = data.get("persona") or {}
     if not isinstance(persona, dict):
-        p.add(data, "persona", "", "persona 应为键值对")
+        p.add(data, "persona", "", "「persona」应为键值对")
         persona = {}
     variables = _variables(data, p)
     mood = persona.get("mood")
@@ -69,11 +69,11 @@ def parse_scenario(data: Any, scenario_id: str, positions: tuple[str, ...]) -> S
         p.add(persona, "mood", "", f"persona.mood「{mood}」不是已声明的变量")
     pass_score = data.get("pass_score", 60)
     if not isinstance(pass_score, int) or not 0 <= pass_score <= 100:
-        p.add(data, "pass_score", "", "pass_score 应为 0–100 的整数")
+        p.add(data, "pass_score", "", "「pass_score」应为0～100的整数")
         pass_score = 60
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, dict) or not raw_nodes:
-        p.add(data, "nodes", "", "缺少 nodes")
+        p.add(data, "nodes", "", "缺少「nodes」")
         raw_nodes = {}
     nodes = {}
     for node_id, spec in raw_nodes.items():
@@ -111,7 +111,7 @@ class _Problems:
 def _text(data: Mapping, key: str, p: _Problems, node: str = "") -> str:
     value = data.get(key)
     if value is None or not str(value).strip():
-        p.add(data, key, node, f"缺少 {key}")
+        p.add(data, key, node, f"缺少「{key}」")
         return ""
     return str(value).strip()
 
@@ -119,7 +119,7 @@ def _text(data: Mapping, key: str, p: _Problems, node: str = "") -> str:
 def _variables(data: Mapping, p: _Problems) -> dict[str, Variable]:
     raw = data.get("variables") or {}
     if not isinstance(raw, dict):
-        p.add(data, "variables", "", "variables 应为键值对")
+        p.add(data, "variables", "", "「variables」应为键值对")
         return {}
     result = {}
     for name, spec in raw.items():
@@ -129,18 +129,18 @@ def _variables(data: Mapping, p: _Problems) -> dict[str, Variable]:
         spec = spec if isinstance(spec, dict) else {"initial": spec}
         values = [spec.get("initial", 0), spec.get("min", 0), spec.get("max", 10)]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            p.add(raw, name, "", f"变量「{name}」的 initial/min/max 应为整数")
+            p.add(raw, name, "", f"变量「{name}」的「initial」「min」「max」应为整数")
             continue
         initial, low, high = values
         if not low <= initial <= high:
-            p.add(raw, name, "", f"变量「{name}」的 initial 应在 min 与 max 之间")
+            p.add(raw, name, "", f"变量「{name}」的「initial」应在「min」与「max」之间")
         result[str(name)] = Variable(str(name), initial, low, high)
     return result
 
 
 def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, Variable], p: _Problems) -> Node | None:
     if not NODE_RE.match(node_id) or len(node_id) > 64:
-        p.add(raw_nodes, node_id, node_id, "节点名只能用字母、数字、- 和 _，最多 64 个字符")
+        p.add(raw_nodes, node_id, node_id, "节点名只能用字母、数字、「-」和「_」，最多64个字符")
     if not isinstance(spec, dict):
         p.add(raw_nodes, node_id, node_id, "节点应为键值对")
         return None
@@ -149,29 +149,29 @@ def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, V
     if spec.get("end"):
         outcome = spec.get("outcome")
         if outcome not in OUTCOMES:
-            p.add(spec, "outcome", node_id, f"结局 outcome 应为 {' / '.join(OUTCOMES)}")
+            p.add(spec, "outcome", node_id, f"结局的「outcome」应为{'、'.join(OUTCOMES)}之一")
         if not spec.get("debrief"):
-            p.add(spec, "debrief", node_id, "结局缺少 debrief（复盘说明）")
+            p.add(spec, "debrief", node_id, "结局缺少「debrief」（复盘说明）")
         return Node(node_id, line, lines, end=True, outcome=str(outcome or ""), debrief=str(spec.get("debrief", "")),
                     cite=str(spec.get("cite", "")))
     mode = spec.get("mode", "text")
     if mode not in MODES:
-        p.add(spec, "mode", node_id, "mode 应为 text 或 choice")
+        p.add(spec, "mode", node_id, "「mode」应为「text」或「choice」")
     expect = _expect(node_id, spec.get("expect") or {}, spec, p)
     options = _options(node_id, spec, p)
     if mode == "choice" and not options:
-        p.add(spec, "options", node_id, "choice 节点需要 options")
+        p.add(spec, "options", node_id, "「choice」节点需要「options」")
     forbid = spec.get("forbid") or []
     if not isinstance(forbid, list):
-        p.add(spec, "forbid", node_id, "forbid 应为列表")
+        p.add(spec, "forbid", node_id, "「forbid」应为列表")
         forbid = []
     branches = _branches(node_id, spec, raw_nodes, variables, p)
     tests = _tests(node_id, spec, p)
     points = spec.get("points", CHOICE_POINTS)
     if "points" in spec and not (mode == "choice" and expect.empty):
-        p.add(spec, "points", node_id, "points 只用于没有 expect 的 choice 节点（文字节点的满分来自 expect）")
+        p.add(spec, "points", node_id, "「points」只用于没有「expect」的「choice」节点（文字节点的满分来自「expect」）")
     if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
-        p.add(spec, "points", node_id, "points 应为正数")
+        p.add(spec, "points", node_id, "「points」应为正数")
         points = CHOICE_POINTS
     return Node(node_id, line, lines, mode, expect, tuple(str(f) for f in forbid), str(spec.get("cite", "")),
                 options, branches, tests, points=float(points))
@@ -181,17 +181,17 @@ def _customer_lines(node_id: str, spec: Mapping, p: _Problems) -> tuple:
     raw = spec.get("customer")
     if raw is None:
         if not spec.get("end"):
-            p.add(spec, None, node_id, "缺少 customer（客户的话）")
+            p.add(spec, None, node_id, "缺少「customer」（客户的话）")
         return ()
     if isinstance(raw, str):
         return ((None, raw),)
     if not isinstance(raw, list) or not raw:
-        p.add(spec, "customer", node_id, "customer 应为文字或变体列表")
+        p.add(spec, "customer", node_id, "「customer」应为文字或变体列表")
         return ()
     result = []
     for item in raw:
         if not isinstance(item, dict) or not item.get("text"):
-            p.add(spec, "customer", node_id, "customer 变体要有 text")
+            p.add(spec, "customer", node_id, "「customer」变体要有「text」")
             continue
         condition = None
         if "when" in item:
@@ -201,36 +201,36 @@ def _customer_lines(node_id: str, spec: Mapping, p: _Problems) -> tuple:
                 p.add(item, "when", node_id, str(exc))
         result.append((condition, str(item["text"])))
     if result and result[-1][0] is not None:
-        p.add(spec, "customer", node_id, "customer 变体的最后一条不能带 when（作为默认）")
+        p.add(spec, "customer", node_id, "「customer」变体的最后一条不能带「when」（作为默认）")
     return tuple(result)
 
 
 def _expect(node_id: str, raw: Any, spec: Mapping, p: _Problems) -> Expect:
     if not isinstance(raw, dict):
-        p.add(spec, "expect", node_id, "expect 应为键值对")
+        p.add(spec, "expect", node_id, "「expect」应为键值对")
         return Expect()
     categories = raw.get("categories") or []
     if not isinstance(categories, list):
-        p.add(raw, "categories", node_id, "expect.categories 应为列表")
+        p.add(raw, "categories", node_id, "「expect.categories」应为列表")
         categories = []
     for cat in categories:
         if cat not in MUST_IDS:
-            p.add(raw, "categories", node_id, f"未知类别「{cat}」（可用：{', '.join(MUST_IDS)}）")
+            p.add(raw, "categories", node_id, f"未知类别「{cat}」（可用：{'、'.join(MUST_IDS)}）")
     weights = raw.get("weights") or {}
     if not isinstance(weights, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in weights.values()):
-        p.add(raw, "weights", node_id, "expect.weights 应为 类别: 正数")
+        p.add(raw, "weights", node_id, "「expect.weights」应为键值对（类别：正数）")
         weights = {}
     for cat in weights:
         if cat not in categories:
-            p.add(raw, "weights", node_id, f"weights 中的「{cat}」不在 expect.categories 里")
+            p.add(raw, "weights", node_id, f"「weights」中的「{cat}」不在「expect.categories」里")
     stage = raw.get("stage")
     if stage is not None and stage not in STAGES:
-        p.add(raw, "stage", node_id, f"stage 应为 {' / '.join(STAGES)}")
+        p.add(raw, "stage", node_id, f"「stage」应为{'、'.join(STAGES)}之一")
     patterns = []
     seen: set[str] = set()
     for item in raw.get("patterns") or []:
         if not isinstance(item, dict) or not item.get("id") or not item.get("regex"):
-            p.add(raw, "patterns", node_id, "pattern 要有 id 和 regex")
+            p.add(raw, "patterns", node_id, "pattern要有「id」和「regex」")
             continue
         if item["id"] in seen:
             p.add(item, "id", node_id, f"pattern id「{item['id']}」重复")
@@ -242,7 +242,7 @@ def _expect(node_id: str, raw: Any, spec: Mapping, p: _Problems) -> Expect:
             continue
         weight = item.get("weight", 1)
         if not isinstance(weight, (int, float)) or weight <= 0:
-            p.add(item, "weight", node_id, "pattern weight 应为正数")
+            p.add(item, "weight", node_id, "pattern的「weight」应为正数")
             weight = 1
         patterns.append(Pattern(str(item["id"]), str(item.get("label", item["id"])), compiled, float(weight)))
     return Expect(tuple(categories), {k: float(v) for k, v in weights.items()}, stage, tuple(patterns),
@@ -252,22 +252,22 @@ def _expect(node_id: str, raw: Any, spec: Mapping, p: _Problems) -> Expect:
 def _options(node_id: str, spec: Mapping, p: _Problems) -> tuple[Option, ...]:
     raw = spec.get("options") or []
     if not isinstance(raw, list):
-        p.add(spec, "options", node_id, "options 应为列表")
+        p.add(spec, "options", node_id, "「options」应为列表")
         return ()
     result, seen = [], set()
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or not item.get("text"):
-            p.add(spec, "options", node_id, "每个 option 要有 text")
+            p.add(spec, "options", node_id, "每个option要有「text」")
             continue
         option_id = str(item.get("id") or f"o{index + 1}")
         if len(option_id) > 64:
-            p.add(item, "id", node_id, "option id 最多 64 个字符")
+            p.add(item, "id", node_id, "option的「id」最多64个字符")
         if option_id in seen:
             p.add(item, "id", node_id, f"option id「{option_id}」重复")
         seen.add(option_id)
         score = item.get("score")
         if score is not None and (not isinstance(score, (int, float)) or not 0 <= score <= 1):
-            p.add(item, "score", node_id, "option score 应在 0–1 之间")
+            p.add(item, "score", node_id, "option的「score」应在0～1之间")
             score = None
         result.append(Option(option_id, str(item["text"]), float(score) if score is not None else None))
     return tuple(result)
@@ -276,13 +276,13 @@ def _options(node_id: str, spec: Mapping, p: _Problems) -> tuple[Option, ...]:
 def _effects(item: Mapping, key: str, node_id: str, variables: Mapping[str, Variable], p: _Problems) -> dict:
     raw = item.get(key) or {}
     if not isinstance(raw, dict):
-        p.add(item, key, node_id, f"{key} 应为 变量: 整数")
+        p.add(item, key, node_id, f"「{key}」应为键值对（变量：整数）")
         return {}
     for name, value in raw.items():
         if name not in variables:
-            p.add(item, key, node_id, f"{key} 中的变量「{name}」未声明")
+            p.add(item, key, node_id, f"「{key}」中的变量「{name}」未声明")
         if not isinstance(value, int) or isinstance(value, bool):
-            p.add(item, key, node_id, f"{key} 中「{name}」的值应为整数")
+            p.add(item, key, node_id, f"「{key}」中「{name}」的值应为整数")
     return {str(k): v for k, v in raw.items() if isinstance(v, int)}
 
 
@@ -290,7 +290,7 @@ def _branches(node_id: str, spec: Mapping, raw_nodes: Mapping, variables: Mappin
               p: _Problems) -> tuple[Branch, ...]:
     raw = spec.get("branches")
     if not isinstance(raw, list) or not raw:
-        p.add(spec, "branches", node_id, "缺少 branches")
+        p.add(spec, "branches", node_id, "缺少「branches」")
         return ()
     known = TURN_NAMES | set(variables) | {f"hit.{c}" for c in MUST_IDS}
     pattern_ids = {pt.get("id") for pt in ((spec.get("expect") or {}).get("patterns") or []) if isinstance(pt, dict)}
@@ -298,23 +298,23 @@ def _branches(node_id: str, spec: Mapping, raw_nodes: Mapping, variables: Mappin
     result = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
-            p.add(spec, "branches", node_id, "branch 应为键值对")
+            p.add(spec, "branches", node_id, "branch应为键值对")
             continue
         line = item.line if hasattr(item, "line") else 0
         is_else = bool(item.get("else"))
         condition = None
         if is_else:
             if "when" in item:
-                p.add(item, "when", node_id, "else 分支不能再有 when")
+                p.add(item, "when", node_id, "「else」分支不能再有「when」")
         elif "when" not in item:
-            p.add(item, None, node_id, "分支要有 when（或 else: true）")
+            p.add(item, None, node_id, "分支要有「when」（或「else: true」）")
         else:
             try:
                 condition = parse_condition(item["when"])
                 for name in condition.names():
                     if name.startswith("pattern."):
                         if name[len("pattern."):] not in pattern_ids:
-                            p.add(item, "when", node_id, f"条件中的「{name}」不是本节点的 pattern")
+                            p.add(item, "when", node_id, f"条件中的「{name}」不是本节点的pattern")
                     elif name not in known:
                         p.add(item, "when", node_id, f"条件中的名称「{name}」未知")
                 _check_choice_literals(condition, option_ids, item, node_id, p)
@@ -324,11 +324,11 @@ def _branches(node_id: str, spec: Mapping, raw_nodes: Mapping, variables: Mappin
         if goto not in raw_nodes:
             p.add(item, "goto", node_id, f"goto「{goto}」不是已有节点")
         if is_else and index != len(raw) - 1:
-            p.add(item, None, node_id, "else 分支必须是最后一个")
+            p.add(item, None, node_id, "「else」分支必须是最后一个")
         result.append(Branch(condition, str(goto), _effects(item, "add", node_id, variables, p),
                              _effects(item, "set", node_id, variables, p), line))
     if not raw or not (isinstance(raw[-1], dict) and raw[-1].get("else")):
-        p.add(spec, "branches", node_id, "最后一个分支必须是 else: true")
+        p.add(spec, "branches", node_id, "最后一个分支必须是「else: true」")
     return tuple(result)
 
 
@@ -340,7 +340,7 @@ def _check_choice_literals(condition: Condition, option_ids: set[str], item: Map
             if any(s == ("name", "choice", None) for s in sides):
                 for s in sides:
                     if s[0] == "lit" and isinstance(s[1], str) and s[1] and s[1] not in option_ids:
-                        p.add(item, "when", node_id, f"条件中的选项「{s[1]}」不是本节点的 option id")
+                        p.add(item, "when", node_id, f"条件中的选项「{s[1]}」不是本节点的option id")
         for child in tree[1:]:
             if isinstance(child, tuple):
                 walk(child)
@@ -351,12 +351,12 @@ def _check_choice_literals(condition: Condition, option_ids: set[str], item: Map
 def _tests(node_id: str, spec: Mapping, p: _Problems) -> tuple[NodeTest, ...]:
     raw = spec.get("tests") or []
     if not isinstance(raw, list):
-        p.add(spec, "tests", node_id, "tests 应为列表")
+        p.add(spec, "tests", node_id, "「tests」应为列表")
         return ()
     result = []
     for item in raw:
         if not isinstance(item, dict) or not (item.get("reply") or item.get("option")):
-            p.add(spec, "tests", node_id, "每个 test 要有 reply 或 option")
+            p.add(spec, "tests", node_id, "每个test要有「reply」或「option」")
             continue
         expected = {k: item[k] for k in ("next", "min_score", "max_score", "forbidden", "categories") if k in item}
         result.append(NodeTest(

@@ -114,13 +114,13 @@ def score_run(turns: Sequence[TurnRecord], pass_score: int, outcome: str, requir
     reached, in_order = stages_in_order(turns)
     if require_stages and not in_order:
         got = " → ".join(STAGE_LABELS[s] for s in reached) or "无"
-        reasons.append(f"投诉处理阶段未按顺序走完（应为 {' → '.join(STAGE_LABELS.values())}，实际：{got}）")
+        reasons.append(f"投诉处理阶段未按顺序走完（应为{' → '.join(STAGE_LABELS.values())}，实际：{got}）")
     score = raw
     if reasons and raw >= pass_score:
         # A failing run must not look like a pass (or a perfect run): keep it below the pass mark
         # and say what the turns alone would have given, so the score stays explainable.
         score = max(0, pass_score - 1)
-        reasons.append(f"各轮得分合计 {raw} 分，但演练未通过，按 {score} 分计（及格线 {pass_score} 分）")
+        reasons.append(f"各轮得分合计{raw}分，但演练未通过，按{score}分计（及格线{pass_score}分）")
     elif raw < pass_score:
-        reasons.insert(0, f"得分 {raw} 未达到 {pass_score} 分")
+        reasons.insert(0, f"得分{raw}未达到{pass_score}分")
     return RunResult(score, not reasons, tuple(reasons), reached, raw)

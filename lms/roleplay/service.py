@@ -152,7 +152,7 @@ def clean_reply(text: str) -> str:
     if not text:
         raise DomainError("请先输入您要对客户说的话。")
     if len(text) > MAX_REPLY:
-        raise DomainError(f"回复太长（{len(text)} 字），请控制在 {MAX_REPLY} 字以内。")
+        raise DomainError(f"回复太长（{len(text)}字），请控制在{MAX_REPLY}字以内。")
     return text
 
 
@@ -287,12 +287,12 @@ def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = No
     except YamlError as exc:
         return [f"{exc.line or ''}: {exc}"]
     except ScenarioError as exc:
-        return [f"{line or ''}: {node + ': ' if node else ''}{message}" for line, node, message in exc.problems]
+        return [f"{line or ''}: {node + '：' if node else ''}{message}" for line, node, message in exc.problems]
     if book is None:
         version = current_phrasebook_version()
         book = phrasebook_of(version)
     problems = check_scenario(spec, book)
-    return [f"{line or ''}: {node + ': ' if node else ''}{message}" for line, node, message in problems]
+    return [f"{line or ''}: {node + '：' if node else ''}{message}" for line, node, message in problems]
 
 
 def save_phrasebook_text(text: str, actor_id: int) -> list[str]:

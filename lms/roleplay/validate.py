@@ -32,7 +32,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.node}: {self.message}" if self.node else f"{where}: {self.message}"
+        return f"{where}: {self.node}：{self.message}" if self.node else f"{where}: {self.message}"
 
 
 @dataclass
@@ -61,7 +61,7 @@ def load_simulations(root: Path) -> Simulations:
     rel = lambda path: str(Path(root.name) / path.relative_to(root))  # noqa: E731
     book_path = root / "phrasebook.yaml"
     if not book_path.is_file():
-        sims.problems.append(Problem(rel(book_path), None, "", "缺少 phrasebook.yaml"))
+        sims.problems.append(Problem(rel(book_path), None, "", "缺少「phrasebook.yaml」"))
         return sims
     sims.phrasebook_text = book_path.read_text(encoding="utf-8")
     try:
@@ -116,9 +116,9 @@ def check_graph(scenario: Scenario) -> list[tuple[int | None, str, str]]:
                 todo.append(target)
     for nid, node in scenario.nodes.items():
         if nid not in seen:
-            problems.append((node.line, nid, "从 start 无法到达这个节点"))
+            problems.append((node.line, nid, "从「start」无法到达这个节点"))
     if not scenario.endings:
-        problems.append((None, "", "没有任何结局节点（end: true）"))
+        problems.append((None, "", "没有任何结局节点（「end: true」）"))
         return problems
     can_end = {n.id for n in scenario.endings}
     changed = True
@@ -142,29 +142,29 @@ def check_tests(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int | 
             label = test.reply or f"option {test.option}"
             unknown = set(test.vars) - set(scenario.variables)
             if unknown:
-                problems.append((test.line, node.id, f"测试「{label}」的 vars 含未声明变量 {sorted(unknown)}"))
+                problems.append((test.line, node.id, f"测试「{label}」的「vars」含未声明变量「{'、'.join(sorted(unknown))}」"))
                 continue
             if test.option and node.option(test.option) is None:
-                problems.append((test.line, node.id, f"测试的 option「{test.option}」不存在"))
+                problems.append((test.line, node.id, f"测试的option「{test.option}」不存在"))
                 continue
             variables = {**scenario.initial_variables(), **test.vars}
             result = step(scenario, node, variables, test.reply or "", phrasebook, option_id=test.option,
                           elapsed=test.elapsed)
             expected = test.expected
-            said = (f"（得分 {result.turn.fraction:.2f}，命中 {list(result.analysis.categories) or '无'}，"
-                    f"忌语 {[f.phrase for f in result.analysis.forbidden] or '无'}，去向 {result.next_node}）")
+            said = (f"（得分{result.turn.fraction:.2f}，命中{'、'.join(result.analysis.categories) or '无'}，"
+                    f"忌语{'、'.join(f.phrase for f in result.analysis.forbidden) or '无'}，去向{result.next_node}）")
             if "next" in expected and expected["next"] != result.next_node:
-                problems.append((test.line, node.id, f"测试「{label}」应去 {expected['next']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」应去「{expected['next']}」{said}"))
             if "min_score" in expected and result.turn.fraction < float(expected["min_score"]):
-                problems.append((test.line, node.id, f"测试「{label}」得分应至少 {expected['min_score']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」得分应至少{expected['min_score']}{said}"))
             if "max_score" in expected and result.turn.fraction > float(expected["max_score"]):
-                problems.append((test.line, node.id, f"测试「{label}」得分应至多 {expected['max_score']}{said}"))
+                problems.append((test.line, node.id, f"测试「{label}」得分应至多{expected['max_score']}{said}"))
             if "forbidden" in expected and bool(expected["forbidden"]) != result.forbidden:
                 want = "应" if expected["forbidden"] else "不应"
                 problems.append((test.line, node.id, f"测试「{label}」{want}命中服务忌语{said}"))
             for cat in expected.get("categories") or []:
                 if not result.analysis.has(cat):
-                    problems.append((test.line, node.id, f"测试「{label}」应命中 {cat}{said}"))
+                    problems.append((test.line, node.id, f"测试「{label}」应命中「{cat}」{said}"))
     return problems
 
 
@@ -172,7 +172,7 @@ def check_scoring(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int 
     """Every turn has a real maximum the best answer reaches; a typed run needs a typed turn."""
     problems: list[tuple[int | None, str, str]] = []
     if scenario.pass_score < 1:
-        problems.append((None, "", "pass_score 至少为 1（未通过的演练要能显示低于及格线的分数）"))
+        problems.append((None, "", "「pass_score」至少为1（未通过的演练要能显示低于及格线的分数）"))
     initial = scenario.initial_variables()
     for node in scenario.nodes.values():
         if node.end:
@@ -180,12 +180,12 @@ def check_scoring(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int 
         if node.scored_choice:
             unscored = [o.id for o in node.options if o.score is None]
             if unscored:
-                problems.append((node.line, node.id, f"choice 节点没有 expect，每个选项都要有 score（缺：{'、'.join(unscored)}）"))
+                problems.append((node.line, node.id, f"「choice」节点没有「expect」，每个选项都要有「score」（缺：{'、'.join(unscored)}）"))
             elif max(o.score for o in node.options) < 1:
-                problems.append((node.line, node.id, "choice 节点最好的选项应得满分（score: 1）"))
+                problems.append((node.line, node.id, "「choice」节点最好的选项应得满分（「score: 1」）"))
             continue
         if node.expect.empty:
-            problems.append((node.line, node.id, "文字节点要有 expect（类别或 pattern），否则这一轮没有满分可言"))
+            problems.append((node.line, node.id, "文字节点要有「expect」（类别或「pattern」），否则这一轮没有满分可言"))
             continue
         answers = [("参考说法", node.expect.model, None)] if node.expect.model else []
         answers += [(f"选项「{o.id}」", "", o.id) for o in node.options]
@@ -193,12 +193,12 @@ def check_scoring(scenario: Scenario, phrasebook: Phrasebook) -> list[tuple[int 
         for label, reply, option_id in answers:
             result = step(scenario, node, initial, reply, phrasebook, option_id=option_id)
             if label == "参考说法" and (result.turn.fraction < 1 or result.forbidden):
-                problems.append((node.line, node.id, f"参考说法应得满分且不含服务忌语（得分 {result.turn.fraction:.2f}，"
-                                                     f"缺 {list(result.turn.missing + result.turn.patterns_missing)}）"))
+                problems.append((node.line, node.id, f"参考说法应得满分且不含服务忌语（得分{result.turn.fraction:.2f}，"
+                                                     f"缺{'、'.join(result.turn.missing + result.turn.patterns_missing) or '无'}）"))
             if option_id:
                 best.append(result.turn.fraction)
         if best and max(best) < 1:
-            problems.append((node.line, node.id, f"新手模式的选项中应有一个得满分（最高 {max(best):.2f}）"))
+            problems.append((node.line, node.id, f"新手模式的选项中应有一个得满分（最高{max(best):.2f}）"))
     problems += _untyped_endings(scenario)
     return problems
 

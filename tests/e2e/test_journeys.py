@@ -136,7 +136,7 @@ def test_trainer_publishes_a_notice_and_sees_the_board(browser, live_app, shoot)
     page.wait_for_load_state()
     assert "/board" in page.url
     text = page.inner_text("main")
-    assert "浏览器测试：新业务上线" in text and "0 / 21" in text
+    assert "浏览器测试：新业务上线" in text and "0/21" in text
     shoot(page, "board")
 
 
@@ -152,7 +152,7 @@ def test_manager_sees_the_matrix_and_downloads_it(browser, live_app, shoot):
     assert "上岗认证" in page.inner_text("main")
     shoot(page, "matrix")
     with page.expect_download() as info:
-        page.click("text=导出 Excel")
+        page.click("text=导出Excel")
     sheet = load_workbook(io.BytesIO(open(info.value.path(), "rb").read())).active
     header = [c.value for c in sheet[2]]
     assert header[:4] == ["工号", "姓名", "岗位", "状态"] and sheet.max_row >= 3

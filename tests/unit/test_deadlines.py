@@ -28,7 +28,7 @@ def test_due_at_is_the_last_on_time_instant_for_completions_and_for_overdue_alik
     assert state(facts(None), due - timedelta(seconds=1)) == "pending"
     assert state(facts(None), due) == "pending"  # completing now would still be on time
     assert state(facts(None), due + timedelta(microseconds=1)) == "overdue"
-    assert describe_left(due, due) == "剩余 0 分钟" and describe_left(due, due + timedelta(minutes=5)) == "已逾期 5 分钟"
+    assert describe_left(due, due) == "剩余0分钟" and describe_left(due, due + timedelta(minutes=5)) == "已逾期5分钟"
 
 
 def test_leave_over_the_whole_window_starts_the_clock_on_return():
@@ -86,7 +86,7 @@ def test_cancelled_is_a_state_and_a_completion_outlives_it():
     shown = standing(AssignmentFacts(ISSUED, due, None, gone), due)
     assert (shown.label, shown.level, shown.left) == ("已不需要", "off", "")
     shown = standing(AssignmentFacts(ISSUED, due, None), due + timedelta(hours=1))
-    assert (shown.state, shown.level, shown.left) == ("overdue", "bad", "已逾期 1 小时 0 分")
+    assert (shown.state, shown.level, shown.left) == ("overdue", "bad", "已逾期1小时0分")
 
 
 def _moments():

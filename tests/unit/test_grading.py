@@ -93,10 +93,10 @@ def test_parse_exam_and_draw_without_repeats():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"title": ""}, "缺少 title"),
+    ({"title": ""}, "缺少「title」"),
     ({"pass_mark": 0}, "pass_mark"),
     ({"draw": []}, "draw"),
-    ({"draw": [{"category": "etiquette/*", "count": 5}]}, "不够抽 5 道"),
+    ({"draw": [{"category": "etiquette/*", "count": 5}]}, "不够抽5道"),
     ({"extra": 1}, "未知字段"),
 ])
 def test_bad_exam_definitions(change, message):

@@ -79,7 +79,7 @@ def test_text_hash_changes_with_text_only(tmp_path):
     "files, expected",
     [
         pytest.param({"c/course.yaml": "title: [unclosed\nsummary: x\n", "c/01-m.md": MODULE},
-                     "courses/c/course.yaml:2: YAML 格式错误", id="broken-course-yaml"),
+                     "courses/c/course.yaml:2: YAML格式错误", id="broken-course-yaml"),
         pytest.param({"c/course.yaml": COURSE.replace("title: 服务礼仪", "title: ''"), "c/01-m.md": MODULE},
                      "courses/c/course.yaml:1: 缺少标题（title）", id="empty-course-title"),
         pytest.param({"c/course.yaml": COURSE.replace("title: 服务礼仪\n", ""), "c/01-m.md": MODULE},
@@ -90,23 +90,23 @@ def test_text_hash_changes_with_text_only(tmp_path):
         pytest.param({"c/course.yaml": COURSE + "titel: typo\n", "c/01-m.md": MODULE},
                      "courses/c/course.yaml:6: 未知字段「titel」", id="unknown-key"),
         pytest.param({"c/course.yaml": COURSE.replace("order: 2", "order: second"), "c/01-m.md": MODULE},
-                     "courses/c/course.yaml:3: order 应为整数", id="order-not-int"),
+                     "courses/c/course.yaml:3: 「order」应为整数", id="order-not-int"),
         pytest.param({"c/course.yaml": COURSE.replace("source: 第一章 二、服务礼仪\n", ""), "c/01-m.md": MODULE},
                      "缺少出处（制度章节）（source）", id="missing-source"),
-        pytest.param({"c/01-m.md": MODULE}, "courses/c: 缺少 course.yaml", id="missing-course-yaml"),
+        pytest.param({"c/01-m.md": MODULE}, "courses/c: 缺少「course.yaml」", id="missing-course-yaml"),
         pytest.param({"c/course.yaml": COURSE}, "courses/c: 课程没有任何章节", id="no-modules"),
         pytest.param({"c/course.yaml": COURSE, "c/01-grooming.md": MODULE, "c/02-grooming.md": MODULE},
-                     "courses/c/02-grooming.md: 章节 slug「grooming」重复", id="duplicate-module-slug"),
+                     "courses/c/02-grooming.md: 章节slug「grooming」重复", id="duplicate-module-slug"),
         pytest.param({"c/course.yaml": COURSE, "c/01-a.md": MODULE, "c/01-b.md": MODULE},
-                     "courses/c/01-b.md: 章节序号 1 重复", id="duplicate-order"),
+                     "courses/c/01-b.md: 章节序号1重复", id="duplicate-order"),
         pytest.param({"c/course.yaml": COURSE, "c/Grooming.md": MODULE},
-                     "courses/c/Grooming.md: 章节文件名应为 NN-slug.md", id="bad-module-name"),
+                     "courses/c/Grooming.md: 章节文件名应为「NN-slug.md」", id="bad-module-name"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": "## no front matter\n"},
-                     "courses/c/01-m.md:1: 文件应以 --- 开头", id="no-front-matter"),
+                     "courses/c/01-m.md:1: 文件应以「---」开头", id="no-front-matter"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": "---\ntitle: x\n"},
-                     "courses/c/01-m.md:1: YAML 头部没有以 --- 结束", id="unclosed-front-matter"),
+                     "courses/c/01-m.md:1: YAML头部没有以「---」结束", id="unclosed-front-matter"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("minutes: 5", "minutes: [5")},
-                     "courses/c/01-m.md:4: YAML 格式错误", id="broken-front-matter"),
+                     "courses/c/01-m.md:4: YAML格式错误", id="broken-front-matter"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("title: 仪容规范\n", "")},
                      "courses/c/01-m.md:1: 缺少标题（title）", id="missing-module-title"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("title: 仪容规范", "title:")},
@@ -114,9 +114,9 @@ def test_text_hash_changes_with_text_only(tmp_path):
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.split("---\n\n")[0] + "---\n"},
                      "courses/c/01-m.md:6: 正文为空", id="empty-body"),
         pytest.param({"Bad_Name/course.yaml": COURSE, "Bad_Name/01-m.md": MODULE},
-                     "courses/Bad_Name: 课程目录名只能用小写字母、数字和 -", id="bad-course-folder"),
+                     "courses/Bad_Name: 课程目录名只能用小写字母、数字和「-」", id="bad-course-folder"),
         pytest.param({"c/course.yaml": "- just\n- a list\n", "c/01-m.md": MODULE},
-                     "courses/c/course.yaml:1: YAML 内容应为键值对", id="yaml-not-mapping"),
+                     "courses/c/course.yaml:1: YAML内容应为键值对", id="yaml-not-mapping"),
     ],
 )
 def test_reports_bad_files_with_file_and_line(tmp_path, files, expected):
@@ -135,7 +135,7 @@ def test_one_bad_course_does_not_hide_the_others_errors(tmp_path):
 def test_non_utf8_module_is_reported(tmp_path):
     root = write(tmp_path, {"c/course.yaml": COURSE})
     (root / "c/01-m.md").write_bytes(MODULE.encode("gbk"))
-    assert "courses/c/01-m.md: 文件不是 UTF-8 编码" in messages(load_courses(root))
+    assert "courses/c/01-m.md: 文件不是UTF-8编码" in messages(load_courses(root))
 
 
 def test_shipped_content_loads_without_errors():

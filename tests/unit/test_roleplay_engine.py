@@ -195,11 +195,11 @@ def test_a_run_where_every_turn_scored_nothing_scores_zero():
 def test_a_failing_run_is_shown_below_the_pass_mark_with_its_uncapped_total():
     failed = score_run([_turn(1, None), _turn(1, None), _turn(1, None)], 70, "fail", False)
     assert failed.score == 69 and failed.raw_score == 100 and not failed.passed
-    assert failed.reasons == ("演练以失败结局结束", "各轮得分合计 100 分，但演练未通过，按 69 分计（及格线 70 分）")
+    assert failed.reasons == ("演练以失败结局结束", "各轮得分合计100分，但演练未通过，按69分计（及格线70分）")
     out_of_order = score_run([_turn(1, "solve"), _turn(1, "listen")], 60, "success", True)
     assert out_of_order.score == 59 and not out_of_order.passed
     low = score_run([_turn(0.5, None)], 60, "fail", False)  # already below: shown as it is, no cap note
-    assert low.score == 50 and low.reasons == ("得分 50 未达到 60 分", "演练以失败结局结束")
+    assert low.score == 50 and low.reasons == ("得分50未达到60分", "演练以失败结局结束")
 
 
 def test_a_perfect_score_needs_every_point():
@@ -225,19 +225,19 @@ def test_shipped_mini_scenario_is_valid():
 
 @pytest.mark.parametrize("change, expected", [
     (("goto: solve\n  solve:", "goto: nowhere\n  solve:"), "goto「nowhere」不是已有节点"),
-    (("      - else: true\n        goto: partial-end\n  follow:", "      - when: true\n        goto: partial-end\n  follow:"), "最后一个分支必须是 else: true"),
-    (("  good-end:", "  orphan:\n    customer: x\n    branches:\n      - else: true\n        goto: good-end\n  good-end:"), "从 start 无法到达这个节点"),
+    (("      - else: true\n        goto: partial-end\n  follow:", "      - when: true\n        goto: partial-end\n  follow:"), "最后一个分支必须是「else: true」"),
+    (("  good-end:", "  orphan:\n    customer: x\n    branches:\n      - else: true\n        goto: good-end\n  good-end:"), "从「start」无法到达这个节点"),
     (("        goto: follow\n      - else: true\n        goto: partial-end\n  follow:",
       "        goto: explain\n      - else: true\n        goto: explain\n  follow:"), "走不到结局"),
     (("categories: [inquiry]", "categories: [inquiry, smile]"), "未知类别「smile」"),
     (("when: score >= 0.6", "when: mood >= 0.6"), "条件中的名称「mood」未知"),
-    (("add: {anger: -1}", "add: {calm: -1}"), "add 中的变量「calm」未声明"),
+    (("add: {anger: -1}", "add: {calm: -1}"), "「add」中的变量「calm」未声明"),
     (("regex: '查(询|一下)'", "regex: '查(询|一下'"), "无法编译"),
     (("when: score >= 0.6", "when: score >= "), "不完整"),
-    (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去 listen"),
-    (("outcome: success", "outcome: great"), "outcome 应为"),
+    (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去「listen」"),
+    (("outcome: success", "outcome: great"), "「outcome」应为"),
     (("start: listen", "start: begin"), "start「begin」不是已有节点"),
-    (("title: 测试情景\n", "title: [测试\n"), "YAML 格式错误"),
+    (("title: 测试情景\n", "title: [测试\n"), "YAML格式错误"),
 ])
 def test_validator_reports_each_rule_with_line_and_node(change, expected):
     old, new = change
@@ -274,12 +274,12 @@ def test_a_scored_choice_node_passes_the_scoring_checks():
 
 
 @pytest.mark.parametrize("old, new, expected", [
-    ("{id: sit, text: 坐着不动, score: 0}", "{id: sit, text: 坐着不动}", "每个选项都要有 score（缺：sit）"),
+    ("{id: sit, text: 坐着不动, score: 0}", "{id: sit, text: 坐着不动}", "每个选项都要有「score」（缺：sit）"),
     ("{id: up, text: 起身迎接, score: 1}", "{id: up, text: 起身迎接, score: 0.5}", "最好的选项应得满分"),
-    ("    mode: choice\n", "    mode: choice\n    points: 0\n", "points 应为正数"),
-    ("    cite: 第三章", "    points: 3\n    cite: 第三章", "points 只用于没有 expect 的 choice 节点"),
+    ("    mode: choice\n", "    mode: choice\n    points: 0\n", "「points」应为正数"),
+    ("    cite: 第三章", "    points: 3\n    cite: 第三章", "「points」只用于没有「expect」的「choice」节点"),
     ("        goto: listen\n      - else", "        goto: angry-end\n      - else", "一句话都不用说就结束"),
-    ("    expect:\n      categories: [thanks, farewell]\n      stage: follow_up\n", "", "文字节点要有 expect"),
+    ("    expect:\n      categories: [thanks, farewell]\n      stage: follow_up\n", "", "文字节点要有「expect」"),
     ("model: 您好，对不起给您添麻烦了，您慢慢说。", "model: 您慢慢说。", "参考说法应得满分"),
     ("      - {id: good, text: 您好，对不起，您慢慢说。}\n", "", "新手模式的选项中应有一个得满分"),
 ])
@@ -291,7 +291,7 @@ def test_the_scoring_checks_report_each_rule_with_line_and_node(old, new, expect
 
 def test_a_pass_mark_of_zero_is_refused():
     scenario = parse_scenario_text(SCENARIO_TEXT.replace("pass_score: 60", "pass_score: 0"), "mini")
-    assert any("pass_score 至少为 1" in message for _, _, message in check_scoring(scenario, BOOK))
+    assert any("「pass_score」至少为1" in message for _, _, message in check_scoring(scenario, BOOK))
 
 
 def test_versions_saved_before_the_scoring_checks_still_load_and_play():
@@ -304,7 +304,7 @@ def test_versions_saved_before_the_scoring_checks_still_load_and_play():
 
 def test_choice_literal_must_be_an_option():
     text = SCENARIO_TEXT.replace("      - when: critical\n", "      - when: choice == 'nope'\n", 1)
-    assert any("选项「nope」不是本节点的 option id" in p for p in _problems(text))
+    assert any("选项「nope」不是本节点的option id" in p for p in _problems(text))
 
 
 def test_fast_offsets_agree_with_the_character_by_character_map():

@@ -40,7 +40,7 @@ def test_every_bad_row_listed_with_row_number_and_reason():
     assert "工号为空" in by_row[3]
     assert "未知营业厅「S999」" in by_row[4] and "未知岗位「收银」" in by_row[4]
     assert "未知角色「老板」" in by_row[4] and "入职日期「昨天」无法识别" in by_row[4]
-    assert "与第 2 行重复" in by_row[5]
+    assert "与第2行重复" in by_row[5]
     assert "姓名为空" in by_row[7] and "2026-02-30" in by_row[7]
 
 
@@ -56,7 +56,7 @@ def test_header_only_is_a_file_error():
 
 def test_too_many_rows():
     rows = [HEADER] + [[f"E{i}", "x", "S001", "综合受理", "", "2026-01-01"] for i in range(11)]
-    with pytest.raises(RosterFileError, match="最多导入 10 行"):
+    with pytest.raises(RosterFileError, match="最多导入10行"):
         check_roster(rows, STORES, max_rows=10)
 
 
@@ -82,7 +82,7 @@ def test_reads_xlsx_with_date_cells():
 
 @pytest.mark.parametrize("name, data, message", [
     ("roster.txt", b"x", "只支持"),
-    ("roster.xlsx", b"not a zip", "无法读取该 Excel 文件"),
+    ("roster.xlsx", b"not a zip", "无法读取该Excel文件"),
     ("roster.csv", b"\x00\x01binary", "不是文本格式"),
 ])
 def test_unreadable_files(name, data, message):

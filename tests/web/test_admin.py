@@ -51,7 +51,7 @@ def test_roster_import_valid_csv_previews_then_writes(app, client, world):
     login(client, world["admin"])
     preview = _upload(client, "名单.csv", csv_text.encode("utf-8-sig"))
     html = preview.get_data(as_text=True)
-    assert "3 行，全部有效" in html and "新增 <strong>2</strong> 人" in html and "更新：岗位" in html
+    assert "3行，全部有效" in html and "新增<strong>2</strong>人" in html and "更新：岗位" in html
     assert _count(app, User, User.emp_no.in_(["NEW001", "NEW002"])) == 0  # preview wrote nothing
     done = _confirm(client, html)
     page = done.get_data(as_text=True)
@@ -75,9 +75,9 @@ def test_roster_with_bad_rows_changes_nothing(app, client, world):
     login(client, world["admin"])
     before_users, before_events = _count(app, User), _count(app, AuditEvent)
     html = _upload(client, "roster.csv", csv_text.encode()).get_data(as_text=True)
-    assert "名单有 2 行错误" in html
-    assert "第 3 行" in html and "未知营业厅「不存在的厅」" in html
-    assert "第 4 行" in html and "姓名为空" in html and "未知岗位「店小二」" in html
+    assert "名单有2行错误" in html
+    assert "第3行" in html and "未知营业厅「不存在的厅」" in html
+    assert "第4行" in html and "姓名为空" in html and "未知岗位「店小二」" in html
     assert "确认导入" not in html
     assert _count(app, User) == before_users and _count(app, AuditEvent) == before_events
 
@@ -101,16 +101,16 @@ def test_roster_xlsx_import(app, client, world):
     wb.save(buf)
     login(client, world["admin"])
     html = _upload(client, "roster.xlsx", buf.getvalue()).get_data(as_text=True)
-    assert "1 行，全部有效" in html
+    assert "1行，全部有效" in html
     _confirm(client, html)
     assert _count(app, User, User.emp_no == "X0001", User.hire_date == date(2026, 10, 8)) == 1
 
 
 def test_roster_rejects_wrong_file_type_and_missing_columns(client, world):
     login(client, world["admin"])
-    assert "只支持 .csv 或 .xlsx" in _upload(client, "roster.pdf", b"%PDF").get_data(as_text=True)
+    assert "只支持「.csv」或「.xlsx」" in _upload(client, "roster.pdf", b"%PDF").get_data(as_text=True)
     html = _upload(client, "r.csv", "工号,姓名\nA1,x\n".encode()).get_data(as_text=True)
-    assert "第 1 行缺少列：营业厅、岗位、入职日期" in html
+    assert "第1行缺少列：营业厅、岗位、入职日期" in html
 
 
 def test_create_person_shows_password_once(app, client, world):

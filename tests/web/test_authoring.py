@@ -55,11 +55,11 @@ def test_edit_export_sync_round_trip(app, trainer, files):
         assert module.versions[-1].origin == "browser"
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "export"])
-    assert result.exit_code == 0 and "写入 1 个文件" in result.output
+    assert result.exit_code == 0 and "写入1个文件" in result.output
     assert "新增一段说明。" in (courses / "etiquette" / "01-grooming.md").read_text(encoding="utf-8")
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 0, result.output
-    assert "更新 0" in result.output and "冲突" not in result.output
+    assert "更新0" in result.output and "冲突" not in result.output
     with app.app_context():
         module = db.session.get(Module, module_id)
         assert module.version == version + 1 and not module.dirty
@@ -76,7 +76,7 @@ def test_sync_reports_a_conflict_and_keeps_the_browser_edit(app, trainer, files)
     other.write_text(other.read_text(encoding="utf-8") + "\n\n其他章节正常更新。\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["lms", "sync"])
     assert result.exit_code == 0, result.output
-    assert "冲突，已跳过：etiquette/grooming" in result.output and "更新（版本+1）：etiquette/dress" in result.output
+    assert "冲突，已跳过：「etiquette/grooming」" in result.output and "更新（版本+1）：etiquette/dress" in result.output
     with app.app_context():
         module = db.session.get(Module, module_id)
         assert "网页上的修改" in module.body_md and "另一处修改" not in module.body_md and module.dirty
@@ -141,4 +141,4 @@ def test_phrasebook_editor_tests_replies_and_guards_the_scenarios(app, trainer):
     page = post(trainer, "/author/phrasebook", {"yaml_text": weakened}, page="/author/phrasebook").get_data(as_text=True)
     assert "应命中" in page or "得分应至少" in page or "应去" in page  # scenario tests would break: not saved
     broken = post(trainer, "/author/phrasebook", {"yaml_text": "categories: [oops"}, page="/author/phrasebook")
-    assert "YAML 格式错误" in broken.get_data(as_text=True)
+    assert "YAML格式错误" in broken.get_data(as_text=True)

@@ -40,7 +40,7 @@ def test_sync_is_idempotent(app, content):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 0, result.output
-    assert "新增 0，更新 0" in result.output and "下线 0" in result.output
+    assert "新增0，更新0" in result.output and "下线0" in result.output
 
 
 def test_sync_bumps_version_only_when_text_changes(app, content):
@@ -65,7 +65,7 @@ def test_bad_file_reports_file_and_line_and_changes_nothing(app, content):
     before = _module(app, "etiquette", "grooming").version
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 1
-    assert "courses/phone-service/course.yaml:2: YAML 格式错误" in result.output
+    assert "courses/phone-service/course.yaml:2: YAML格式错误" in result.output
     assert "未做任何改动" in result.output
     assert _module(app, "etiquette", "grooming").version == before  # the good change was not applied
 

@@ -51,7 +51,7 @@ def test_cli_import_counts_what_exists_and_survives_a_sync(app, files, tmp_path)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "gift", "import", str(_gift_file(tmp_path)), "--course", "etiquette"])
     assert result.exit_code == 0, result.output
-    assert "已导入 6 道题" in result.output and "1 道与题库中已有的题目完全相同" in result.output
+    assert "已导入6道题" in result.output and "1道与题库中已有的题目完全相同" in result.output
     assert "「同名题」已被占用，导入为「同名题（2）」" in result.output
     before = _bank(app)
     assert len(before) == 6 and all(active for _, active, _ in before.values())
@@ -60,7 +60,7 @@ def test_cli_import_counts_what_exists_and_survives_a_sync(app, files, tmp_path)
     assert result.exit_code == 0, result.output
     assert _bank(app) == before
     again = runner.invoke(args=["lms", "gift", "import", str(_gift_file(tmp_path)), "--course", "etiquette"])
-    assert "已导入 0 道题" in again.output and _bank(app) == before  # importing the same file twice adds nothing
+    assert "已导入0道题" in again.output and _bank(app) == before  # importing the same file twice adds nothing
 
 
 def test_browser_import_survives_a_sync(app, trainer, files, tmp_path):
@@ -68,7 +68,7 @@ def test_browser_import_survives_a_sync(app, trainer, files, tmp_path):
     with _gift_file(tmp_path).open("rb") as handle:
         response = post(trainer, page, {"course": "etiquette", "file": (handle, "import.gift")}, page=page,
                         content_type="multipart/form-data")
-    assert response.status_code == 200 and "已导入 6 道题" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "已导入6道题" in response.get_data(as_text=True)
     before = _bank(app)
     assert app.test_cli_runner().invoke(args=["lms", "sync"]).exit_code == 0
     assert _bank(app) == before and len(before) == 6
@@ -89,7 +89,7 @@ def test_browser_edit_of_a_file_question_is_kept_and_reported_as_a_conflict(app,
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 0, result.output
-    assert "冲突，已跳过：etiquette/仪容-男士发式" in result.output
+    assert "冲突，已跳过：「etiquette/仪容-男士发式」" in result.output
     row = _file_question(app)
     assert row.version == question.version + 1 and row.active and row.dirty
     with app.app_context():
@@ -99,7 +99,7 @@ def test_browser_edit_of_a_file_question_is_kept_and_reported_as_a_conflict(app,
     bank.write_text(bank.read_text(encoding="utf-8").replace("男士营业员的发式标准是", "男士营业员发式的标准是"),
                     encoding="utf-8")
     result = runner.invoke(args=["lms", "sync"])
-    assert "冲突，已跳过：etiquette/仪容-男士发式" in result.output and "文件自上次同步后也改了" in result.output
+    assert "冲突，已跳过：「etiquette/仪容-男士发式」" in result.output and "文件自上次同步后也改了" in result.output
     assert _file_question(app).version == question.version + 1
 
 
@@ -114,7 +114,7 @@ def test_export_writes_edits_in_place_and_imports_at_the_end_then_sync_is_quiet(
     runner = app.test_cli_runner()
     runner.invoke(args=["lms", "gift", "import", str(_gift_file(tmp_path)), "--course", "etiquette"])
     result = runner.invoke(args=["lms", "export"])
-    assert result.exit_code == 0 and "已导出网页上的修改：7 项" in result.output
+    assert result.exit_code == 0 and "已导出网页上的修改：7项" in result.output
     text = bank.read_text(encoding="utf-8")
     # Comments citing the rulebook stay; the edit stands where the question stood; imports come last.
     assert text.count("// source:") == original.count("// source:")
@@ -124,7 +124,7 @@ def test_export_writes_edits_in_place_and_imports_at_the_end_then_sync_is_quiet(
     assert not parsed.errors and len(parsed.questions) == len(parse_gift(original).questions) + 6
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 0 and "冲突" not in result.output
-    assert "试题：新增 0，更新 0" in result.output
+    assert "试题：新增0，更新0" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Question).where(Question.dirty.is_(True))) == 0
         assert db.session.scalar(select(func.count()).select_from(Question).where(
@@ -140,7 +140,7 @@ def test_a_file_question_removed_from_the_file_is_retired_but_an_import_is_not(a
     start = text.index("::仪容-女士指甲油::")
     bank.write_text(text[:start] + text[text.index("\n\n", start):], encoding="utf-8")
     result = runner.invoke(args=["lms", "sync"])
-    assert "下线：etiquette/仪容-女士指甲油" in result.output and "网页新建 6" in result.output
+    assert "下线：etiquette/仪容-女士指甲油" in result.output and "网页新建6" in result.output
     assert _file_question(app, "仪容-女士指甲油").active is False
     assert all(active for _, active, _ in _bank(app).values())
 
@@ -150,7 +150,7 @@ def test_bank_files_must_name_every_question(app, files):
     bank = courses / "etiquette" / "questions.gift"
     bank.write_text(bank.read_text(encoding="utf-8") + "\n\n没有名称的题目。{T}\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["lms", "sync"])
-    assert result.exit_code == 1 and "每道题都要以 ::名称:: 开头" in result.output
+    assert result.exit_code == 1 and "每道题都要以「::名称::」开头" in result.output
 
 
 def test_an_exam_created_in_the_browser_survives_a_sync_and_is_exported(app, trainer, files):
@@ -160,7 +160,7 @@ def test_an_exam_created_in_the_browser_survives_a_sync_and_is_exported(app, tra
     assert response.status_code == 302
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "sync"])
-    assert result.exit_code == 0 and "网页新建 1" in result.output
+    assert result.exit_code == 0 and "网页新建1" in result.output
     with app.app_context():
         assert db.session.scalar(select(Exam).where(Exam.slug == "zz-browser")).active
     runner.invoke(args=["lms", "export"])

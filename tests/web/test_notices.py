@@ -162,7 +162,7 @@ def test_reminders_at_each_offset_exactly_once(app, org, frozen):
         sweep()
     assert len(_messages(app, org["ann"].id)) == 2
     manager = _messages(app, org["manager"].id)
-    assert any("6 小时后到期" in t for t in manager) and len(manager) == 3  # two as a person, one as manager
+    assert any("6小时后到期" in t for t in manager) and len(manager) == 3  # two as a person, one as manager
     frozen(due)  # the last on-time instant: nobody is overdue yet, so no escalation
     with app.app_context():
         sweep()
@@ -350,7 +350,7 @@ def test_publish_page_and_learner_flow_in_the_browser(app, org, frozen):
     staff = app.test_client()
     assert login(staff, org["ann"]).headers["Location"] == "/notices"  # pending notices come first
     page = staff.get(f"/notices/{notice_id}").get_data(as_text=True)
-    assert "读完并确认" in page and "剩余 48 小时" in page and "我已阅读" in page
+    assert "读完并确认" in page and "剩余48小时" in page and "我已阅读" in page
     refused = post(staff, f"/notices/{notice_id}/attest", page=f"/notices/{notice_id}")  # not read yet
     assert "按时完成" not in staff.get(refused.headers["Location"]).get_data(as_text=True)
     post(staff, f"/notices/{notice_id}/read", page=f"/notices/{notice_id}")

@@ -112,7 +112,7 @@ def test_session_log_and_the_weekly_rule(app, world, frozen):
         "trainer_name": "王", "held_at": "2026-11-18T18:00", "place": "会议室", "content": "周例训",
         "attendees": [str(world["staff_a"].id)]}, page=f"/store/{world['store_a']}/sessions")
     page = manager.get(f"/store/{world['store_a']}/sessions").get_data(as_text=True)
-    assert page.count("未达标") == 7 and "✓ 1 次" in page
+    assert page.count("未达标") == 7 and "✓ 1次" in page
     future = post(manager, f"/store/{world['store_a']}/sessions", {
         "trainer_name": "王", "held_at": "2026-11-25T18:00", "place": "会议室", "content": "提前登记",
         "attendees": [str(world["staff_a"].id)]}, page=f"/store/{world['store_a']}/sessions")

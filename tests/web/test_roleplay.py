@@ -81,7 +81,7 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
     response = _say(client, run_id, "谢谢您，请慢走。")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{run_id}/debrief")
     debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "100 分 · 通过 · 圆满解决" in debrief
+    assert "100分 · 通过 · 圆满解决" in debrief
     assert '<mark class="hit" title="问候语">您好</mark>' in debrief
     assert "依据：第三章 一、接受投诉阶段" in debrief and "四个阶段都做到了" in debrief
     assert "接受投诉 → 解释澄清 → 提出解决 → 跟踪总结" in debrief
@@ -91,7 +91,7 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.subject_id == world["staff_a"].id, AuditEvent.verb == "scenario.passed")) == 1
     history = client.get("/practice/history").get_data(as_text=True)
-    assert "测试情景" in history and "100 分" in history
+    assert "测试情景" in history and "100分" in history
 
 
 def test_forbidden_phrase_ends_badly_and_is_highlighted(app, client, world, mini):
@@ -215,8 +215,8 @@ def test_a_wrong_choice_then_neglect_scores_zero_everywhere(app, client, world):
     assert "textarea" in page and "我站不住了" in page  # typing mode: the learner still gets to speak
     _say(client, run_id, "还没叫到您的号，您再等一会儿。")
     debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "0 分 · 未通过 · 未能解决" in debrief and "100 分" not in debrief
-    assert "本轮 0 分" in debrief and "演练以失败结局结束" in debrief
+    assert "0分 · 未通过 · 未能解决" in debrief and "100分" not in debrief
+    assert "本轮0分" in debrief and "演练以失败结局结束" in debrief
     history = client.get("/practice/history").get_data(as_text=True)
     assert "老年客户优先办理" in history and "100 分" not in history
     trainer = app.test_client()
@@ -235,8 +235,8 @@ def test_a_failing_ending_after_good_turns_shows_below_the_pass_mark(app, client
     _say(client, run_id, "谢谢大爷。收您100元，找您42元，请您点一下，收好。")
     _say(client, run_id, "只知道用电话，就不知道交电话费。")
     debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "69 分 · 未通过 · 未能解决" in debrief
-    assert re.search(r"各轮得分合计 \d+ 分，但演练未通过，按 69 分计（及格线 70 分）", debrief)
+    assert "69分 · 未通过 · 未能解决" in debrief
+    assert re.search(r"各轮得分合计\d+分，但演练未通过，按69分计（及格线70分）", debrief)
     with app.app_context():
         run = db.session.get(Run, run_id)
         assert run.score == 69 and not run.passed

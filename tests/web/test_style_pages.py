@@ -1,10 +1,12 @@
-"""The house style (docs/style.md) as learners see it: every module page and scenario page, rendered.
+"""The house style (docs/style.md) as people see it: rendered module and scenario pages, and app pages.
 
 The file rules live in tests/unit/test_style.py; here they run over the text a browser shows,
 so that what Markdown rendering adds or loses is caught too: a soft line break inside a
 paragraph shows as a space between two Chinese characters, and `**` that did not become bold
-is printed as it is. Only the content part of a page is read (module body, 出处, scenario
-summary, persona and 出处); the app's own UI strings are not this test's business.
+is printed as it is. On module and scenario pages only the content part is read (module body,
+出处, scenario summary, persona and 出处). A sample of app pages (home, a notice, the exam list,
+the question bank, the certification matrix), each as the role that uses it, is read whole, the
+way tests/unit/test_style_ui.py reads the templates: real values filled in, boxes apart.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from lms.extensions import db
 from tests.conftest import login
 from tests.unit.test_style import violations
+from tests.unit.test_style_ui import PageText, ui_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "div", "br", "tr",
@@ -102,5 +107,54 @@ def test_reader_sees_a_soft_line_break_as_a_break_in_the_text():
     text = ContentText.of(html, {"module-body"})
     assert [rule for rule, _, _ in violations(text)] == ["han-spacing"]
     assert _problems("x", '¶营业前**15分钟**¶') == ["x: unrendered bold: ¶营业前**15分钟**¶"]
-    assert ContentText.of('<p class="source">出处：第一章<br><span class="muted">约 6 分钟</span></p>',
+    assert ContentText.of('<p class="source">出处：第一章<br><span class="muted">约6分钟</span></p>',
                           {"source"}) == "¶出处：第一章¶¶"
+
+
+@pytest.fixture
+def notice(app, world):
+    """A new-business notice for store A, issued an hour ago, with a module to study; returns its id."""
+    from datetime import timedelta
+
+    from lms.clock import now
+    from lms.courses.models import Course, Module
+    from lms.notices.service import NoticeData, publish
+
+    with app.app_context():
+        first = select(Module).join(Course).where(Course.slug == "etiquette").order_by(Module.sort_order)
+        module = db.session.scalar(first)
+        data = NoticeData("新业务：融合套餐上线", "受理前核对客户的有效证件，讲清套餐内容和资费。", module.id, None,
+                          [world["store_a"]], [], now() - timedelta(hours=1))
+        created, _ = publish(data, world["trainer"].id)
+        db.session.commit()
+        return created.id
+
+
+APP_PAGES = {  # page: (who reads it, its address)
+    "home": ("staff_a", lambda world, notice: "/"),
+    "notice": ("staff_a", lambda world, notice: f"/notices/{notice}"),
+    "exam list": ("staff_a", lambda world, notice: "/exams"),
+    "bank": ("trainer", lambda world, notice: "/bank"),
+    "matrix": ("manager_a", lambda world, notice: f"/store/{world['store_a']}/matrix"),
+}
+
+
+@pytest.mark.parametrize("page", APP_PAGES)
+def test_app_pages_follow_the_house_style(client, world, notice, page):
+    who, address = APP_PAGES[page]
+    login(client, world[who])
+    url = address(world, notice)
+    response = client.get(url)
+    assert response.status_code == 200, url
+    texts = [text for _, text in PageText.of(response.get_data(as_text=True))]
+    assert len(texts) > 10, f"{url}: hardly any text found in the page"
+    problems = [f"{url}: {rule}: {excerpt}" for text in texts for rule, _, excerpt in ui_violations(text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_app_page_text_is_read_as_shown():
+    html = ('<p>共 12 道 · <a href="#">导出</a></p><p>剩余47小时 <span class="badge ok">已读</span></p>'
+            '<div class="actions"><a href="#">导出Excel</a> <a href="#">打印</a></div><p>请运行 <code>lms sync</code></p>')
+    texts = [text for _, text in PageText.of(html)]
+    assert [sorted({rule for rule, _, _ in ui_violations(text)}) for text in texts] == [
+        ["number-spacing"], [], [], [], [], ["han-spacing", "number-spacing"]]

@@ -14,7 +14,7 @@ document.addEventListener("submit", function (event) {
   var out = ring.querySelector(".ring-count");
   function tick() {
     var seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
-    out.textContent = "，已响 " + seconds + " 秒（约 " + (Math.floor(seconds / 3) + 1) + " 声）";
+    out.textContent = "，已响" + seconds + "秒（约" + (Math.floor(seconds / 3) + 1) + "声）";
   }
   tick();
   setInterval(tick, 1000);
@@ -27,7 +27,7 @@ document.addEventListener("submit", function (event) {
   var deadline = Date.now() + 1000 * parseInt(box.getAttribute("data-remaining"), 10);
   function tick() {
     var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
-    box.textContent = "剩余时间：" + Math.floor(left / 60) + " 分 " + (left % 60) + " 秒";
+    box.textContent = "剩余时间：" + Math.floor(left / 60) + "分" + (left % 60) + "秒";
     if (left === 0) { box.textContent += "（时间到，请刷新页面查看成绩）"; }
   }
   tick();
@@ -76,7 +76,7 @@ document.addEventListener("submit", function (event) {
         box.textContent = "";
         if (!d.problems.length) { box.textContent = "检查通过"; box.className = "muted"; return; }
         box.className = "errors";
-        d.problems.forEach(function (p) { var div = document.createElement("div"); div.textContent = "第 " + p; box.appendChild(div); });
+        d.problems.forEach(function (p) { var div = document.createElement("div"); div.textContent = p; box.appendChild(div); });
       });
     }, 700));
   }

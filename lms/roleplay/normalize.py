@@ -174,6 +174,14 @@ class Normalized:
             low = position + 1
         return out
 
+    def clause_starts(self) -> list[int]:
+        """The normalised index where each clause after the first starts (no repeats)."""
+        if self._breaks is None:
+            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+        offsets, n = self.offsets, len(self.text)
+        starts = {bisect_left(offsets, b + 1) for b in self._breaks}
+        return sorted(k for k in starts if 0 < k < n)
+
     def _kept_before(self, position: int) -> int:
         """Count the normalised characters that come from before an original position."""
         return bisect_left(self.offsets, position)

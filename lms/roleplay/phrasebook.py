@@ -225,7 +225,7 @@ class Phrasebook:
                 written = s[start:end]
                 if broken and end - start > 1:  # clause breaks inside the match
                     if cuts is None:
-                        cuts = [first for first, _, _ in norm.clauses()][1:]
+                        cuts = norm.clause_starts()
                     crossed = bisect_right(cuts, end - 1) - bisect_right(cuts, start)
                 else:
                     crossed = 0

@@ -33,7 +33,7 @@ GAP = "…"  # in a forbidden pattern: up to MAX_GAP other characters
 MAX_GAP = 6
 BOTH = "+"  # in a forbidden pattern: parts that must all stand in one clause, in any order (找+领导)
 QUESTION_ENDS = frozenset("？?")
-QUESTION_PARTICLES = frozenset("吗呢")
+QUESTION_PARTICLES = frozenset("吗")  # 呢 ends statements too (「后面还有人排队呢」): only with ？
 _ASKING = QUESTION_ENDS | QUESTION_PARTICLES  # a reply without any of these asks nothing
 
 
@@ -292,15 +292,16 @@ class Phrasebook:
 
     def _questions(self, norm: Normalized, forbids: list[tuple],
                    small_talk: Iterable[tuple[int, int]]) -> list[Hit]:
-        """征询语 by its form: a question (a clause ending in ？ or in 吗/呢) to the customer — one that
-        holds a marker such as 您 — asks what they want, unless a forbidden phrase stands in it."""
+        """征询语 by its form: a question (a clause ending in ？ or in 吗) in a reply that addresses the
+        customer — one that holds a marker such as 您 — asks what they want, unless a forbidden phrase
+        stands in that clause."""
         out = []
         text = norm.text
+        if not any(q in text for q in self.questions):
+            return out
         for first, last, mark in norm.clauses():
             body = text[first:last].rstrip("啊呀啦哦")
             if not (mark in QUESTION_ENDS or (body and body[-1] in QUESTION_PARTICLES)):
-                continue
-            if not any(q in text[first:last] for q in self.questions):
                 continue
             if any(first <= f[0] < last for f in forbids):
                 continue

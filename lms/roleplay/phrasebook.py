@@ -61,6 +61,9 @@ class Rule:
     match: tuple[str, ...]
     clause_only: bool = False
     unless: tuple[str, ...] = ()
+    # The phrase is forgiven when the reply itself goes on to do what the rulebook asks instead,
+    # e.g. 「不知道具体参数，我请懂行的同事来给您讲解」 (normalised texts, found anywhere after the hit).
+    redeemed_by: tuple[str, ...] = ()
 
 
 class Hit(NamedTuple):
@@ -267,6 +270,8 @@ class Phrasebook:
             if index in unless and any(us <= start and end <= ue for us, ue in unless[index]):
                 continue
             if rule.clause_only and not _curt(norm, start, end):
+                continue
+            if rule.redeemed_by and any(r in s[end:] for r in rule.redeemed_by):
                 continue
             category = self.categories[rule.category]
             found.append((start, end, rule.category, rule.phrase, category.severity, category.penalty))
@@ -488,7 +493,8 @@ def from_data(data: Any, source_hash: str = "") -> Phrasebook:
                     problems.append((line(rule, "unless"), f"「{rule['phrase']}」：「unless」应为列表"))
                     unless = []
                 rules.append(Rule(str(cid), str(rule["phrase"]), tuple(str(m) for m in match),
-                                  bool(rule.get("clause_only", False)), tuple(str(u) for u in unless)))
+                                  bool(rule.get("clause_only", False)), tuple(str(u) for u in unless),
+                                  tuple(normalize(str(r)).text for r in (rule.get("redeemed_by") or []))))
     ids = [c.id for c in categories if c.kind == "must"]
     if sorted(ids) != sorted(MUST_IDS):
         problems.append((line(data, "categories"),

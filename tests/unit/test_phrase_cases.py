@@ -24,8 +24,11 @@ BLIND = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind.yaml").read_
 # The second blind table labels forbidden phrases with the seed's own text (traditional characters,
 # pinyin glosses, two items garbled in the seed); its labels are kept as written and mapped here.
 BLIND2 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v2.yaml").read_text(encoding="utf-8"))
-# The third, held out when it was first measured, then tuned on (see its header): accuracy and false alarms only.
+# The third to fifth, each held out until measured once (see their headers; the fifth is the latest
+# held-out figure): accuracy floors and false alarms only.
 BLIND3 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v3.yaml").read_text(encoding="utf-8"))
+BLIND4 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v4.yaml").read_text(encoding="utf-8"))
+BLIND5 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v5.yaml").read_text(encoding="utf-8"))
 _SEED_GARBLED = {"??煜掳嗔?,明天再來。": "快下班了，明天再来。"}  # item 14 as the seed prints it
 
 
@@ -75,8 +78,9 @@ def test_table_is_big_and_varied_enough():
     assert rules <= said, f"服务忌语 without a labelled case: {rules - said}"
 
 
-@pytest.mark.parametrize("cases, floor", [(CASES, 0.96), (BLIND, 0.96), (BLIND2, 0.96), (BLIND3, 227 / 233)],
-                         ids=["main", "blind", "blind2", "blind3"])
+@pytest.mark.parametrize("cases, floor", [(CASES, 0.96), (BLIND, 0.96), (BLIND2, 0.96), (BLIND3, 228 / 233),
+                                          (BLIND4, 187 / 190), (BLIND5, 165 / 194)],
+                         ids=["main", "blind", "blind2", "blind3", "blind4", "blind5"])
 def test_accuracy_on_the_tables(cases, floor):
     right = sum(outcome(c) == expected(c) for c in cases)
     accuracy = right / len(cases)
@@ -84,7 +88,8 @@ def test_accuracy_on_the_tables(cases, floor):
     assert accuracy >= floor  # a change must not lower what a table already gets
 
 
-@pytest.mark.parametrize("cases", [CASES, BLIND, BLIND2, BLIND3], ids=["main", "blind", "blind2", "blind3"])
+@pytest.mark.parametrize("cases", [CASES, BLIND, BLIND2, BLIND3, BLIND4, BLIND5],
+                         ids=["main", "blind", "blind2", "blind3", "blind4", "blind5"])
 def test_no_polite_reply_is_flagged(cases):
     flagged = [c["reply"] for c in cases if not expected(c)[1] and outcome(c)[1]]
     assert flagged == []

@@ -65,7 +65,7 @@ def test_a_missing_unless_is_created_at_the_indentation_of_its_mapping():
     assert added == ["    unless: [谢谢你啊]"]
     assert "      - 麻烦您了\n    unless: [谢谢你啊]\n" in new
     rule = add_entry(SHIPPED, Target("forbid_refuse", "unless", 5), "你问我我问谁这话")
-    assert "        match: [你问我我问谁, 我问谁, 我又问谁]\n        unless: [你问我我问谁这话]\n" in rule
+    assert "        match: [我问谁, 我又问谁, 我还想问谁, 我去问谁]\n        unless: [你问我我问谁这话]\n" in rule
 
 
 def test_flow_mappings_take_a_new_key_before_the_brace():

@@ -13,14 +13,12 @@ short phrases, negation before a must-say phrase, and 你好 ≠ 您好. Every h
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 import ahocorasick
 
-from ..digest import text_hash
 from .normalize import CLAUSE_BREAKS, Normalized, normalize, sound
 
 MUST_IDS = ("welcome", "greeting", "farewell", "inquiry", "apology", "thanks")
@@ -393,128 +391,3 @@ def _outermost(found: list[tuple]) -> list[tuple]:
             continue
         kept.append(item)
     return kept
-
-
-class PhrasebookError(ValueError):
-    """The phrasebook file has problems; `problems` lists (line, message)."""
-
-    def __init__(self, problems: list[tuple[int | None, str]]):
-        super().__init__("；".join(m for _, m in problems))
-        self.problems = problems
-
-
-def from_data(data: Any, source_hash: str = "") -> Phrasebook:
-    """Build a phrasebook from parsed YAML (yamlx LineDicts), or raise PhrasebookError."""
-    problems: list[tuple[int | None, str]] = []
-
-    def line(obj: Any, key: str | None = None) -> int | None:
-        if hasattr(obj, "line_of"):
-            return obj.line_of(key) if key else obj.line
-        return None
-
-    if not isinstance(data, dict):
-        raise PhrasebookError([(1, "「phrasebook」应为键值对（mapping）")])
-    raw = data.get("categories")
-    if not isinstance(raw, dict) or not raw:
-        raise PhrasebookError([(line(data, "categories"), "缺少「categories」")])
-    categories: list[Category] = []
-    must_phrases: dict[str, tuple[str, ...]] = {}
-    must_unless: dict[str, tuple[str, ...]] = {}
-    rules: list[Rule] = []
-    discouraged: dict[str, str] = {}
-    questions: tuple[str, ...] = ()
-    seen_match: dict[str, str] = {}
-    for cid, spec in raw.items():
-        if not isinstance(spec, dict):
-            problems.append((line(raw, cid), f"类别「{cid}」应为键值对"))
-            continue
-        kind = spec.get("kind")
-        if kind not in ("must", "forbidden"):
-            problems.append((line(spec, "kind"), f"类别「{cid}」：「kind」应为「must」或「forbidden」"))
-            continue
-        severity = spec.get("severity", "major")
-        if severity not in SEVERITIES:
-            problems.append((line(spec, "severity"), f"类别「{cid}」：「severity」应为「critical」或「major」"))
-        try:
-            weight, penalty = float(spec.get("weight", 1)), float(spec.get("penalty", 1))
-        except (TypeError, ValueError):
-            problems.append((line(spec), f"类别「{cid}」：「weight」「penalty」应为数字"))
-            weight, penalty = 1.0, 1.0
-        if not spec.get("label"):
-            problems.append((line(spec), f"类别「{cid}」：缺少「label」"))
-        categories.append(Category(str(cid), str(spec.get("label", cid)), kind, weight, severity, penalty,
-                                   str(spec.get("source", "")), str(spec.get("hint", "")),
-                                   str(spec.get("instead", ""))))
-        if kind == "must":
-            phrases = spec.get("phrases") or []
-            if not isinstance(phrases, list) or not phrases:
-                problems.append((line(spec, "phrases"), f"类别「{cid}」：缺少「phrases」"))
-                phrases = []
-            for phrase in phrases:
-                key = normalize(str(phrase)).text
-                if not key:
-                    problems.append((line(spec, "phrases"), f"类别「{cid}」：短语「{phrase}」去掉标点后为空"))
-                elif key in seen_match and seen_match[key] != cid:
-                    problems.append((line(spec, "phrases"), f"短语「{phrase}」同时属于「{seen_match[key]}」和「{cid}」"))
-                seen_match[key] = str(cid)
-            must_phrases[str(cid)] = tuple(str(p) for p in phrases)
-            if spec.get("questions") is not None:
-                if cid != "inquiry" or not isinstance(spec["questions"], list):
-                    problems.append((line(spec, "questions"), f"类别「{cid}」：「questions」只用于「inquiry」，应为列表"))
-                else:
-                    questions = tuple(str(q) for q in spec["questions"])
-            unless = spec.get("unless") or []
-            if not isinstance(unless, list):
-                problems.append((line(spec, "unless"), f"类别「{cid}」：「unless」应为列表"))
-                unless = []
-            must_unless[str(cid)] = tuple(str(u) for u in unless)
-            for phrase, advice in (spec.get("discouraged") or {}).items():
-                discouraged[str(phrase)] = str(advice)
-        else:
-            raw_rules = spec.get("rules") or []
-            if not isinstance(raw_rules, list) or not raw_rules:
-                problems.append((line(spec, "rules"), f"类别「{cid}」：缺少「rules」"))
-                raw_rules = []
-            for rule in raw_rules:
-                if not isinstance(rule, dict) or not rule.get("phrase"):
-                    problems.append((line(rule) or line(spec, "rules"), f"类别「{cid}」：每条规则要有「phrase」"))
-                    continue
-                match = rule.get("match") or [rule["phrase"]]
-                if not isinstance(match, list):
-                    problems.append((line(rule, "match"), f"「{rule['phrase']}」：「match」应为列表"))
-                    continue
-                for m in match:
-                    if GAP in str(m) and BOTH in str(m):
-                        problems.append((line(rule, "match"), f"「{rule['phrase']}」：match「{m}」不能同时用省略号（按顺序）和加号（不论顺序）"))
-                    if not all(normalize(part).text for part in re.split(r"[…+]", str(m))):
-                        problems.append((line(rule, "match"), f"「{rule['phrase']}」：match「{m}」去掉标点后为空"))
-                unless = rule.get("unless") or []
-                if not isinstance(unless, list):
-                    problems.append((line(rule, "unless"), f"「{rule['phrase']}」：「unless」应为列表"))
-                    unless = []
-                rules.append(Rule(str(cid), str(rule["phrase"]), tuple(str(m) for m in match),
-                                  bool(rule.get("clause_only", False)), tuple(str(u) for u in unless),
-                                  tuple(normalize(str(r)).text for r in (rule.get("redeemed_by") or []))))
-    ids = [c.id for c in categories if c.kind == "must"]
-    if sorted(ids) != sorted(MUST_IDS):
-        problems.append((line(data, "categories"),
-                         f"必说类别应正好是{'、'.join(MUST_IDS)}（现有：{'、'.join(ids) or '无'}）"))
-    negators = data.get("negators") or []
-    if not isinstance(negators, list):
-        problems.append((line(data, "negators"), "「negators」应为列表"))
-        negators = []
-    gap = data.get("negator_gap", 3)
-    if not isinstance(gap, int) or gap < 0:
-        problems.append((line(data, "negator_gap"), "「negator_gap」应为非负整数"))
-        gap = 3
-    if problems:
-        raise PhrasebookError(problems)
-    return Phrasebook(categories, must_phrases, rules, [str(n) for n in negators], gap, discouraged, source_hash,
-                      must_unless, questions)
-
-
-def parse(text: str) -> Phrasebook:
-    """Parse phrasebook YAML text (raises PhrasebookError or yamlx.YamlError)."""
-    from ..yamlx import load
-
-    return from_data(load(text), text_hash(text))

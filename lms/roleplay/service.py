@@ -20,7 +20,8 @@ from ..extensions import db
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from . import scenario as engine
 from .models import Phrasebook, PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
-from .phrasebook import Phrasebook as CompiledPhrasebook, text_hash
+from ..digest import text_hash
+from .phrasebook import Phrasebook as CompiledPhrasebook
 from .scoring import TurnRecord, score_run
 from .validate import Simulations, parse_phrasebook, parse_scenario_text
 
@@ -298,7 +299,7 @@ def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = No
 def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
     """Save a browser edit of the phrasebook if it and every scenario's tests still hold."""
     from ..yamlx import YamlError
-    from .phrasebook import PhrasebookError
+    from .phrasebook_load import PhrasebookError
 
     try:
         book = parse_phrasebook(text)

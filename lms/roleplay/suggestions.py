@@ -22,7 +22,8 @@ from ..extensions import db
 from ..yamlx import YamlError
 from .models import Run, Scenario, ScenarioVersion, Turn
 from .normalize import normalize
-from .phrasebook import Analysis, Phrasebook, PhrasebookError
+from .phrasebook import Analysis, Phrasebook
+from .phrasebook_load import PhrasebookError
 from .phrasebook_edit import Target, add_entry, entries
 from .service import current_phrasebook_version, phrasebook_of, save_phrasebook_text, scenario_of
 from .validate import parse_phrasebook

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from ..accounts.constants import POSITIONS
 from ..yamlx import YamlError, load
-from .phrasebook import Phrasebook, PhrasebookError, from_data, text_hash
+from ..digest import text_hash
+from .phrasebook import Phrasebook
+from .phrasebook_load import PhrasebookError, parse as parse_phrasebook
 from .scenario import Scenario, step
 from .scenario_parse import ScenarioError, parse_scenario
 
@@ -87,11 +89,6 @@ def load_simulations(root: Path) -> Simulations:
         if not problems:
             sims.scenarios.append(ScenarioFile(path.stem, rel(path), text, scenario))
     return sims
-
-
-def parse_phrasebook(text: str) -> Phrasebook:
-    """Parse phrasebook YAML text (raises PhrasebookError or YamlError)."""
-    return from_data(load(text), text_hash(text))
 
 
 def parse_scenario_text(text: str, scenario_id: str) -> Scenario:

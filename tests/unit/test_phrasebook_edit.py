@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lms.roleplay.phrasebook import parse
+from lms.roleplay.phrasebook_load import parse
 from lms.roleplay.phrasebook_edit import Target, add_entry, entries
 
 ROOT = Path(__file__).resolve().parents[2]

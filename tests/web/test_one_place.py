@@ -106,7 +106,7 @@ def test_an_attempt_whose_time_is_up_is_handed_in_by_a_post_not_by_looking(app, 
     login(client, world["staff_a"])
     attempt_id = _start_practice(client)
     frozen(start + timedelta(hours=3))  # far past the time limit
-    for url in (f"/exams/practice-basics", f"/attempts/{attempt_id}/1", f"/attempts/{attempt_id}"):
+    for url in ("/exams/practice-basics", f"/attempts/{attempt_id}/1", f"/attempts/{attempt_id}"):
         client.get(url, follow_redirects=True)
     with app.app_context():
         assert db.session.get(Attempt, attempt_id).status == "open"  # looking changed nothing

@@ -372,7 +372,8 @@ def test_practice_exam_teaches_every_item_and_draws_no_certification_item(app, c
         attempt = db.session.get(Attempt, attempt_id)
         categories = [r.question_version.spec["category"] for r in attempt.responses]
         assert len(categories) == 10 and not any(is_protected(c, certification_draws()) for c in categories)
-        first = attempt.responses[0]
+        # answer one item with a one-field answer (a matching item takes one field per pair)
+        first = next(r for r in attempt.responses if r.question_version.spec["qtype"] != "matching")
         spec = first.question_version.as_spec
         answered_position = first.position
     _answer(client, attempt_id, answered_position, {"answer": "0" if spec.qtype in ("single", "multiple") else

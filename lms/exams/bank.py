@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..courses.models import Course
@@ -124,7 +125,8 @@ def import_questions(course: Course, specs: list[QuestionSpec], actor_id: int | 
     added twice.
     """
     report = ImportReport()
-    rows = db.session.scalars(select(Question).where(Question.course_id == course.id)).all()
+    rows = db.session.scalars(select(Question).where(Question.course_id == course.id)
+                              .options(selectinload(Question.versions))).all()  # their current texts, in one query
     taken = {q.name: q for q in rows}
     present = {_content_hash(q.current.as_spec) for q in rows if q.active and q.versions}
     for spec in specs:
@@ -174,6 +176,7 @@ def exporters(root: Path) -> list[Exporter]:
     """How `lms export` writes questions (into each course's GIFT file) and exams (their YAML)."""
     def dirty_questions() -> list[Question]:
         return list(db.session.scalars(select(Question).where(Question.dirty.is_(True))
+                                       .options(selectinload(Question.versions))
                                        .order_by(Question.course_id, Question.category, Question.id)))
 
     def write_questions(rows: list[Question]) -> list[str]:

@@ -112,7 +112,7 @@ def start_exam(user_id: int, exam: Exam) -> Attempt:
     pool = _pool(("description",) if spec.essays else ("description", "essay"))
     if not spec.certification:  # validated at sync; this holds after browser edits of categories too
         draws = certification_draws()
-        pool = [(qid, cat) for qid, cat in pool if not is_protected(cat, draws)]
+        pool = [(qid, cat) for qid, cat in pool if not is_certification_category(cat, draws)]
     chosen = draw_questions(spec, pool, rng)
     if len(chosen) < spec.question_count:
         raise DomainError("题库中的题目不足，暂时无法开考，请联系培训岗。")
@@ -145,9 +145,6 @@ def certification_draws() -> list[DrawRule]:
     for exam in db.session.scalars(select(Exam).where(Exam.active.is_(True), Exam.certification.is_(True))):
         rules.extend(exam_spec(exam).draw)
     return rules
-
-
-is_protected = is_certification_category  # the name the pages and the analysis use
 
 
 def pool_problems(spec: ExamSpec) -> list[tuple[int | None, str]]:
@@ -190,7 +187,7 @@ def answer_review(attempt: Attempt) -> list[ReviewItem] | None:
     items = []
     for response in attempt.responses:
         spec = spec_of(response)
-        if is_protected(spec.category, draws):
+        if is_certification_category(spec.category, draws):
             items.append(ReviewItem(response, spec, "", False))
             continue
         graded = grade(spec, response.answer)
@@ -346,11 +343,6 @@ def attempts_count(user_id: int, exam: Exam) -> int:
         Attempt.user_id == user_id, Attempt.exam_id == exam.id)) or 0
 
 
-def check_available(module: Module) -> bool:
-    """Tell whether the module ends with a knowledge check (its course bank has questions for it)."""
-    return module.course_id in catalog().courses_with_check
-
-
 def _catalog_part(session) -> dict:
     """The exams' part of the content catalogue: each exam's id, title and whether it is active, and the
     courses whose modules end with a knowledge check (those whose bank has a practice item a check can draw)."""
@@ -361,7 +353,7 @@ def _catalog_part(session) -> dict:
         "courses_with_check": frozenset(course_id for course_id, category in session.execute(
             select(Question.course_id, Question.category).distinct().where(
                 Question.active.is_(True), Question.qtype.not_in(CHECK_EXCLUDED)))
-            if not is_protected(category, draws))}
+            if not is_certification_category(category, draws))}
 
 
 contribute("exams", _catalog_part)

@@ -367,11 +367,12 @@ def test_practice_exam_teaches_every_item_and_draws_no_certification_item(app, c
     login(client, world["staff_a"])
     attempt_id = _start(client, "practice-basics")
     with app.app_context():
-        from lms.exams.service import certification_draws, is_protected
+        from lms.exams.definitions import is_certification_category
+        from lms.exams.service import certification_draws
 
         attempt = db.session.get(Attempt, attempt_id)
         categories = [r.question_version.spec["category"] for r in attempt.responses]
-        assert len(categories) == 10 and not any(is_protected(c, certification_draws()) for c in categories)
+        assert len(categories) == 10 and not any(is_certification_category(c, certification_draws()) for c in categories)
         # answer one item with a one-field answer (a matching item takes one field per pair)
         first = next(r for r in attempt.responses if r.question_version.spec["qtype"] != "matching")
         spec = first.question_version.as_spec

@@ -21,6 +21,11 @@ from .questions import QuestionSpec
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+def full_marks(fraction: float | None) -> bool:
+    """Whether a graded fraction is the whole question's points (floats: within rounding)."""
+    return fraction is not None and fraction >= 0.999
+
+
 @dataclass(frozen=True)
 class Grade:
     """The outcome of grading one response."""
@@ -30,7 +35,7 @@ class Grade:
 
     @property
     def correct(self) -> bool:
-        return self.fraction is not None and self.fraction >= 0.999
+        return full_marks(self.fraction)
 
 
 def _clamp(value: float) -> float:

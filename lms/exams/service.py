@@ -23,7 +23,7 @@ from ..locks import lock_row
 from ..yamlx import load
 from .definitions import (DrawRule, ExamSpec, check_pool, draw_questions, is_certification_category,
                           parse_exam, practice_overlaps)
-from .grading import answer_text, grade, right_answer_text
+from .grading import answer_text, full_marks, grade, right_answer_text
 from .models import Attempt, Exam, Question, Response
 from .questions import QuestionSpec
 
@@ -170,6 +170,18 @@ class ReviewItem:
     marked: bool  # whether the page may say 正确 / 错误 for this item
     own_answer: str = ""  # what the learner answered, in words
     feedback: tuple[str, ...] = ()  # the feedback of the answer given, then the question's general feedback
+
+    @property
+    def mark(self) -> tuple[str, str]:
+        """The item's mark as the page shows it: (words, badge level)."""
+        fraction = self.response.fraction
+        if fraction is None:
+            return "待评分", "warn"
+        if full_marks(fraction):
+            return "正确", "ok"
+        if fraction > 0:
+            return f"部分正确{round(fraction * 100)}%", "warn"
+        return "错误", "bad"
 
 
 def answer_review(attempt: Attempt) -> list[ReviewItem] | None:

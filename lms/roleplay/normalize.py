@@ -23,8 +23,18 @@ from pypinyin.constants import PINYIN_DICT
 
 # Colloquial spellings that mean exactly the written word, in every context.
 COLLOQUIAL = {"啥": "什么", "咋": "怎么"}
+# Internet spellings of the same length as the word they stand for (positions stay the same).
+SPELLINGS = {"神马": "什么", "木有": "没有", "肿么": "怎么", "蟹蟹": "谢谢"}
+_SPELLING_STARTS = frozenset(k[0] for k in SPELLINGS)
 # Punctuation that ends a clause; other punctuation (、「」 …) is dropped without ending one.
 CLAUSE_BREAKS = frozenset(",.!?;:，。！？；：\n…")
+# A space ends a clause too where it separates words — on a phone keyboard it is how a clerk separates
+# clauses (「不行就是不行 别磨了」) — but not in text spaced out character by character (「您 好 ，」).
+SPACES = frozenset(" \u3000\t")
+_SPACE_RUNS = re.compile(r"[ \u3000\t]+")
+_PIECE = r"[^ \u3000\t,.!?;:，。！？；：\n…]"
+_WORD_BEFORE = re.compile(_PIECE + "{2}$")  # two characters that are no space or clause punctuation
+_WORD_AFTER = re.compile(_PIECE + "{2}")
 
 _to_simplified = opencc.OpenCC("tw2s")
 _to_traditional = opencc.OpenCC("s2tw")
@@ -68,11 +78,11 @@ class _CharTable(dict):
                 elif not _is_dropped(c):
                     out.append(c)
         value = ("".join(out), ends_clause)
+        if ends_clause:
+            _BREAKING.add(ch)  # always: clause punctuation is a handful of characters
         if len(self) >= _TABLE_LIMIT:  # do not let odd input grow the table without bound
             _UNCACHED[0] += 1
             return value
-        if ends_clause:
-            _BREAKING.add(ch)
         if not value[0]:
             _DROPPED.add(ch)
         elif len(value[0]) > 1:
@@ -116,6 +126,18 @@ def _dropper() -> re.Pattern:
     return _class_pattern("dropped", _DROPPED)
 
 
+def word_spaces(text: str) -> list[int]:
+    """The spaces of a text that separate words: a run of spaces with at least two characters on each
+    side before the next space or clause punctuation (「不行就是不行 别磨了」, not 「您 好」)."""
+    out = []
+    for match in _SPACE_RUNS.finditer(text):
+        before = _WORD_BEFORE.search(text, 0, match.start())
+        after = _WORD_AFTER.match(text, match.end())
+        if before and after:
+            out.append(match.start())
+    return out
+
+
 class Normalized:
     """A reply as the matcher sees it, with maps back to the original text.
 
@@ -135,6 +157,15 @@ class Normalized:
         self._offsets = offsets
         self._breaks: list[int] | None = breaks
 
+    def _break_positions(self) -> list[int]:
+        """Where clauses end in the original text: clause punctuation, and spaces that separate words."""
+        if self._breaks is None:
+            breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+            if not SPACES.isdisjoint(self.original):
+                breaks = sorted({*breaks, *word_spaces(self.original)})
+            self._breaks = breaks
+        return self._breaks
+
     @property
     def offsets(self) -> list[int]:
         """Original index of every normalised character (built from the dropped positions)."""
@@ -150,9 +181,7 @@ class Normalized:
 
     def clause(self, k: int) -> int:
         """Return the clause number of normalised character k."""
-        if self._breaks is None:
-            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
-        return bisect_right(self._breaks, self.offsets[k])
+        return bisect_right(self._break_positions(), self.offsets[k])
 
     def clause_bounds(self, k: int) -> tuple[int, int]:
         """Return the normalised [first, last) of the clause that holds character k."""
@@ -164,8 +193,7 @@ class Normalized:
 
     def clauses(self) -> list[tuple[int, int, str]]:
         """Every clause as its normalised [first, last) and the punctuation that ends it ("" for none)."""
-        if self._breaks is None:
-            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+        self._break_positions()
         out, low = [], 0
         for position in [*self._breaks, len(self.original)]:
             first, last = self._kept_before(low), self._kept_before(position)
@@ -176,8 +204,7 @@ class Normalized:
 
     def clause_starts(self) -> list[int]:
         """The normalised index where each clause after the first starts (no repeats)."""
-        if self._breaks is None:
-            self._breaks = [m.start() for m in _class_pattern("breaking", _BREAKING).finditer(self.original)]
+        self._break_positions()
         offsets, n = self.offsets, len(self.text)
         starts = {bisect_left(offsets, b + 1) for b in self._breaks}
         return sorted(k for k in starts if 0 < k < n)
@@ -196,25 +223,54 @@ def normalize(text: str) -> Normalized:
     """Normalise a reply: NFKC, Traditional→Simplified, lower case, no punctuation or spaces."""
     misses = _UNCACHED[0]
     out = text.translate(_OUTPUT)  # C speed; fills the table for characters seen the first time
+    if not _SPELLING_STARTS.isdisjoint(out):
+        for spelling, word in SPELLINGS.items():
+            out = out.replace(spelling, word)
     if _UNCACHED[0] != misses or (_EXPANDED and not _EXPANDED.isdisjoint(text)):
         table = _TABLE  # character by character: expansions, or characters the table did not keep
-        return Normalized(out, text, [i for i, ch in enumerate(text) for _ in table[ch][0]],
-                          [i for i, ch in enumerate(text) if table[ch][1]])
+        return Normalized(out, text, [i for i, ch in enumerate(text) for _ in table[ch][0]])
     return Normalized(out, text)
 
 
+# Fuzzy pinyin, as phone keyboards offer it for regional accents: zh/z, ch/c, sh/s, n/l at the start,
+# ang/an, eng/en, ing/in at the end are one sound (是/四, 您/林, 帮/般).
+_FUZZY_START = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
+_FUZZY_END = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def _fuzzy(syllable: str) -> str:
+    for long, short in _FUZZY_START:
+        if syllable.startswith(long) and syllable != "n":
+            syllable = short + syllable[len(long):]
+            break
+    for long, short in _FUZZY_END:
+        if syllable.endswith(long):
+            return syllable[: -len(long)] + short
+    return syllable
+
+
+def _syllable_codes(code: int) -> list[int]:
+    """The private-use code of each toneless reading of a Chinese character, the most common first
+    (了: le, liao); a character that is not Chinese is its own code."""
+    readings = PINYIN_DICT.get(code)
+    if readings is None:
+        return [code]
+    out: list[int] = []
+    for reading in readings.split(","):
+        toneless = _fuzzy("".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c)))
+        with _SYLLABLE_LOCK:  # two threads must never give two syllables one code
+            value = _SYLLABLES.setdefault(toneless, 0xF0000 + len(_SYLLABLES))
+        if value not in out:
+            out.append(value)
+    return out
+
+
 class _SoundTable(dict):
-    """For str.translate: ord(Chinese character) -> one private-use character per toneless syllable."""
+    """For str.translate: ord(Chinese character) -> one private-use character per toneless syllable
+    (the most common reading)."""
 
     def __missing__(self, code: int) -> int:
-        readings = PINYIN_DICT.get(code)
-        if readings is None:
-            value = code  # not Chinese: itself
-        else:
-            first = readings.split(",")[0]  # the most common reading
-            toneless = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
-            with _SYLLABLE_LOCK:  # two threads must never give two syllables one code
-                value = _SYLLABLES.setdefault(toneless, 0xF0000 + len(_SYLLABLES))
+        value = _syllable_codes(code)[0]
         self[code] = value
         return value
 
@@ -227,3 +283,14 @@ _SOUND = _SoundTable()
 def sound(normalized: str) -> str:
     """Fold a normalised text to its sound, one character for one (see the module docstring)."""
     return normalized.translate(_SOUND)
+
+
+def sounds(normalized: str, limit: int = 8) -> list[str]:
+    """Every way a phrase may sound, its characters read in any of their readings (了 as le or liao,
+    so that 解决不聊 is heard as 解决不了), the most common first; at most `limit`. A reply is folded
+    with `sound()`, the most common reading of each character; a phrase with all of its readings."""
+    variants = [""]
+    for ch in normalized:
+        codes = _syllable_codes(ord(ch))
+        variants = [v + chr(c) for v in variants for c in codes][:limit]
+    return variants

@@ -19,17 +19,23 @@ from typing import Any, Iterable, NamedTuple
 
 import ahocorasick
 
-from .normalize import CLAUSE_BREAKS, Normalized, normalize, sound
+from .normalize import CLAUSE_BREAKS, SPACES, Normalized, normalize, sound, sounds
 
 MUST_IDS = ("welcome", "greeting", "farewell", "inquiry", "apology", "thanks")
 SEVERITIES = ("critical", "major")
 # Around a clause-only phrase these may stand without making the clause "longer".
-LEADING_FILLERS = frozenset("嗯哎唉啊哦呃我也都真就还反正那这个")
+LEADING_FILLERS = frozenset("嗯哎唉啊哦呃我也都真就还反正那这个的是可肯定")
 TRAILING_PARTICLES = frozenset("啊呀吧了啦的哦呢嘛哈喔")
 CURT_EXTRA = 5  # a clause headed by a clause-only phrase is curt if at most this much longer
 GAP = "…"  # in a forbidden pattern: up to MAX_GAP other characters
 MAX_GAP = 6
 BOTH = "+"  # in a forbidden pattern: parts that must all stand in one clause, in any order (找+领导)
+CLAUSE_START = "^"  # a forbidden pattern's first character: the match opens its clause (fillers aside)
+CLAUSE_END = "$"  # its last character: the match closes its clause (particles aside) — a retort, not a clause that goes on
+END_PARTICLES = TRAILING_PARTICLES | frozenset("吗")
+DENIAL_GAP = 2  # 「我不是说快下班了……」: a denial stands at most this far before the 服务忌语 it unsays
+# A phrase inside quotation marks is mentioned, not said (门口「欢迎光临」的牌子).
+QUOTES = {"“": "”", "「": "」", "『": "』", '"': '"', "‘": "’"}
 QUESTION_ENDS = frozenset("？?")
 QUESTION_PARTICLES = frozenset("吗")  # 呢 ends statements too (「后面还有人排队呢」): only with ？
 _ASKING = QUESTION_ENDS | QUESTION_PARTICLES  # a reply without any of these asks nothing
@@ -130,6 +136,7 @@ class Analysis:
 
 # Entry kinds in the automaton.
 _MUST, _FORBID, _UNLESS, _NEGATOR, _DISCOURAGED = range(5)
+_HEARD = (_MUST, _FORBID)  # kinds found in any reading of their characters (a typo sounds like one of them)
 
 
 class Phrasebook:
@@ -146,6 +153,8 @@ class Phrasebook:
         source_hash: str = "",
         must_unless: dict[str, tuple[str, ...]] | None = None,
         questions: tuple[str, ...] = (),
+        rebukes: tuple[str, ...] = (),
+        denials: tuple[str, ...] = (),
     ):
         self.categories = {c.id: c for c in categories}
         self.must_phrases = must_phrases
@@ -155,6 +164,8 @@ class Phrasebook:
         self.negator_gap = negator_gap
         self.discouraged = dict(discouraged or {})
         self.questions = tuple(normalize(q).text for q in questions)  # 征询语 by form: see _questions
+        self.rebukes = tuple(normalize(r).text for r in rebukes)  # a clause holding one asks nothing
+        self.denials = tuple(normalize(d).text for d in denials)  # 「我不是说……」 before a 服务忌语 unsays it
         self.source_hash = source_hash
         self._order = {cid: i for i, cid in enumerate(self.categories)}
         self._automaton = self._build()
@@ -168,7 +179,8 @@ class Phrasebook:
             key = norm.text  # as written; the automaton's key is its sound
             if key:
                 spans = norm.clause(len(key) - 1) - norm.clause(0)  # clause breaks inside the phrase
-                entries.setdefault(sound(key), [[], [], [], [], []])[kind].append((key, spans, entry))
+                for heard in sounds(key) if kind in _HEARD else (sound(key),):
+                    entries.setdefault(heard, [[], [], [], [], []])[kind].append((key, spans, entry))
 
         for cid, phrases in self.must_phrases.items():
             for phrase in phrases:
@@ -177,12 +189,14 @@ class Phrasebook:
                 add(context, _UNLESS, cid)
         for index, rule in enumerate(self.rules):
             for pattern in (rule.phrase, *rule.match):  # the phrase as listed always counts
+                anchors = (pattern.startswith(CLAUSE_START), pattern.endswith(CLAUSE_END))
+                pattern = pattern.removeprefix(CLAUSE_START).removesuffix(CLAUSE_END)
                 if BOTH in pattern:
                     head, *free = (normalize(part).text for part in pattern.split(BOTH))
-                    add(head, _FORBID, (index, (), tuple((part, sound(part)) for part in free)))
+                    add(head, _FORBID, (index, (), tuple((part, sound(part)) for part in free), anchors))
                 else:
                     head, *rest = pattern.split(GAP)
-                    add(head, _FORBID, (index, tuple(sound(normalize(part).text) for part in rest), ()))
+                    add(head, _FORBID, (index, tuple(sound(normalize(part).text) for part in rest), (), anchors))
             for context in rule.unless:
                 add(context, _UNLESS, index)
         for negator in self.negators:
@@ -211,10 +225,10 @@ class Phrasebook:
         s = norm.text
         heard = sound(s)
         keys = self._keys
-        broken = not CLAUSE_BREAKS.isdisjoint(text)  # else no match can stand in two clauses
+        broken = not (CLAUSE_BREAKS.isdisjoint(text) and SPACES.isdisjoint(text))  # else no match spans two clauses
         cuts: list[int] | None = None  # where each clause after the first starts (normalised)
         musts: list[tuple[int, int, str, str]] = []
-        forbids: list[tuple[int, int, int]] = []
+        forbids: list[tuple[int, int, int, bool]] = []  # start, end, rule, anchored
         # Exception contexts by rule index (a forbidden hit inside one is dropped) or by must-say
         # category id (a must-say hit overlapping one is dropped: 受欢迎 / 欢迎您).
         unless: dict[int | str, list[tuple[int, int]]] = {}
@@ -233,17 +247,16 @@ class Phrasebook:
                 for key, spans, (cid, phrase) in must:
                     if crossed <= spans and _close(written, key, norm, start, end, keys):
                         musts.append((start, end, cid, phrase))
-                for key, spans, (index, rest, free) in forbid:
+                for key, spans, (index, rest, free, anchors) in forbid:
                     if crossed > spans or not _close(written, key, norm, start, end, keys):
                         continue
                     if free:  # the other parts anywhere in the same clause
                         span = _together(norm, heard, start, end, free)
-                        if span is not None:
-                            forbids.append((*span, index))
-                        continue
-                    stop = _follow(heard, end, rest) if rest else end  # gapped: the rest must follow
-                    if stop >= 0:
-                        forbids.append((start, stop, index))
+                    else:
+                        stop = _follow(heard, end, rest) if rest else end  # gapped: the rest must follow
+                        span = (start, stop) if stop >= 0 else None
+                    if span is not None and (anchors == (False, False) or _anchored(norm, *span, anchors)):
+                        forbids.append((*span, index, anchors != (False, False)))
                 for key, spans, ref in contexts:  # a forbidden rule's exception also when mistyped
                     if crossed > spans:
                         continue
@@ -256,20 +269,16 @@ class Phrasebook:
                         discouraged.append((start, end, phrase, text_advice))
 
         offsets = norm.offsets if (musts or forbids or discouraged or extra_forbidden) else []
-        hits = [
-            Hit(cid, phrase, offsets[start], offsets[end - 1] + 1)
-            for start, end, cid, phrase in musts
-            if not (negators and self._negated(norm, start, negators))
-            and not (cid in unless and any(us < end and start < ue for us, ue in unless[cid]))
-        ]
         found: list[tuple[int, int, str, str, str, float]] = []
-        for start, end, index in forbids:
+        for start, end, index, anchored in forbids:
             rule = self.rules[index]
             if index in unless and any(us <= start and end <= ue for us, ue in unless[index]):
                 continue
-            if rule.clause_only and not _curt(norm, start, end):
+            if rule.clause_only and not anchored and not _curt(norm, start, end):  # anchors say where it stands
                 continue
             if rule.redeemed_by and any(r in s[end:] for r in rule.redeemed_by):
+                continue
+            if self.denials and self._denied(norm, start):
                 continue
             category = self.categories[rule.category]
             found.append((start, end, rule.category, rule.phrase, category.severity, category.penalty))
@@ -279,8 +288,24 @@ class Phrasebook:
             while position >= 0:
                 found.append((position, position + len(key), "node", phrase, "major", 1.0))
                 position = s.find(key, position + 1)
+        # A question in a clause that holds a 服务忌语 rebukes; it asks nothing (「想好了没有？快点」).
+        rebuking = {c for f in found for c in range(norm.clause(f[0]), norm.clause(f[1] - 1) + 1)} if found else set()
+        for rebuke in self.rebukes:  # 「请问你到底想怎么样？」
+            position = s.find(rebuke)
+            while position >= 0:
+                rebuking.add(norm.clause(position))
+                position = s.find(rebuke, position + 1)
+        quoted = _quoted(text) if not _OPENING_QUOTES.isdisjoint(text) else ()
+        hits = [
+            Hit(cid, phrase, offsets[start], offsets[end - 1] + 1)
+            for start, end, cid, phrase in musts
+            if not (negators and self._negated(norm, start, negators))
+            and not (cid in unless and any(us < end and start < ue for us, ue in unless[cid]))
+            and not (cid == "inquiry" and rebuking and norm.clause(start) in rebuking)
+            and not (quoted and any(qs <= offsets[start] and offsets[end - 1] < qe for qs, qe in quoted))
+        ]
         if self.questions and not _ASKING.isdisjoint(text):  # after the forbidden filter: a clause that says one is no 征询语
-            hits += self._questions(norm, found, unless.get("inquiry", ()))
+            hits += self._questions(norm, rebuking, unless.get("inquiry", ()))
         forbidden = []
         if found:
             for start, end, cat, phrase, severity, penalty in _outermost(found):
@@ -293,11 +318,11 @@ class Phrasebook:
         hits.sort(key=_start_of)
         return Analysis(text, s, categories, tuple(hits), tuple(forbidden), tuple(notes), norm)
 
-    def _questions(self, norm: Normalized, forbids: list[tuple],
+    def _questions(self, norm: Normalized, rebuking: set[int],
                    small_talk: Iterable[tuple[int, int]]) -> list[Hit]:
         """征询语 by its form: a question (a clause ending in ？ or in 吗) in a reply that addresses the
-        customer — one that holds a marker such as 您 — asks what they want, unless a forbidden phrase
-        stands in that clause."""
+        customer — one that holds a marker such as 您 — asks what they want, unless the clause rebukes
+        (a forbidden phrase or a rebuke stands in it)."""
         out = []
         text = norm.text
         if not any(q in text for q in self.questions):
@@ -306,13 +331,22 @@ class Phrasebook:
             body = text[first:last].rstrip("啊呀啦哦")
             if not (mark in QUESTION_ENDS or (body and body[-1] in QUESTION_PARTICLES)):
                 continue
-            if any(first <= f[0] < last for f in forbids):
+            if norm.clause(first) in rebuking:
                 continue
             if any(us < last and first < ue for us, ue in small_talk):  # 您最近身体好吗？ is small talk
                 continue
             a, b = norm.span(first, last)
             out.append(Hit("inquiry", "（问句）", a, b))
         return out
+
+    def _denied(self, norm: Normalized, start: int) -> bool:
+        """Whether a denial (我不是说, 并不是要您) ends at most DENIAL_GAP characters before start, in its clause."""
+        text = norm.text
+        for denial in self.denials:
+            at = text.rfind(denial, max(0, start - len(denial) - DENIAL_GAP), start)
+            if at >= 0 and at + len(denial) <= start and norm.clause(at) == norm.clause(start):
+                return True
+        return False
 
     def _negated(self, norm: Normalized, start: int, negators: list[tuple[int, int]]) -> bool:
         for n_start, n_end in negators:
@@ -327,18 +361,29 @@ class Phrasebook:
 
 def _close(written: str, key: str, norm: Normalized, start: int, end: int, keys: frozenset[str]) -> bool:
     """Whether the text matched by sound is the phrase: as written, or with one character typed as
-    another of the same sound when what was written is no phrase of its own (急什么 is not a typo of
+    another of the same sound (the same slip twice at most when no phrase stands in the words) when what was written is no phrase of its own (急什么 is not a typo of
     挤什么) — and for a phrase of two characters only when it makes a whole clause (您号，请问… is
     您好; 您号码 is not)."""
     if written == key:
         return True
-    if written in keys or sum(a != b for a, b in zip(written, key)) > 1:
+    if written in keys:
         return False
+    typos = {(a, b) for a, b in zip(written, key) if a != b}
+    if len(typos) > 1:
+        return False
+    if sum(a != b for a, b in zip(written, key)) > 1 and _holds_phrase(written, keys):
+        return False  # one typo made twice (你董不董), unless the words are a phrase of their own (挤什么挤)
     if len(key) >= 3:
         return True
     first, last = norm.clause_bounds(start)
     tail = norm.text[end:last].rstrip("".join(TRAILING_PARTICLES))
     return start == first and not tail
+
+
+def _holds_phrase(written: str, keys: frozenset[str]) -> bool:
+    """Whether some phrase of the book (two characters or more) stands inside the written words."""
+    n = len(written)
+    return any(written[i:j] in keys for i in range(n) for j in range(i + 2, n + 1))
 
 
 def _together(norm: Normalized, heard: str, start: int, end: int,
@@ -356,6 +401,39 @@ def _together(norm: Normalized, heard: str, start: int, end: int,
             return None
         low, high = min(low, found), max(high, found + len(part))
     return low, high
+
+
+def _anchored(norm: Normalized, start: int, end: int, anchors: tuple[bool, bool]) -> bool:
+    """Whether [start, end) opens its clause (only fillers before it) and/or closes it (only particles after)."""
+    opens, closes = anchors
+    text = norm.text
+    if opens:
+        first, _ = norm.clause_bounds(start)
+        if any(ch not in LEADING_FILLERS for ch in text[first:start]):
+            return False
+    if closes:
+        _, last = norm.clause_bounds(end - 1)
+        if any(ch not in END_PARTICLES for ch in text[end:last]):
+            return False
+    return True
+
+
+_OPENING_QUOTES = frozenset(QUOTES)
+
+
+def _quoted(text: str) -> list[tuple[int, int]]:
+    """The [first, last) of every quotation in the original text (an unclosed quote runs to the end)."""
+    spans, k = [], 0
+    while k < len(text):
+        close = QUOTES.get(text[k])
+        if close is None:
+            k += 1
+            continue
+        end = text.find(close, k + 1)
+        end = len(text) if end < 0 else end
+        spans.append((k + 1, end))
+        k = end + 1
+    return spans
 
 
 def _follow(text: str, position: int, parts: tuple[str, ...]) -> int:
@@ -383,11 +461,17 @@ def _curt(norm: Normalized, start: int, end: int) -> bool:
 
 
 def _outermost(found: list[tuple]) -> list[tuple]:
-    """Drop forbidden hits that lie inside another hit (keep the longest), sorted by position."""
-    ordered = sorted(found, key=lambda f: (f[0], -(f[1] - f[0])))
-    kept: list[tuple] = []
-    for item in ordered:
-        if any(k[0] <= item[0] and item[1] <= k[1] for k in kept):
-            continue
-        kept.append(item)
-    return kept
+    """One 服务忌语 for one stretch of words: of hits that overlap, keep those that together cover the
+    most words, less one per hit — the longer of two that overlap, two side by side over one that
+    overlaps both and covers less, one over two that cover no more — sorted by position (weighted
+    interval scheduling on hits sorted by end)."""
+    if len(found) < 2:
+        return list(found)
+    ordered = sorted(found, key=lambda f: (f[1], f[0]))
+    ends = [f[1] for f in ordered]
+    best: list[tuple[int, list[tuple]]] = [(0, [])]  # best[i]: (score, hits) using the first i hits
+    for i, item in enumerate(ordered):
+        before = bisect_right(ends, item[0], 0, i)  # hits that end at or before this one starts
+        score = best[before][0] + item[1] - item[0] - 1  # a word less per hit: fewer, longer hits at a tie
+        best.append((score, best[before][1] + [item]) if score > best[i][0] else best[i])
+    return best[-1][1]

@@ -24,11 +24,16 @@ BLIND = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind.yaml").read_
 # The second blind table labels forbidden phrases with the seed's own text (traditional characters,
 # pinyin glosses, two items garbled in the seed); its labels are kept as written and mapped here.
 BLIND2 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v2.yaml").read_text(encoding="utf-8"))
-# The third to fifth, each held out until measured once (see their headers; the fifth is the latest
-# held-out figure): accuracy floors and false alarms only.
+# The third to sixth, each held out until measured once (see their headers; the sixth is the latest
+# held-out figure), and two development tables written blind to tune on (v6_dev, v7_dev).
 BLIND3 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v3.yaml").read_text(encoding="utf-8"))
 BLIND4 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v4.yaml").read_text(encoding="utf-8"))
 BLIND5 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v5.yaml").read_text(encoding="utf-8"))
+BLIND6 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v6.yaml").read_text(encoding="utf-8"))
+DEV6 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v6_dev.yaml").read_text(encoding="utf-8"))
+DEV7 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v7_dev.yaml").read_text(encoding="utf-8"))
+TABLES = {"main": CASES, "blind": BLIND, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5,
+          "blind6": BLIND6, "dev6": DEV6, "dev7": DEV7}
 _SEED_GARBLED = {"??煜掳嗔?,明天再來。": "快下班了，明天再来。"}  # item 14 as the seed prints it
 
 
@@ -58,7 +63,7 @@ def outcome(case) -> tuple[set[str], set[str]]:
 
 
 def _params():
-    for table, cases in (("main", CASES), ("blind", BLIND), ("blind2", BLIND2)):
+    for table, cases in TABLES.items():
         for i, case in enumerate(cases):
             marks = [pytest.mark.xfail(strict=True, reason=case["known_miss"])] if case.get("known_miss") else []
             yield pytest.param(case, id=f"{table}-{i:03d}-{case['kind']}", marks=marks)
@@ -78,20 +83,25 @@ def test_table_is_big_and_varied_enough():
     assert rules <= said, f"服务忌语 without a labelled case: {rules - said}"
 
 
-@pytest.mark.parametrize("cases, floor", [(CASES, 0.96), (BLIND, 0.96), (BLIND2, 0.96), (BLIND3, 228 / 233),
-                                          (BLIND4, 187 / 190), (BLIND5, 165 / 194)],
-                         ids=["main", "blind", "blind2", "blind3", "blind4", "blind5"])
-def test_accuracy_on_the_tables(cases, floor):
-    right = sum(outcome(c) == expected(c) for c in cases)
-    accuracy = right / len(cases)
-    print(f"phrase analyser accuracy: {right}/{len(cases)} = {accuracy:.1%}")
-    assert accuracy >= floor  # a change must not lower what a table already gets
+# Every table is a strict test, case by case (test_labelled_reply; a known miss is an expected failure
+# with its reason). The held-out figures, each measured once before anyone tuned on the table:
+#   blind3: 87.6 %; blind4: 91.1 %; blind5: 164/194 = 84.5 %, one polite reply flagged (2026-12-02);
+#   dev6 (first run after word groups, 2026-12-03): 197/220 = 89.5 %, one flagged;
+#   dev7 (first run after tuning on dev6): 226/249 = 90.8 %, two flagged;
+#   blind6 (first run after tuning on dev7): 196/200 = 98.0 %, one flagged — then fixed in general.
+HELD_OUT_TARGET = 0.97
 
 
-@pytest.mark.parametrize("cases", [CASES, BLIND, BLIND2, BLIND3, BLIND4, BLIND5],
-                         ids=["main", "blind", "blind2", "blind3", "blind4", "blind5"])
-def test_no_polite_reply_is_flagged(cases):
-    flagged = [c["reply"] for c in cases if not expected(c)[1] and outcome(c)[1]]
+def test_the_latest_held_out_table_meets_the_target():
+    right = sum(outcome(c) == expected(c) for c in BLIND6)
+    print(f"phrase analyser accuracy on the latest held-out table: {right}/{len(BLIND6)}")
+    assert len(BLIND6) >= 150 and right / len(BLIND6) >= HELD_OUT_TARGET
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_no_polite_reply_is_flagged(table):
+    flagged = [c["reply"] for c in TABLES[table]
+               if not expected(c)[1] and outcome(c)[1] and not c.get("known_miss")]  # known: test_labelled_reply
     assert flagged == []
 
 

@@ -16,6 +16,7 @@ from lms.yamlx import YamlError
 
 pytestmark = pytest.mark.no_db
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
 BOOK = parse_phrasebook((DATA / "mini_phrasebook.yaml").read_text(encoding="utf-8"))
 SCENARIO_TEXT = (DATA / "mini_scenario.yaml").read_text(encoding="utf-8")
 SCENARIO = parse_scenario_text(SCENARIO_TEXT, "mini")
@@ -310,7 +311,7 @@ def test_choice_literal_must_be_an_option():
 def test_fast_offsets_agree_with_the_character_by_character_map():
     import random
 
-    from lms.roleplay.normalize import _TABLE, normalize
+    from lms.roleplay.normalize import _TABLE, normalize, word_spaces
 
     rng = random.Random(7)
     alphabet = list("您好，欢迎光临！請問ＡＢ１ ㈠、「」…abc。？\n著麼了ﬁ_-")
@@ -320,9 +321,22 @@ def test_fast_offsets_agree_with_the_character_by_character_map():
         expected = [i for i, ch in enumerate(text) for _ in _TABLE[ch][0]]
         assert norm.offsets == expected, text
         assert norm.text == "".join(_TABLE[ch][0] for ch in text)
-        breaks = [i for i, ch in enumerate(text) if _TABLE[ch][1]]
+        breaks = [i for i, ch in enumerate(text) if _TABLE[ch][1]] + word_spaces(text)
         assert [norm.clause(k) for k in range(len(norm.text))] == [
             sum(1 for b in breaks if b < offset) for offset in expected], text
+
+
+def test_a_space_between_words_ends_a_clause_but_not_between_spaced_out_characters():
+    from lms.roleplay.normalize import normalize
+
+    norm = normalize("不行就是不行 别磨了")
+    assert norm.clause(0) == 0 and norm.clause(len(norm.text) - 1) == 1
+    spaced = normalize("您 好 ， 欢 迎")
+    assert spaced.clause(0) == spaced.clause(1) == 0
+    shipped = parse_phrasebook((ROOT / "simulations" / "phrasebook.yaml").read_text(encoding="utf-8"))
+    assert shipped.analyze("您 好 ， 欢 迎 光 临 ！").categories == ("welcome", "greeting")
+    assert [f.phrase for f in shipped.analyze("不行就是不行 别磨了").forbidden] == ["不行。"]  # a whole clause
+
 
 
 def test_simplified_characters_survive_conversion():

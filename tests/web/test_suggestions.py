@@ -18,7 +18,7 @@ MISSED = "您早，让您久等了，请问您办理什么业务？"  # 您早 i
 MISSED_AGAIN = "您早！让您久等了。请问您办理什么业务"  # the same reply, other punctuation: one group
 EARLY = "对不起让您久等了，您早点来就好了，请问办什么业务？"  # also misses the greeting; 您早 in another sense
 GOOD = "您好，对不起让您久等了，请问您办理什么业务？"
-FLAGGED = "您好，让您久等了，我解决不了的话会请值班经理来，请问您办什么业务？"  # 我解决不了 as "if"
+FLAGGED = "您好，让您久等了，您放心，我搞不定的事还没遇到过，请问您办什么业务？"  # a boast, read as 我解决不了
 RULE_解决不了 = "unless:forbid_refuse:4"
 
 
@@ -83,14 +83,14 @@ def test_groups_by_normalised_text_most_frequent_first(trainer):
     assert "您好，对不起让您久等了" not in page  # a good reply is not listed
     assert "您早上好，测试一下" not in page  # nor a trainer's test-play
     assert "您好，请问您办理什么业务？" not in page  # nor an option a learner picked
-    flagged = next(r for r in rows if "我解决不了的话" in r)
+    flagged = next(r for r in rows if "我搞不定的事" in r)
     assert "忌语：" in flagged and "「我解决不了。」" in flagged and '<mark class="forbidden"' in flagged
     assert "&amp;target=unless:forbid_refuse:4\"" in flagged  # proposes an exception to that rule
 
 
 def test_filters_by_kind_and_scenario(trainer):
     flagged = _rows(trainer.get("/author/phrasebook/suggestions?kind=flagged").get_data(as_text=True))
-    assert len(flagged) == 1 and "我解决不了的话" in flagged[0]
+    assert len(flagged) == 1 and "我搞不定的事" in flagged[0]
     missed = _rows(trainer.get("/author/phrasebook/suggestions?kind=missed").get_data(as_text=True))
     assert [_count(r) for r in missed] == [4, 1]
     no_id = _rows(trainer.get("/author/phrasebook/suggestions?scenario=no-id").get_data(as_text=True))
@@ -114,9 +114,9 @@ def test_preview_lists_exactly_the_replies_that_change_and_writes_nothing(app, t
     assert GOOD not in page and FLAGGED not in page
     assert "共5种不同说法，其中<strong>2</strong>种" in page
     assert _versions(app) == before
-    exception = _preview(trainer, RULE_解决不了, "我解决不了的话", reply=FLAGGED)
+    exception = _preview(trainer, RULE_解决不了, "我搞不定的事", reply=FLAGGED)
     rows = _rows(exception.split("预览", 1)[1])
-    assert len(rows) == 1 and FLAGGED in rows[0] and "− 忌语「我解决不了。」（我解决不了）" in rows[0]
+    assert len(rows) == 1 and FLAGGED in rows[0] and "− 忌语「我解决不了。」（我搞不定）" in rows[0]
     assert _versions(app) == before
 
 

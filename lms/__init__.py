@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from . import config as default_config
 from .sqlitegate import GatedConnection, gate_for
+from .urls import url_problem
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -96,6 +97,11 @@ def _finish_config(app: Flask) -> None:
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.is_file():
             app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
+    if app.config.get("PUBLIC_URL"):
+        problem = url_problem(app.config["PUBLIC_URL"])
+        if problem:
+            raise ValueError(problem)
+        app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
 
 

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 
 from .errors import DomainError
 from .extensions import db
+from .urls import DEVELOPMENT_URL, PublicUrlMissing, configured, public_base
 
 lms_cli = AppGroup("lms", help="门店培训认证平台的命令。")
 
@@ -345,7 +346,7 @@ lms_cli.add_command(xapi_cli)
 
 @xapi_cli.command("export")
 @click.option("--store", "store_code", required=True, help="营业厅编码")
-@click.option("--base", default="", help="The LMS's public address (default: PUBLIC_URL or https://lms.invalid).")
+@click.option("--base", default="", help="The LMS's public address (default: PUBLIC_URL).")
 def xapi_export_command(store_code: str, base: str) -> None:
     """Print a store's learning records as a JSON array of xAPI statements."""
     import json
@@ -361,7 +362,11 @@ def xapi_export_command(store_code: str, base: str) -> None:
         click.echo(f"没有编码为「{store_code}」的营业厅。", err=True)
         sys.exit(1)
     people = db.session.scalars(select(User).where(User.store_id == store.id).order_by(User.emp_no)).all()
-    base = base or current_app.config.get("PUBLIC_URL") or "https://lms.invalid"
+    try:
+        base = base or public_base()
+    except PublicUrlMissing as exc:
+        click.echo(f"{exc}：请在「instance/config.py」中设置「PUBLIC_URL」，或用「--base」给出地址。", err=True)
+        sys.exit(1)
     click.echo(json.dumps(statements(base, [(p.emp_no, p.name, entries(p.id)) for p in people]),
                           ensure_ascii=False, indent=1))
 
@@ -493,6 +498,14 @@ def _create_demo_if_empty() -> None:
     click.echo(text)
 
 
+def _warn_without_public_url() -> None:
+    """Say that production needs PUBLIC_URL, when it is not set."""
+    if not configured(current_app):
+        click.echo("注意：未设置「PUBLIC_URL」（网站的公开地址，如「https://lms.example.com」）。开发环境用"
+                   f"「{DEVELOPMENT_URL}」；正式环境必须在「instance/config.py」中设置，否则页面会答复503"
+                   "（证书二维码、xAPI和邮件里的链接都用这个地址，见「docs/deploy.md」）。", err=True)
+
+
 @lms_cli.command("init")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo organisation.")
 def init_command(no_demo: bool) -> None:
@@ -500,6 +513,7 @@ def init_command(no_demo: bool) -> None:
     ensure_secret_key()
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo("数据库已升级到最新版本。")
+    _warn_without_public_url()
     if not run_sync():
         sys.exit(1)
     if not no_demo:

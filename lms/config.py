@@ -44,6 +44,13 @@ REMEMBER_COOKIE_DURATION = 7 * 24 * 3600  # 「保持登录」 lasts a week
 # Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
 SESSION_COOKIE_SECURE = False
 
+# The address people reach the app at, e.g. "https://lms.example.com" (with a path if it is served
+# under one). Every absolute link is built from it (lms/urls.py): the certificate's QR code and
+# verification link, xAPI ids, the links in e-mails. Never from the request's Host header, which a
+# client chooses. Required in production (pages answer 503 without it); in tests, in debug mode and
+# on the development server of `make run` it defaults to urls.DEVELOPMENT_URL.
+PUBLIC_URL: str | None = None
+
 # Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..accounts.models import Store, User
 from ..clock import now
 from ..extensions import db
+from ..urls import absolute_url
 from .deadlines import OPEN_STATES, REMINDERS, describe_left
 from .models import Message, Notice, NoticeAssignment, Outbox
 
@@ -229,7 +230,8 @@ def _send_email(address: str, payload: dict) -> None:
     config = current_app.config
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = payload["title"], config.get("MAIL_FROM", ""), address
-    message.set_content(payload["body"] + "\n\n" + config.get("PUBLIC_URL", "") + payload.get("link", ""))
+    link = absolute_url(payload["link"]) if payload.get("link") else ""  # PublicUrlMissing: retried once it is set
+    message.set_content(payload["body"] + ("\n\n" + link if link else ""))
     with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25)), timeout=10) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()

@@ -1,0 +1,188 @@
+"""Security review (issue 13), the deployment rows: 14 links never take the request's Host header,
+16 cookies and files are private, 17 store robots only post to the robot services."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lms.accounts.models import Store, User
+from lms.certification.models import Certificate, Certification
+from lms.certification.routes import _qr
+from lms.extensions import db
+from lms.notices.models import Outbox
+from lms.notices.service import NoticeData, publish
+from tests.conftest import csrf_token, login, make_app, post
+
+PUBLIC = "https://lms.example.com"
+FORGED = "evil.example"
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+LMS = Path(__file__).resolve().parents[2] / "lms"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextmanager
+def _umask(mask: int):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _certificate(app, person_id: int, code: str = "QRTEST01") -> str:
+    with app.app_context():
+        certification = db.session.scalar(select(Certification).where(Certification.active.is_(True)))
+        db.session.add(Certificate(code=code, user_id=person_id, certification_id=certification.id, issued_at=T0,
+                                   expires_at=T0 + timedelta(days=365), basis={}))
+        db.session.commit()
+    return code
+
+
+def _forged_client(app):
+    """A client whose every request says `Host: evil.example` (and keeps its cookies there)."""
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = FORGED
+    return client
+
+
+# Row 14: the verification URL and QR code, xAPI ids and e-mail links use PUBLIC_URL, never the Host.
+
+def test_row14_forged_host_yields_a_qr_code_and_verify_link_on_the_configured_host(app, world, frozen, monkeypatch):
+    frozen(T0)
+    monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
+    code = _certificate(app, world["staff_a"].id)
+    client = _forged_client(app)
+    login(client, world["staff_a"])
+    page = client.get(f"/certificates/{code}").get_data(as_text=True)
+    assert f"「{PUBLIC}/verify/{code}」" in page
+    assert str(_qr(f"{PUBLIC}/verify/{code}")) in page  # the QR code encodes the configured address
+    assert FORGED not in page
+
+
+def test_row14_without_public_url_tests_use_the_default_not_the_host(app, world, frozen):
+    frozen(T0)
+    code = _certificate(app, world["staff_a"].id)
+    client = _forged_client(app)
+    login(client, world["staff_a"])
+    page = client.get(f"/certificates/{code}").get_data(as_text=True)
+    assert f"http://127.0.0.1:5000/verify/{code}" in page and FORGED not in page
+
+
+def test_row14_xapi_ids_are_on_the_configured_host_whatever_the_host_header(app, world, frozen, monkeypatch):
+    frozen(T0)
+    _certificate(app, world["staff_a"].id)
+    client = _forged_client(app)
+    login(client, world["manager_a"])
+    for base in ("http://127.0.0.1:5000", PUBLIC):  # the tests' default, then a configured one
+        monkeypatch.setitem(app.config, "PUBLIC_URL", None if base.startswith("http:") else base)
+        response = client.get(f"/store/people/{world['staff_a'].id}/xapi.json")
+        statements = response.get_json()
+        assert statements and FORGED not in response.get_data(as_text=True)
+        for statement in statements:
+            assert statement["actor"]["account"]["homePage"] == base
+            assert statement["object"]["id"].startswith(f"{base}/xapi/activities/")
+
+
+class _FakeSMTP:
+    sent: list = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send_message(self, message):
+        _FakeSMTP.sent.append(message)
+
+
+def _notice_with_mail(app, factory, monkeypatch) -> tuple[int, int]:
+    from lms.notices import reminders
+
+    monkeypatch.setattr(reminders.smtplib, "SMTP", _FakeSMTP)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.com")
+    _FakeSMTP.sent = []
+    store = factory.store()
+    person = factory.person("staff", store)
+    trainer = factory.person("trainer", None, "培训")
+    with app.app_context():
+        db.session.get(User, person.id).email = "ann@example.com"
+        notice, _ = publish(NoticeData("新业务：链接测试", "正文", None, None, [store], [], None), trainer.id)
+        db.session.commit()
+        return notice.id, person.id
+
+
+def test_row14_reminder_email_links_are_on_the_configured_host(app, factory, frozen, monkeypatch):
+    from lms.notices.reminders import sweep
+
+    frozen(T0)
+    notice_id, _ = _notice_with_mail(app, factory, monkeypatch)
+    frozen(T0 + timedelta(hours=24))  # the person's due−24 h reminder, in tests without PUBLIC_URL
+    with app.app_context():
+        assert sweep().sent["email"] == 1
+    monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
+    frozen(T0 + timedelta(hours=42))  # due−6 h, with PUBLIC_URL configured
+    with app.app_context():
+        assert sweep().sent["email"] == 1
+    default, configured = (m.get_content() for m in _FakeSMTP.sent)
+    assert f"\nhttp://127.0.0.1:5000/notices/{notice_id}\n" in default  # absolute, never a bare path
+    assert f"\n{PUBLIC}/notices/{notice_id}\n" in configured
+
+
+def test_row14_production_requires_public_url(app, factory, frozen, monkeypatch, tmp_path):
+    """Outside tests, debug mode and the development server: pages answer 503 and e-mails are not sent
+    with a relative or guessed link; the development server and a configured PUBLIC_URL work."""
+    from lms.notices.reminders import sweep
+
+    frozen(T0)
+    _notice_with_mail(app, factory, monkeypatch)
+    monkeypatch.setitem(app.config, "TESTING", False)
+    frozen(T0 + timedelta(hours=24))
+    with app.app_context():
+        report = sweep()
+        row = db.session.scalar(select(Outbox).where(Outbox.channel == "email"))
+        assert report.sent["email"] == 0 and report.failed == 1 and "PUBLIC_URL" in row.last_error
+    assert _FakeSMTP.sent == []
+
+    production = make_app(tmp_path / "p", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], TESTING=False)
+    page = production.test_client().get("/login", headers={"Host": FORGED})
+    assert page.status_code == 503 and "PUBLIC_URL" in page.get_data(as_text=True)
+    development = production.test_client().get("/login", environ_base={"SERVER_SOFTWARE": "Werkzeug/3.1.9"})
+    assert development.status_code == 200
+    configured = make_app(tmp_path / "c", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], TESTING=False,
+                          PUBLIC_URL=PUBLIC + "/")
+    assert configured.test_client().get("/login").status_code == 200
+    assert configured.config["PUBLIC_URL"] == PUBLIC
+    with pytest.raises(ValueError, match="PUBLIC_URL"):
+        make_app(tmp_path / "x", PUBLIC_URL="lms.example.com")  # no scheme: not an address
+
+
+def test_row14_every_absolute_link_is_built_by_the_one_helper():
+    """No code or template builds an absolute URL from the request (its Host header): only lms/urls.py."""
+    request_urls = re.compile(r"_external\s*=|\b(?:host_url|url_root|base_url)\b|request\.url\b")
+    public_url = re.compile(r"""["']PUBLIC_URL["']\]|get\(\s*["']PUBLIC_URL["']""")
+    found = []
+    for path in [*LMS.rglob("*.py"), *LMS.rglob("*.html")]:
+        if path.name == "urls.py" and path.parent == LMS:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for pattern in (request_urls, public_url):
+            found += [f"{path.relative_to(LMS)}: {m.group(0)}" for m in pattern.finditer(text)
+                      if not (pattern is public_url and path == LMS / "__init__.py")]  # config check only
+    assert found == []

@@ -30,6 +30,32 @@ def _simulations_root() -> Path:
     return root if root.is_absolute() else Path(current_app.config["PROJECT_ROOT"]) / root
 
 
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # instance/, the database, its backups: the owner's alone
+
+
+def ensure_instance() -> Path:
+    """Create instance/ readable by its owner only (0700), and tighten an older, looser one."""
+    instance = Path(current_app.instance_path)
+    instance.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _make_private(instance, PRIVATE_DIR)
+    return instance
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """Take away what group and others may do with `path` (a file or folder made by an older version)."""
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, mode)
+            click.echo(f"已收紧「{path}」的权限（只有所有者可读写）")
+    except OSError as exc:  # not ours: say so, change nothing
+        click.echo(f"无法收紧「{path}」的权限：{exc.strerror}", err=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file that only its owner can read and write; refuse one that exists."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def ensure_secret_key() -> None:
     """Create instance/secret_key (mode 0600) if there is none, and use it.
 
@@ -38,8 +64,7 @@ def ensure_secret_key() -> None:
     """
     if current_app.config.get("SECRET_KEY"):
         return
-    instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = ensure_instance()
     key_file = instance / "secret_key"
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -296,9 +321,12 @@ def backup_command(target: str | None) -> None:
     source = _sqlite_path()
     if target is None:
         folder = Path(current_app.instance_path) / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        _make_private(folder, PRIVATE_DIR)
         target = str(folder / f"lms-{datetime.now():%Y%m%d-%H%M%S}.sqlite3")
-    if Path(target).exists():
+    try:
+        _create_private(Path(target))  # a copy of the database is as private as the database
+    except FileExistsError:
         click.echo(f"「{target}」已存在，不覆盖。", err=True)
         sys.exit(1)
     db.session.remove()
@@ -333,6 +361,7 @@ def restore_command(source: str, yes: bool) -> None:
     db.session.remove()
     db.engine.dispose()
     aside = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+    _create_private(aside)
     with sqlite3.connect(target) as current, sqlite3.connect(aside) as keep:
         current.backup(keep)
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -490,12 +519,29 @@ def _create_demo_if_empty() -> None:
     accounts = create_demo()
     db.session.commit()
     text = format_accounts(accounts)
-    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_instance()
     fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     click.echo("已创建演示组织。演示账号（密码只显示这一次，也已写入「" + str(accounts_file) + "」）：")
     click.echo(text)
+
+
+def _tighten_sqlite_files() -> None:
+    """Make an SQLite database created by an older version (0644) its owner's alone, with its backups."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    database = Path(url.database)
+    kept_aside = database.parent.glob(database.name + ".before-restore-*") if database.parent.is_dir() else []
+    for path in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm", "-journal")),
+                 *kept_aside):
+        _make_private(path, PRIVATE_FILE)
+    backups = Path(current_app.instance_path) / "backups"
+    if backups.is_dir():
+        _make_private(backups, PRIVATE_DIR)
+        for path in backups.iterdir():
+            _make_private(path, PRIVATE_FILE)
 
 
 def _warn_without_public_url() -> None:
@@ -510,9 +556,11 @@ def _warn_without_public_url() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not create the demo organisation.")
 def init_command(no_demo: bool) -> None:
     """Set up instance/: secret key, database migrations, course sync, demo data."""
+    ensure_instance()
     ensure_secret_key()
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo("数据库已升级到最新版本。")
+    _tighten_sqlite_files()
     _warn_without_public_url()
     if not run_sync():
         sys.exit(1)

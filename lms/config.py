@@ -41,7 +41,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_DURATION = 7 * 24 * 3600  # 「保持登录」 lasts a week
-# Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
+# Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS; a PUBLIC_URL on https turns it on by itself
+# (and REMEMBER_COOKIE_SECURE with it).
 SESSION_COOKIE_SECURE = False
 
 # The address people reach the app at, e.g. "https://lms.example.com" (with a path if it is served

@@ -186,3 +186,69 @@ def test_row14_every_absolute_link_is_built_by_the_one_helper():
             found += [f"{path.relative_to(LMS)}: {m.group(0)}" for m in pattern.finditer(text)
                       if not (pattern is public_url and path == LMS / "__init__.py")]  # config check only
     assert found == []
+
+
+# Row 16: Secure cookies on https; the SQLite database, instance/ and backups private.
+
+def _cookies(response) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+def test_row16_session_and_remember_cookies_are_secure_when_public_url_is_https(app, world, tmp_path):
+    for public, secure in ((PUBLIC, True), ("http://127.0.0.1:5000", False)):
+        other = make_app(tmp_path / str(secure), DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PUBLIC_URL=public)
+        client = other.test_client()
+        token = csrf_token(client, "/login")
+        person = world["staff_a"]
+        response = client.post("/login", data={"emp_no": person.emp_no, "password": person.password,
+                                               "remember": "y", "csrf_token": token})
+        assert response.status_code == 302
+        cookies = _cookies(response)
+        assert {"session", "remember_token"} <= set(cookies)
+        for name in ("session", "remember_token"):
+            assert ("; Secure" in cookies[name]) is secure, cookies[name]
+            assert "; HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name]
+
+
+@pytest.mark.no_db
+def test_row16_instance_database_and_backups_are_created_private_and_init_warns_without_public_url(tmp_path):
+    with _umask(0o022):  # the usual umask: left to it, files are 0644 and folders 0755
+        app = make_app(tmp_path, DATABASE_URL=None)  # the embedded default: instance/lms.sqlite3
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["lms", "init", "--no-demo"])
+        assert first.exit_code == 0, first.output
+        assert "未设置「PUBLIC_URL」" in first.output  # row 14: lms init warns
+        assert "已收紧" not in first.output  # born private, not tightened afterwards
+        instance = Path(app.instance_path)
+        database = instance / "lms.sqlite3"
+        assert _mode(instance) == 0o700 and _mode(database) == 0o600
+        for side in (instance / "lms.sqlite3-wal", instance / "lms.sqlite3-shm"):
+            assert not side.exists() or _mode(side) == 0o600
+
+        result = runner.invoke(args=["lms", "backup"])
+        assert result.exit_code == 0, result.output
+        backups = instance / "backups"
+        [copy] = backups.glob("*.sqlite3")
+        assert _mode(backups) == 0o700 and {_mode(f) for f in backups.iterdir()} == {0o600}  # -wal, -shm too
+        chosen = tmp_path / "elsewhere.sqlite3"
+        assert runner.invoke(args=["lms", "backup", str(chosen)]).exit_code == 0
+        assert _mode(chosen) == 0o600
+        again = runner.invoke(args=["lms", "backup", str(chosen)])
+        assert again.exit_code == 1 and "已存在" in again.output
+        result = runner.invoke(args=["lms", "restore", str(chosen), "--yes"])
+        assert result.exit_code == 0, result.output
+        [aside] = instance.glob("lms.sqlite3.before-restore-*")
+        assert _mode(aside) == 0o600
+        with app.app_context():
+            db.engine.dispose()
+
+        os.chmod(instance, 0o755)  # as an older version left them
+        os.chmod(database, 0o644)
+        os.chmod(copy, 0o644)
+        configured = make_app(tmp_path, DATABASE_URL=None, PUBLIC_URL=PUBLIC)
+        second = configured.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
+        assert second.exit_code == 0, second.output
+        assert "PUBLIC_URL" not in second.output and "已收紧" in second.output
+        assert _mode(instance) == 0o700 and _mode(database) == 0o600 and _mode(copy) == 0o600
+        with configured.app_context():
+            db.engine.dispose()

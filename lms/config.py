@@ -52,6 +52,11 @@ SESSION_COOKIE_SECURE = False
 # on the development server of `make run` it defaults to urls.DEVELOPMENT_URL.
 PUBLIC_URL: str | None = None
 
+# Store group robots (WeCom/DingTalk webhooks): the admin may only enter https addresses of the
+# known robot hosts (lms/accounts/webhooks.py). An operator can allow more origins here — never
+# from the admin pages —, e.g. ["https://robot-relay.example.com", "http://10.0.0.5:8080"].
+WEBHOOK_EXTRA_ORIGINS: list[str] = []
+
 # Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -252,3 +252,164 @@ def test_row16_instance_database_and_backups_are_created_private_and_init_warns_
         assert _mode(instance) == 0o700 and _mode(database) == 0o600 and _mode(copy) == 0o600
         with configured.app_context():
             db.engine.dispose()
+
+
+# Row 17: store robots post only to https on the known robot hosts, unless the operator allows more.
+
+BAD_WEBHOOKS = [
+    "http://127.0.0.1:8080/robot",
+    "http://169.254.169.254/latest/meta-data/",
+    "https://169.254.169.254/latest/meta-data/",
+    "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",  # the right host, but not https
+    "https://qyapi.weixin.qq.com:8443/cgi-bin/webhook/send?key=k",
+    "https://qyapi.weixin.qq.com.evil.example/cgi-bin/webhook/send",
+    "https://user:pw@oapi.dingtalk.com/robot/send",
+    "https://evil.example\\@oapi.dingtalk.com/robot/send",
+    "file:///etc/passwd",
+]
+GOOD_WEBHOOKS = ["https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123",
+                 "https://oapi.dingtalk.com/robot/send?access_token=abc"]
+
+
+def _save_store(client, app, store_id: int, webhook: str):
+    with app.app_context():
+        store = db.session.get(Store, store_id)
+        data = {"code": store.code, "name": store.name, "region_id": str(store.region_id), "address": "",
+                "webhook_url": webhook}
+    return post(client, f"/admin/stores/{store_id}", data, page=f"/admin/stores/{store_id}")
+
+
+def _webhook(app, store_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Store, store_id).webhook_url
+
+
+def test_row17_admin_can_save_only_robot_hosts_with_a_clear_error(app, client, world, monkeypatch):
+    login(client, world["admin"])
+    store = world["store_a"]
+    for url in BAD_WEBHOOKS:
+        response = _save_store(client, app, store, url)
+        assert response.status_code == 200, url
+        assert "群机器人地址只能是企业微信「https://qyapi.weixin.qq.com/…」" in response.get_data(as_text=True), url
+        assert _webhook(app, store) == "", url
+    for url in GOOD_WEBHOOKS:
+        assert _save_store(client, app, store, url).status_code == 302, url
+        assert _webhook(app, store) == url
+    relay = "http://10.0.0.5:8080/robot?key=x"
+    assert _save_store(client, app, store, relay).status_code == 200  # not from the admin page…
+    monkeypatch.setitem(app.config, "WEBHOOK_EXTRA_ORIGINS", ["http://10.0.0.5:8080"])  # …but by the operator
+    assert _save_store(client, app, store, relay).status_code == 302
+    assert _webhook(app, store) == relay
+    assert _save_store(client, app, store, "http://10.0.0.5:9090/robot").status_code == 200  # that origin only
+
+
+def test_row17_the_service_refuses_too(app, world):
+    from lms.accounts.service import save_store
+    from lms.errors import DomainError
+
+    with app.app_context():
+        store = db.session.get(Store, world["store_a"])
+        admin = db.session.get(User, world["admin"].id)
+        with pytest.raises(DomainError, match="群机器人地址只能是"):
+            save_store(store, store.code, store.name, store.region_id, "", admin, "http://127.0.0.1/robot")
+        db.session.rollback()
+
+
+class _Answer:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def read(self):
+        return self.body
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_row17_a_webhook_saved_before_the_rule_is_not_posted_to(app, factory, frozen, monkeypatch):
+    import urllib.request
+
+    from lms.notices import reminders
+
+    frozen(T0)
+    store = factory.store()
+    factory.person("manager", store)
+    factory.person("staff", store)
+    trainer = factory.person("trainer", None, "培训")
+    with app.app_context():
+        db.session.get(Store, store).webhook_url = "http://169.254.169.254/latest/meta-data/"  # an old row
+        publish(NoticeData("新业务：机器人测试", "正文", None, None, [store], [], None), trainer.id)
+        db.session.commit()
+    opened = []
+
+    def network(self, request, *args, **kwargs):
+        opened.append(request.full_url)
+        return _Answer(b'{"errcode": 0}')
+
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", network)  # every way out of urllib
+    frozen(T0 + timedelta(hours=42))  # the managers' due−6 h reminder, with the store robot
+    with app.app_context():
+        report = reminders.sweep()
+        row = db.session.scalar(select(Outbox).where(Outbox.channel == "webhook", Outbox.store_id == store))
+        assert report.failed == 1 and row.sent_at is None and "群机器人地址只能是" in row.last_error
+    assert opened == []
+    with app.app_context():  # corrected by the admin: the retry goes out to the robot
+        db.session.get(Store, store).webhook_url = GOOD_WEBHOOKS[0]
+        db.session.commit()
+    frozen(T0 + timedelta(hours=42, minutes=2))
+    with app.app_context():
+        assert reminders.sweep().sent["webhook"] == 1
+    assert opened == [GOOD_WEBHOOKS[0]]
+
+
+@contextmanager
+def _server(handler):
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_row17_an_allowed_robot_that_redirects_is_not_followed(app, monkeypatch):
+    """An allowed origin answering 302 to an internal address does not make the server go there."""
+    from lms.notices.reminders import _send_webhook
+
+    reached = []
+
+    class Inside(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            reached.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"errcode": 0}')
+
+        def do_GET(self):  # noqa: N802
+            self.do_POST()
+
+        def log_message(self, *args):
+            pass
+
+    with _server(Inside) as inside:
+        class Redirecting(Inside):
+            def do_POST(self):  # noqa: N802
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{inside}/secret")
+                self.end_headers()
+
+        with _server(Redirecting) as robot:
+            monkeypatch.setitem(app.config, "WEBHOOK_EXTRA_ORIGINS", [f"http://127.0.0.1:{robot}"])
+            with app.app_context():
+                try:
+                    _send_webhook(f"http://127.0.0.1:{robot}/robot", {"title": "t", "body": "b"})
+                except Exception as exc:  # a failed delivery: recorded and retried by the sweep
+                    refused = str(exc)
+                else:
+                    refused = ""
+    assert reached == [] and "redirect" in refused

@@ -78,8 +78,9 @@ def _back_url() -> str:
     The answer is a path, never an absolute address: absolute links come from lms/urls.py only.
     """
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/") and not referrer.path.startswith(("//", "/\\")):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    path = referrer.path
+    if referrer.netloc == request.host and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path + (f"?{referrer.query}" if referrer.query else "")
     return "/"
 
 

@@ -27,7 +27,9 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 init: $(VENV)/.runtime
 	$(FLASK) lms init
 
-## run: set everything up, then serve on http://127.0.0.1:5000 (the sweep runs every minute beside it)
+## run: set everything up, then serve on http://127.0.0.1:5000 (the sweep runs every minute beside it).
+## This is Flask's development server, for one workstation; a real installation runs under gunicorn
+## (README.md, docs/deploy.md §4).
 run: init
 	@$(FLASK) lms sweep --loop 60 > instance/sweep.log 2>&1 & sweep=$$!; \
 	trap "kill $$sweep 2>/dev/null" EXIT INT TERM; \

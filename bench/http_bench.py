@@ -83,6 +83,7 @@ def build(database_url: str | None, people: int, stores: int, clients: int) -> t
     if url.startswith("postgresql"):
         prepare_postgres(url)
     env = {**os.environ, "LMS_INSTANCE_PATH": str(instance), "LMS_DATABASE_URL": url,
+           "LMS_PUBLIC_URL": "http://127.0.0.1",  # required outside the development server (lms/urls.py)
            # Log-ins are not measured; 60 people log in within seconds from one address.
            "LMS_LOGIN_RATE_LIMIT": "10000 per minute", "LMS_LOGIN_RATE_LIMIT_PER_ADDRESS": "10000 per minute"}
     subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "lms", "init", "--no-demo"], cwd=ROOT, env=env,

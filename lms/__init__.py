@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from . import config as default_config
 from .sqlitegate import GatedConnection, gate_for
+from .urls import url_problem
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -96,7 +97,34 @@ def _finish_config(app: Flask) -> None:
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.is_file():
             app.config["SECRET_KEY"] = key_file.read_text(encoding="ascii").strip()
+    if app.config.get("PUBLIC_URL"):
+        problem = url_problem(app.config["PUBLIC_URL"])
+        if problem:
+            raise ValueError(problem)
+        app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+        if app.config["PUBLIC_URL"].lower().startswith("https://"):  # served on HTTPS: never send cookies in clear
+            app.config["SESSION_COOKIE_SECURE"] = True
+            app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
+
+
+@event.listens_for(Engine, "do_connect")
+def _sqlite_private_file(dialect, conn_rec, cargs, cparams) -> None:
+    """Create a new SQLite database file readable by its owner only (0600).
+
+    Left to SQLite, the file gets the umask's mode (usually 0644): every local account could read
+    the password hashes and the training records. SQLite gives its -wal and -shm files the mode of
+    the database file.
+    """
+    if dialect.name != "sqlite" or cparams.get("uri"):
+        return
+    path = cargs[0] if cargs else cparams.get("database")
+    if not path or path == ":memory:":
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # it exists already, or its folder does not (SQLite then says so itself)
 
 
 @event.listens_for(Engine, "connect")

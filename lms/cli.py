@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 
 from .errors import DomainError
 from .extensions import db
+from .urls import DEVELOPMENT_URL, PublicUrlMissing, configured, public_base
 
 lms_cli = AppGroup("lms", help="门店培训认证平台的命令。")
 
@@ -29,6 +30,32 @@ def _simulations_root() -> Path:
     return root if root.is_absolute() else Path(current_app.config["PROJECT_ROOT"]) / root
 
 
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # instance/, the database, its backups: the owner's alone
+
+
+def ensure_instance() -> Path:
+    """Create instance/ readable by its owner only (0700), and tighten an older, looser one."""
+    instance = Path(current_app.instance_path)
+    instance.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _make_private(instance, PRIVATE_DIR)
+    return instance
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """Take away what group and others may do with `path` (a file or folder made by an older version)."""
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, mode)
+            click.echo(f"已收紧「{path}」的权限（只有所有者可读写）")
+    except OSError as exc:  # not ours: say so, change nothing
+        click.echo(f"无法收紧「{path}」的权限：{exc.strerror}", err=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file that only its owner can read and write; refuse one that exists."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def ensure_secret_key() -> None:
     """Create instance/secret_key (mode 0600) if there is none, and use it.
 
@@ -37,8 +64,7 @@ def ensure_secret_key() -> None:
     """
     if current_app.config.get("SECRET_KEY"):
         return
-    instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = ensure_instance()
     key_file = instance / "secret_key"
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -295,9 +321,12 @@ def backup_command(target: str | None) -> None:
     source = _sqlite_path()
     if target is None:
         folder = Path(current_app.instance_path) / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        _make_private(folder, PRIVATE_DIR)
         target = str(folder / f"lms-{datetime.now():%Y%m%d-%H%M%S}.sqlite3")
-    if Path(target).exists():
+    try:
+        _create_private(Path(target))  # a copy of the database is as private as the database
+    except FileExistsError:
         click.echo(f"「{target}」已存在，不覆盖。", err=True)
         sys.exit(1)
     db.session.remove()
@@ -332,6 +361,7 @@ def restore_command(source: str, yes: bool) -> None:
     db.session.remove()
     db.engine.dispose()
     aside = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+    _create_private(aside)
     with sqlite3.connect(target) as current, sqlite3.connect(aside) as keep:
         current.backup(keep)
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -345,7 +375,7 @@ lms_cli.add_command(xapi_cli)
 
 @xapi_cli.command("export")
 @click.option("--store", "store_code", required=True, help="营业厅编码")
-@click.option("--base", default="", help="The LMS's public address (default: PUBLIC_URL or https://lms.invalid).")
+@click.option("--base", default="", help="The LMS's public address (default: PUBLIC_URL).")
 def xapi_export_command(store_code: str, base: str) -> None:
     """Print a store's learning records as a JSON array of xAPI statements."""
     import json
@@ -361,7 +391,11 @@ def xapi_export_command(store_code: str, base: str) -> None:
         click.echo(f"没有编码为「{store_code}」的营业厅。", err=True)
         sys.exit(1)
     people = db.session.scalars(select(User).where(User.store_id == store.id).order_by(User.emp_no)).all()
-    base = base or current_app.config.get("PUBLIC_URL") or "https://lms.invalid"
+    try:
+        base = base or public_base()
+    except PublicUrlMissing as exc:
+        click.echo(f"{exc}：请在「instance/config.py」中设置「PUBLIC_URL」，或用「--base」给出地址。", err=True)
+        sys.exit(1)
     click.echo(json.dumps(statements(base, [(p.emp_no, p.name, entries(p.id)) for p in people]),
                           ensure_ascii=False, indent=1))
 
@@ -485,7 +519,7 @@ def _create_demo_if_empty() -> None:
     accounts = create_demo()
     db.session.commit()
     text = format_accounts(accounts)
-    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_instance()
     fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -493,13 +527,41 @@ def _create_demo_if_empty() -> None:
     click.echo(text)
 
 
+def _tighten_sqlite_files() -> None:
+    """Make an SQLite database created by an older version (0644) its owner's alone, with its backups."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    database = Path(url.database)
+    kept_aside = database.parent.glob(database.name + ".before-restore-*") if database.parent.is_dir() else []
+    for path in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm", "-journal")),
+                 *kept_aside):
+        _make_private(path, PRIVATE_FILE)
+    backups = Path(current_app.instance_path) / "backups"
+    if backups.is_dir():
+        _make_private(backups, PRIVATE_DIR)
+        for path in backups.iterdir():
+            _make_private(path, PRIVATE_FILE)
+
+
+def _warn_without_public_url() -> None:
+    """Say that production needs PUBLIC_URL, when it is not set."""
+    if not configured(current_app):
+        click.echo("注意：未设置「PUBLIC_URL」（网站的公开地址，如「https://lms.example.com」）。开发环境用"
+                   f"「{DEVELOPMENT_URL}」；正式环境必须在「instance/config.py」中设置，否则页面会答复503"
+                   "（证书二维码、xAPI和邮件里的链接都用这个地址，见「docs/deploy.md」）。", err=True)
+
+
 @lms_cli.command("init")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo organisation.")
 def init_command(no_demo: bool) -> None:
     """Set up instance/: secret key, database migrations, course sync, demo data."""
+    ensure_instance()
     ensure_secret_key()
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo("数据库已升级到最新版本。")
+    _tighten_sqlite_files()
+    _warn_without_public_url()
     if not run_sync():
         sys.exit(1)
     if not no_demo:

@@ -41,8 +41,21 @@ SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_DURATION = 7 * 24 * 3600  # 「保持登录」 lasts a week
-# Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS.
+# Set LMS_SESSION_COOKIE_SECURE=true behind HTTPS; a PUBLIC_URL on https turns it on by itself
+# (and REMEMBER_COOKIE_SECURE with it).
 SESSION_COOKIE_SECURE = False
+
+# The address people reach the app at, e.g. "https://lms.example.com" (with a path if it is served
+# under one). Every absolute link is built from it (lms/urls.py): the certificate's QR code and
+# verification link, xAPI ids, the links in e-mails. Never from the request's Host header, which a
+# client chooses. Required in production (pages answer 503 without it); in tests, in debug mode and
+# on the development server of `make run` it defaults to urls.DEVELOPMENT_URL.
+PUBLIC_URL: str | None = None
+
+# Store group robots (WeCom/DingTalk webhooks): the admin may only enter https addresses of the
+# known robot hosts (lms/accounts/webhooks.py). An operator can allow more origins here — never
+# from the admin pages —, e.g. ["https://robot-relay.example.com", "http://10.0.0.5:8080"].
+WEBHOOK_EXTRA_ORIGINS: list[str] = []
 
 # Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 

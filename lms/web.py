@@ -10,6 +10,7 @@ a flush during one is a bug and raises (`_no_writes_on_reads`).
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, render_template, request
 from flask_limiter.errors import RateLimitExceeded
@@ -22,6 +23,7 @@ from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
 from .errors import DomainError
 from .extensions import db
+from .urls import configured, is_development
 
 ERROR_TEXT = {
     400: ("请求无效", "提交的内容无法处理，请返回上一页重试。"),
@@ -71,10 +73,14 @@ def _no_writes_on_reads(session: Session, flush_context, instances) -> None:
 
 
 def _back_url() -> str:
-    """Where a refused form post goes back to: the page it came from (same site only), else home."""
-    referrer = request.referrer or ""
-    if referrer.startswith(request.host_url):
-        return referrer
+    """Where a refused form post goes back to: the page it came from (same site only), else home.
+
+    The answer is a path, never an absolute address: absolute links come from lms/urls.py only.
+    """
+    referrer = urlsplit(request.referrer or "")
+    path = referrer.path
+    if referrer.netloc == request.host and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path + (f"?{referrer.query}" if referrer.query else "")
     return "/"
 
 
@@ -127,9 +133,13 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_bad_input():
-        """Answer 400 to NUL characters anywhere in the request, and 503 without a secret key."""
+        """Answer 400 to NUL characters anywhere in the request, and 503 without a secret key or, in
+        production, without the public address (links would otherwise take the client's Host header)."""
         if not app.config.get("SECRET_KEY"):
             return _error_page(503, "系统尚未初始化（缺少密钥），请管理员先运行「make run」或「flask --app wsgi lms init」。")
+        if not configured(app) and not is_development(app):
+            return _error_page(503, "系统尚未配置公开地址，请管理员在「instance/config.py」中设置「PUBLIC_URL」"
+                                    "（如「https://lms.example.com」，见「docs/deploy.md」）。")
         if "\x00" in request.path or any(
             "\x00" in key or "\x00" in value
             for values in (request.args, request.form) for key, value in values.items(multi=True)

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +16,7 @@ from ..errors import DomainError
 from ..extensions import db
 from .models import Leave, Region, Store, User
 from .roster import RosterCheck
+from .webhooks import extra_origins, webhook_problem
 
 FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "position": "岗位", "store_id": "营业厅",
                 "hire_date": "入职日期", "email": "邮箱"}
@@ -199,11 +201,15 @@ def save_store(store: Store | None, code: str, name: str, region_id: int, addres
     clash = db.session.scalar(select(Store).where((func.upper(Store.code) == code) | (Store.name == name)))
     if clash is not None and (store is None or clash.id != store.id):
         raise DomainError(f"营业厅编码或名称已被「{clash.name}」使用")
+    webhook_url = (webhook_url or "").strip()
+    problem = webhook_problem(webhook_url, extra_origins(current_app.config))
+    if problem:
+        raise DomainError(problem)
     if store is None:
         store = Store()
         db.session.add(store)
     store.code, store.name, store.region_id, store.address = code, name, region_id, address.strip()
-    store.webhook_url = (webhook_url or "").strip()
+    store.webhook_url = webhook_url
     db.session.flush()
     audit.record("store.saved", actor_id=actor.id, subject_id=None, object_type="store", object_id=store.id,
                  code=code, name=name)

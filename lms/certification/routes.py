@@ -13,6 +13,7 @@ from ..accounts.forms import ConfirmForm
 from ..accounts.scoping import Scope
 from ..clock import now
 from ..extensions import db, limiter
+from ..urls import external_url_for
 from ..notices.service import is_suspended
 from . import bp
 from .facts import certificate_facts, evaluate_person
@@ -56,7 +57,7 @@ def _qr(url: str) -> Markup:
 def certificate(code: str):
     """Show the printable certificate with the QR code of its verification page."""
     cert = _certificate_for_viewer(code)
-    verify_url = url_for("certification.verify", code=cert.code, _external=True)
+    verify_url = external_url_for("certification.verify", code=cert.code)
     status = certificate_status(certificate_facts(cert), now(), is_suspended(cert.user_id))
     return render_template("certification/certificate.html", cert=cert, qr=_qr(verify_url), verify_url=verify_url,
                            status=status, level=STATUS_LEVEL[status], form=ConfirmForm(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import smtplib
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,8 +28,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.models import Store, User
+from ..accounts.webhooks import WebhookRefused, extra_origins, webhook_problem
 from ..clock import now
 from ..extensions import db
+from ..urls import absolute_url
 from .deadlines import OPEN_STATES, REMINDERS, describe_left
 from .models import Message, Notice, NoticeAssignment, Outbox
 
@@ -229,7 +232,8 @@ def _send_email(address: str, payload: dict) -> None:
     config = current_app.config
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = payload["title"], config.get("MAIL_FROM", ""), address
-    message.set_content(payload["body"] + "\n\n" + config.get("PUBLIC_URL", "") + payload.get("link", ""))
+    link = absolute_url(payload["link"]) if payload.get("link") else ""  # PublicUrlMissing: retried once it is set
+    message.set_content(payload["body"] + ("\n\n" + link if link else ""))
     with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25)), timeout=10) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
@@ -238,12 +242,30 @@ def _send_email(address: str, payload: dict) -> None:
         smtp.send_message(message)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A robot answers itself; a redirect (to an address the rule never saw) is refused, not followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} refused", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _send_webhook(url: str, payload: dict) -> None:
-    """Post a text message to a WeCom or DingTalk group robot (both take this JSON)."""
+    """Post a text message to a WeCom or DingTalk group robot (both take this JSON).
+
+    The address is checked again here, not only where the admin saved it: a row saved before the
+    rule, or written past the form, must not make the server post to an address of the operator's
+    own network (http://127.0.0.1, http://169.254.169.254 …).
+    """
+    problem = webhook_problem(url, extra_origins(current_app.config))
+    if problem:
+        raise WebhookRefused(problem)
     body = json.dumps({"msgtype": "text", "text": {"content": f"{payload['title']}\n{payload['body']}"}},
                       ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the admin sets the URL
+    with _OPENER.open(request, timeout=5) as response:  # noqa: S310 - checked by webhook_problem above
         answer = json.loads(response.read() or b"{}")
     if answer.get("errcode", 0) != 0:
         raise RuntimeError(f"robot answered {answer}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -25,6 +25,7 @@ from .models import TrainingSession
 from .service import store_rows
 from .sessions import record_session, weekly
 from .xapi import statements as xapi_statements
+from ..urls import public_base
 
 
 @bp.route("/")
@@ -126,16 +127,12 @@ def archive_xlsx(user_id: int):
     return download(archive_table(person), f"{person.emp_no}-archive.xlsx")
 
 
-def _xapi_base() -> str:
-    return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
-
-
 @bp.route("/people/<int:user_id>/xapi.json")
 @role_required("manager", "admin", "trainer")
 def archive_xapi(user_id: int):
     """The archive as xAPI statements (JSON)."""
     person = Scope.of(current_user).person(user_id)
-    return jsonify(xapi_statements(_xapi_base(), [(person.emp_no, person.name, archive_entries(person.id))]))
+    return jsonify(xapi_statements(public_base(), [(person.emp_no, person.name, archive_entries(person.id))]))
 
 
 @bp.route("/<int:store_id>/sessions", methods=["GET", "POST"])

@@ -224,7 +224,7 @@ def test_failed_webhook_is_retried_with_backoff_and_never_blocks(app, org, froze
     from lms.notices import reminders
 
     with app.app_context():
-        db.session.get(Store, org["a"]).webhook_url = "http://127.0.0.1:9/robot"
+        db.session.get(Store, org["a"]).webhook_url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=t"
         db.session.commit()
     _publish(app, org)
     calls = []

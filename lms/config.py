@@ -19,7 +19,8 @@ SECRET_KEY: str | None = None
 CONTENT_DIR = "courses"
 SIMULATIONS_DIR = "simulations"
 
-# Password hashing (werkzeug method string); tests use a cheap one.
+# Password hashing (werkzeug method string); tests use a cheap one. Every log-in try costs this
+# method's time (lms/accounts/passwords.py), and a hash made otherwise is remade at log-in.
 PASSWORD_HASH_METHOD = "scrypt"
 
 # Log-in attempts (Flask-Limiter syntax): per client address and 工号, and per address in all

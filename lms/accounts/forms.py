@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from ..forms import LmsForm
 
 from .constants import POSITIONS, ROLE_LABELS, STORE_ROLES
+from .passwords import MAX_LENGTH, POLICY_HINT
 from .roster import EMP_NO_RE
 from .webhooks import extra_origins, webhook_problem
 
@@ -27,8 +28,10 @@ class LoginForm(LmsForm):
 
 
 class PasswordForm(LmsForm):
-    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
-    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(8, 128, "新密码至少8位")])
+    """One's own new password; the policy (lms/accounts/passwords.py) is checked by the service."""
+
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码"), Length(max=MAX_LENGTH)])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码")], description=POLICY_HINT)
     confirm = PasswordField("再输一次新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
     submit = SubmitField("修改密码")
 

@@ -10,12 +10,13 @@ import secrets
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import now
 from ..dbtypes import UTCDateTime
+from ..errors import DomainError
 from ..extensions import db
 from .constants import POSITIONS, ROLE_LABELS, ROLES
+from .passwords import ONE_TIME_METHOD, Verdict, hash_password, password_problem, verify
 
 
 class Region(db.Model):
@@ -87,26 +88,32 @@ class User(UserMixin, db.Model):
         return ROLE_LABELS.get(self.role, self.role)
 
     def set_password(self, password: str, generated: bool = False) -> None:
-        """Store a salted hash of the password, never the password; end every other session.
+        """Store a salted hash of a password that meets the policy, never the password; end every session.
 
-        A generated password (random, about 58 bits) is hashed with a fast method and must be
-        changed at the first log-in: that keeps a roster import of thousands of people within a
-        request. A password a person chooses gets the slow, strong hash.
+        A generated password must be changed at the first log-in; it is hashed with a fast method
+        (a log-in still costs the configured method's time: lms/accounts/passwords.py).
         """
-        if generated:
-            method = "pbkdf2:sha256:1000"
-        else:
-            method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        problem = password_problem(password, self.emp_no)
+        if problem:
+            raise DomainError(problem)
+        self.password_hash = hash_password(password, ONE_TIME_METHOD if generated else password_method())
         self.must_change_password = generated
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Log the person out on every device: the session and 「保持登录」 cookies name the old token."""
         self.auth_token = secrets.token_hex(8)
 
     def get_id(self) -> str:  # Flask-Login: the session remembers the id and the token
         return f"{self.id}:{self.auth_token}"
 
-    def check_password(self, password: str) -> bool:
-        """Tell whether the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+    def check_password(self, password: str) -> Verdict:
+        """Tell whether the password matches (truthy) and whether its hash should be remade (`rehash`)."""
+        return verify(self.password_hash, password, password_method())
+
+    def rehash_password(self, password: str) -> None:
+        """Remake the stored hash with the configured method (the password, its flag and the sessions stay)."""
+        self.password_hash = hash_password(password, password_method())
 
     def on_leave(self, day: date) -> "Leave | None":
         """Return the leave that covers the day, if any."""
@@ -114,6 +121,11 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.emp_no} {self.role}>"
+
+
+def password_method() -> str:
+    """The configured password hashing method (werkzeug method string)."""
+    return current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
 
 
 # 工号 are case-insensitive: one index both enforces that and serves the log-in look-up.

@@ -9,12 +9,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import events
-from ..errors import DomainError
 from ..extensions import db, limiter, login_manager
 from . import bp
 from .forms import LoginForm, PasswordForm
 from .models import User
-from .service import authenticate, change_own_password
+from .service import PasswordRefused, authenticate, change_own_password, log_out
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
@@ -77,9 +76,29 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+# While a person still has a generated password, these are all they can open.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"accounts.password", "accounts.logout", "static"})
+
+
+@bp.before_app_request
+def _password_change_first():
+    """Send a person who must change a generated password to the change form, from every page.
+
+    One rule for the whole app: only the change form, log-out and static files stay open, so the
+    change cannot be skipped by opening another page or posting to another address.
+    """
+    if request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("accounts.password"))  # the form says why (no flash piling up per request)
+    return None
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out and return to the log-in page."""
+    """Log out on the server (the old session and 「保持登录」 cookies stop working) and return to log-in."""
+    if current_user.is_authenticated:
+        log_out(current_user._get_current_object())
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for("accounts.login"))
@@ -93,8 +112,8 @@ def password():
     if form.validate_on_submit():
         try:
             change_own_password(current_user, form.current.data, form.new.data)
-        except DomainError as exc:
-            form.current.errors.append(str(exc))
+        except PasswordRefused as exc:
+            getattr(form, exc.field).errors.append(str(exc))
         else:
             login_user(current_user._get_current_object())  # the token changed: renew this session
             flash("密码已修改，其他设备上的登录已退出。", "success")

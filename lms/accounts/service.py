@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit, events
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import db
-from .models import Leave, Region, Store, User
+from .models import Leave, Region, Store, User, password_method
+from .passwords import generate_password, password_problem, verify
 from .roster import RosterCheck
 from .webhooks import extra_origins, webhook_problem
 
 FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "position": "岗位", "store_id": "营业厅",
                 "hire_date": "入职日期", "email": "邮箱"}
-_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-
-
-def generate_password(length: int = 10) -> str:
-    """Return a random password without look-alike characters (0/O, 1/l/I)."""
-    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
 
 
 def find_by_emp_no(emp_no: str) -> User | None:
@@ -35,21 +26,20 @@ def find_by_emp_no(emp_no: str) -> User | None:
     return db.session.scalar(select(User).where(func.upper(User.emp_no) == emp_no.strip().upper()))
 
 
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
-
-
 def authenticate(emp_no: str, password: str) -> User | None:
     """Return the active person with this 工号 and password, or None.
 
-    An unknown 工号 costs the same hash check as a known one, so timing tells nothing.
+    Every try costs the configured hash method's time, whether the 工号 is unknown, the account
+    still has a generated password or not (lms/accounts/passwords.py: timing tells nothing); a
+    hash made with another method is remade with the configured one on a successful log-in.
     """
     user = find_by_emp_no(emp_no)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+    verdict = verify(user.password_hash if user is not None else None, password, password_method())
+    if user is None or not verdict.ok or not user.active:
         return None
-    if not user.check_password(password):
-        return None
-    return user if user.active else None
+    if verdict.rehash:
+        user.rehash_password(password)
+    return user
 
 
 @dataclass(frozen=True)
@@ -70,7 +60,7 @@ def create_person(data: PersonData, actor: User, password: str | None = None) ->
     if find_by_emp_no(data.emp_no) is not None:
         raise DomainError(f"工号「{data.emp_no}」已存在")
     generated = password is None
-    password = password or generate_password()
+    password = password or generate_password(data.emp_no)
     user = User(emp_no=data.emp_no.strip(), active=True)
     _apply(user, data)
     user.set_password(password, generated=generated)
@@ -140,7 +130,7 @@ def set_active(user: User, active: bool, actor: User) -> None:
     user.active = active
     user.deactivated_at = None if active else now()
     if not active:
-        user.auth_token = generate_password()  # logs the person out everywhere
+        user.end_sessions()
     audit.record("person.reactivated" if active else "person.deactivated", actor_id=actor.id,
                  subject_id=user.id, object_type="user", object_id=user.id)
     db.session.flush()
@@ -149,7 +139,7 @@ def set_active(user: User, active: bool, actor: User) -> None:
 
 def reset_password(user: User, actor: User) -> str:
     """Give the person a new random password and return it (shown once)."""
-    password = generate_password()
+    password = generate_password(user.emp_no)
     user.set_password(password, generated=True)
     audit.record("person.password_reset", actor_id=actor.id, subject_id=user.id, object_type="user",
                  object_id=user.id)
@@ -157,12 +147,31 @@ def reset_password(user: User, actor: User) -> str:
     return password
 
 
+class PasswordRefused(DomainError):
+    """A password change refused, with the form field it is about (`current` or `new`)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def change_own_password(user: User, current: str, new: str) -> None:
-    """Change one's own password after checking the current one."""
+    """Change one's own password after checking the current one; the new one meets the policy and differs."""
     if not user.check_password(current):
-        raise DomainError("当前密码不正确")
+        raise PasswordRefused("当前密码不正确", "current")
+    if new == current:
+        raise PasswordRefused("新密码不能与当前密码相同", "new")
+    problem = password_problem(new, user.emp_no)
+    if problem:
+        raise PasswordRefused(problem, "new")
     user.set_password(new)
     audit.record("person.password_changed", actor_id=user.id, object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+def log_out(user: User) -> None:
+    """End the person's sessions on the server: their session and 「保持登录」 cookies stop working."""
+    user.end_sessions()
     db.session.flush()
 
 
@@ -302,7 +311,7 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
     stores = {s.code: s for s in db.session.scalars(select(Store))}
     created: list[tuple[User, str]] = []
     for row, _ in plan.new:  # the plan checked that none of these exists: add them all, flush once
-        password = generate_password()
+        password = generate_password(row.emp_no)
         user = User(emp_no=row.emp_no.strip(), active=True)
         _apply(user, _row_data(row, stores))
         user.set_password(password, generated=True)

@@ -146,7 +146,7 @@ def store_summary(store_id: int, days: int = 30) -> list[tuple[Notice, StoreRow]
     """The manager's glance: each recent notice's figures for one store (two queries)."""
     at = now()
     notices = {n.id: n for n in db.session.scalars(select(Notice).where(
-        Notice.issued_at >= at - timedelta(days=days), Notice.issued_at <= at, Notice.withdrawn_at.is_(None)))}
+        Notice.issued_at >= at - timedelta(days=days), Notice.out_at(at), Notice.withdrawn_at.is_(None)))}
     if not notices:
         return []
     a = NoticeAssignment

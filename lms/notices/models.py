@@ -40,6 +40,16 @@ class Notice(db.Model):
     def active(self) -> bool:
         return self.withdrawn_at is None
 
+    @hybrid_method
+    def out_at(self, at: datetime) -> bool:
+        """Tell whether the notice is published at `at` (a scheduled one is not, before its issue time)."""
+        return self.issued_at <= at
+
+    @out_at.expression
+    def out_at(cls, at: datetime):
+        """The same as SQL."""
+        return cls.issued_at <= at
+
     def covers(self, store_id: int | None, position: str | None) -> bool:
         """Tell whether a person of this store and position is in the notice's scope."""
         return (store_id is not None and (not self.store_ids or store_id in self.store_ids)

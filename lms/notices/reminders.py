@@ -66,7 +66,7 @@ def _due_open(kind: str, at: datetime):
     a = NoticeAssignment
     lead = REMINDERS[kind].lead
     return (select(a, Notice).join(Notice, Notice.id == a.notice_id)
-            .where(a.reminder_due(kind, at), Notice.issued_at <= at, a.due_at > at + lead - RECENT)
+            .where(a.reminder_due(kind, at), Notice.out_at(at), a.due_at > at + lead - RECENT)
             .order_by(a.id))  # one order for every sweep: concurrent sweeps insert without deadlocking
 
 

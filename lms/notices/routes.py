@@ -13,7 +13,6 @@ from ..accounts.scoping import Scope
 from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
 from ..errors import DomainError
-from ..exams.models import Question
 from ..extensions import db
 from . import bp
 from .forms import NoticeForm
@@ -21,7 +20,7 @@ from ..exports import download
 from .board import board, sign_in_rows, sign_in_table
 from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
+from .service import (NoticeData, check_categories, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
                       publish, start_check, withdraw)
 
 TRAINERS = ("trainer", "admin")
@@ -31,9 +30,7 @@ def _fill_choices(form: NoticeForm) -> None:
     modules = db.session.execute(select(Module.id, Course.title, Module.title).join(Course).where(
         Module.active.is_(True), Course.active.is_(True)).order_by(Course.sort_order, Module.sort_order)).all()
     form.module_id.choices = choices([("", "（无）")] + [(str(i), f"{c} / {m}") for i, c, m in modules])
-    categories = db.session.scalars(select(Question.category).where(Question.active.is_(True)).distinct()
-                                    .order_by(Question.category)).all()
-    form.check_category.choices = choices([("", "（无小测）")] + [(c, c) for c in categories])
+    form.check_category.choices = choices([("", "（无小测）")] + [(c, c) for c in check_categories()])
     form.stores.choices = choices((s.id, f"{s.code} {s.name}") for s in db.session.scalars(
         select(Store).where(Store.active.is_(True)).order_by(Store.code)))
 
@@ -43,11 +40,16 @@ def _visible_store_ids() -> list[int] | None:
     return visible_store_ids(Scope.of(current_user))
 
 
-def _notice_or_404(notice_id: int) -> Notice:
+def _notice_or_404(notice_id: int) -> tuple[Notice, NoticeAssignment | None]:
+    """The notice and the viewer's own assignment of it, if the viewer may see it (service.may_see_notice:
+    a scheduled notice is its authors' alone until its issue time), else 404."""
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
-    return notice
+    assignment = assignment_for(notice, current_user.id)
+    if not may_see_notice(notice, Scope.of(current_user), assigned=assignment is not None):
+        abort(404)
+    return notice, assignment
 
 
 @bp.route("/notices")
@@ -60,7 +62,7 @@ def index():
                                can_publish=current_user.role in TRAINERS)
     at = now()
     mine = db.session.scalars(select(NoticeAssignment).join(Notice).where(
-        NoticeAssignment.user_id == current_user.id, Notice.issued_at <= at).order_by(
+        NoticeAssignment.user_id == current_user.id, Notice.out_at(at)).order_by(
         ~NoticeAssignment.in_state(at, *OPEN_STATES), NoticeAssignment.due_at)).all()  # still to learn first
     return render_template("notices/index.html", notices=None, mine=[(a, a.standing(at)) for a in mine],
                            can_publish=False)
@@ -92,10 +94,7 @@ def new():
 @login_required
 def view(notice_id: int):
     """Show the notice; for a person who has to learn it, the steps and the 「已学习并掌握」 button."""
-    notice = _notice_or_404(notice_id)
-    assignment = assignment_for(notice, current_user.id)
-    if assignment is None and not may_see_notice(notice, Scope.of(current_user)):
-        abort(404)
+    notice, assignment = _notice_or_404(notice_id)
     return render_template("notices/view.html", notice=notice, assignment=assignment, form=ConfirmForm(),
                            standing=assignment.standing(now()) if assignment else None,
                            module_ok=module_done(assignment) if assignment else False,
@@ -103,8 +102,7 @@ def view(notice_id: int):
 
 
 def _own_assignment(notice_id: int) -> NoticeAssignment:
-    notice = _notice_or_404(notice_id)
-    assignment = assignment_for(notice, current_user.id)
+    _, assignment = _notice_or_404(notice_id)
     if assignment is None or not ConfirmForm().validate_on_submit():
         abort(404 if assignment is None else 400)
     return assignment
@@ -148,10 +146,8 @@ def attest_view(notice_id: int):
 @role_required("trainer", "admin", "manager")
 def board_page(notice_id: int):
     """The compliance board: per store, who is done, pending, overdue, on leave, and who blocks 100 %."""
-    notice = _notice_or_404(notice_id)
+    notice, _ = _notice_or_404(notice_id)
     data = board(notice, _visible_store_ids())
-    if current_user.role == "manager" and not data.rows:
-        abort(404)
     return render_template("notices/board.html", board=data, notice=notice, form=ConfirmForm(),
                            can_withdraw=current_user.role in TRAINERS)
 
@@ -160,12 +156,10 @@ def board_page(notice_id: int):
 @role_required("trainer", "admin", "manager")
 def export(notice_id: int, fmt: str):
     """Download the sign-in sheet (参培签到表) as CSV or XLSX."""
-    notice = _notice_or_404(notice_id)
+    notice, _ = _notice_or_404(notice_id)
     if fmt not in ("csv", "xlsx"):
         abort(404)
     rows = sign_in_rows(notice, _visible_store_ids())
-    if current_user.role == "manager" and not rows:
-        abort(404)
     return download(sign_in_table(notice, rows), f"notice-{notice.id}-signin.{fmt}", fmt)
 
 
@@ -173,7 +167,7 @@ def export(notice_id: int, fmt: str):
 @role_required(*TRAINERS)
 def withdraw_view(notice_id: int):
     """Withdraw a notice with a reason (it stays on record)."""
-    notice = _notice_or_404(notice_id)
+    notice, _ = _notice_or_404(notice_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -94,9 +94,28 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     return notice, len(rows)
 
 
+def _certification_category(category: str) -> bool:
+    from ..exams.definitions import is_certification_category
+    from ..exams.service import certification_draws
+
+    return is_certification_category(category, certification_draws())
+
+
+def check_categories() -> list[str]:
+    """The bank categories a notice's short check may draw: practice ones only. A check is retaken
+    until passed and shows its score, so a certification item in it would leak the certification key."""
+    from ..exams.models import Question
+
+    categories = db.session.scalars(select(Question.category).where(Question.active.is_(True)).distinct()
+                                    .order_by(Question.category)).all()
+    return [c for c in categories if not _certification_category(c)]
+
+
 def _check_pool(category: str) -> list[int]:
     from ..exams.models import Question
 
+    if _certification_category(category):  # a notice published before the pools were kept apart
+        return []
     return db.session.scalars(select(Question.id).where(
         Question.active.is_(True), Question.category == category,
         Question.qtype.not_in(("essay", "description")))).all()
@@ -111,6 +130,8 @@ def _check_steps(data: NoticeData) -> None:
         limited = module.course.positions
         if limited and (not data.positions or set(data.positions) - set(limited)):
             raise DomainError(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。")
+    if data.check_category and _certification_category(data.check_category):
+        raise DomainError("所选题目类别是上岗认证考试的题库，不能用于通知小测，请选练习题目类别。")
     if data.check_category and not _check_pool(data.check_category):
         raise DomainError("所选题目类别里没有可自动评分的题，无法出小测。")
 
@@ -192,7 +213,7 @@ def _mine(user_id: int, *states: str):
     """The person's assignments of issued notices in one of `states` now, with their notices."""
     at = now()
     return select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice)).where(
-        NoticeAssignment.user_id == user_id, NoticeAssignment.in_state(at, *states), Notice.issued_at <= at)
+        NoticeAssignment.user_id == user_id, NoticeAssignment.in_state(at, *states), Notice.out_at(at))
 
 
 def pending_for(user_id: int) -> list[NoticeAssignment]:
@@ -233,7 +254,7 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
     a = NoticeAssignment
     counts: dict[int, tuple[int, int]] = {}
     for assignment in db.session.scalars(select(a).join(Notice).where(
-            a.user_id.in_(user_ids), a.in_state(at, *OPEN_STATES), Notice.issued_at <= at)):
+            a.user_id.in_(user_ids), a.in_state(at, *OPEN_STATES), Notice.out_at(at))):
         open_, overdue = counts.get(assignment.user_id, (0, 0))
         counts[assignment.user_id] = (open_ + 1, overdue + (assignment.state(at) == "overdue"))
     return counts
@@ -268,17 +289,27 @@ def module_done(assignment: NoticeAssignment) -> bool:
 
 
 def visible_notices(scope: Scope):
-    """Select the notices a viewer may see: every one for trainers and admins, the ones that reach
-    the manager's store for a manager (through Scope, like every manager query)."""
+    """Select the notices a viewer may see besides their own: every one for trainers and admins
+    (scheduled ones included: they write them), for a manager the published ones that reach their
+    store (through Scope, like every manager query), for staff none."""
     if scope.all_stores:
         return select(Notice)
+    if scope.role != "manager":
+        return select(Notice).where(false())
     reached = scope.restrict(select(NoticeAssignment.notice_id), NoticeAssignment.store_id)
-    return select(Notice).where(Notice.id.in_(reached)) if scope.role == "manager" else select(Notice).where(false())
+    return select(Notice).where(Notice.id.in_(reached), Notice.out_at(now()))
 
 
-def may_see_notice(notice: Notice, scope: Scope) -> bool:
-    """Whether a viewer who is not assigned the notice may still open it (trainers; its stores' managers)."""
-    return db.session.scalar(visible_notices(scope).where(Notice.id == notice.id).with_only_columns(Notice.id)) is not None
+def may_see_notice(notice: Notice, scope: Scope, assigned: bool = False) -> bool:
+    """The one rule of who may open a notice (its page, board and sign-in sheet): trainers and admins
+    always; anyone else only once it is published (its issue time has come), and only if it is theirs
+    to learn (`assigned`) or, for a manager, it reaches their store."""
+    if scope.all_stores:
+        return True
+    if not notice.out_at(now()):
+        return False
+    return assigned or db.session.scalar(
+        visible_notices(scope).where(Notice.id == notice.id).with_only_columns(Notice.id)) is not None
 
 
 def visible_store_ids(scope: Scope) -> list[int] | None:
@@ -289,7 +320,7 @@ def visible_store_ids(scope: Scope) -> list[int] | None:
 def mark_read(assignment: NoticeAssignment) -> None:
     """Record that the person has read the notice (its text is part of the training): the 「我已阅读」 step."""
     at = now()
-    if assignment.notice.issued_at > at or assignment.state(at) == "cancelled":
+    if not assignment.notice.out_at(at) or assignment.state(at) == "cancelled":
         raise DomainError("这条通知现在不需要您学习。")
     if assignment.studied_at is None:
         assignment.studied_at = at

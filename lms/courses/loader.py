@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from .. import yamlx
 from ..accounts.constants import POSITIONS
 from ..digest import text_hash
 
@@ -223,13 +224,9 @@ def _parse_yaml(
 ) -> tuple[dict[str, Any] | None, dict[str, int]]:
     """Parse a YAML mapping; return it with the line of each key (and of each list item)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 + line_offset if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        errors.append(LoadError(rel, line, f"YAML格式错误：{problem}"))
+        node, data = yamlx.compose(text), yamlx.load(text)
+    except yamlx.YamlError as exc:
+        errors.append(LoadError(rel, exc.line + line_offset if exc.line is not None else None, str(exc)))
         return None, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         errors.append(LoadError(rel, 1 + line_offset, "YAML内容应为键值对（mapping）"))

@@ -18,6 +18,7 @@ import yaml
 from .. import yamlx
 from ..accounts.constants import POSITIONS
 from ..digest import text_hash
+from ..sanitize import markdown_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MODULE_FILE_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
@@ -210,9 +211,13 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     if not isinstance(check, list) or not all(isinstance(c, str) and c.strip() for c in check):
         errors.append(LoadError(rel, lines.get("check"), "「check」应为题目类别（$CATEGORY）列表"))
         check = []
-    body = "\n".join(file_lines[end + 1 :]).strip()
+    raw_body = "\n".join(file_lines[end + 1 :])
+    body = raw_body.strip()
     if not body:
         errors.append(LoadError(rel, end + 2, "正文为空"))
+    elif problem := markdown_problem(body):  # the body's first line is the file's line end + 2 + blank lines
+        first = end + 2 + raw_body[: len(raw_body) - len(raw_body.lstrip())].count("\n")
+        errors.append(LoadError(rel, first + problem.line - 1, f"正文{problem.message}"))
     if len(errors) > first_error:
         return None
     return ModuleSpec(slug=slug, order=order, title=title, source=source, minutes=minutes, body=body, path=rel,

@@ -8,7 +8,9 @@ it holds the one rule for YAML from people: no anchors (`&x`) and no aliases (`*
 what a few kilobytes of "alias bomb" expand into gigabytes with — and no more than `MAX_DEPTH`
 mappings and lists inside one another (deeper nesting would exhaust Python's stack). Both are
 refused while the text is read, before anything is built; a value that looks like a date or a
-number but is none (`2026-13-45`, an integer of 5,000 digits) is refused with its line too.
+number but is none (`2026-13-45`, an integer of 5,000 digits) is refused with its line too. A text
+longer than `MAX_TEXT` is refused before it is read at all (PyYAML reads about half a megabyte a
+second, and the editors check what is typed as it is typed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
 MAX_DEPTH = 32  # mappings and lists inside one another; content needs about 6
+MAX_TEXT = 100_000  # characters; the largest shipped file (the phrasebook) has about 15,000
 
 
 class LineDict(dict):
@@ -103,8 +106,14 @@ def _error(exc: yaml.YAMLError) -> YamlError:
     return YamlError(message, mark.line + 1 if mark is not None else None)
 
 
+def _too_long(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise YamlError(f"YAML内容太长（{len(text)}个字符，最多{MAX_TEXT}个）", None)
+
+
 def load(text: str) -> Any:
     """Parse YAML safely into plain values, with LineDict mappings."""
+    _too_long(text)
     loader = _Loader(text)
     try:
         return loader.get_single_data()
@@ -116,6 +125,7 @@ def load(text: str) -> Any:
 
 def compose(text: str) -> yaml.Node | None:
     """Parse YAML into PyYAML's node tree (with positions), under the same rules as `load`."""
+    _too_long(text)
     loader = _Loader(text)
     try:
         return loader.get_single_node()

@@ -287,6 +287,16 @@ def test_row4_yaml_alias_bomb_is_refused_before_it_expands(app, trainer, editor)
     assert _count(app, Exam) == exams
 
 
+def test_row4_yaml_text_is_bounded_in_length(app, trainer):
+    """Reading YAML takes about 2 s a megabyte: a text past the limit is refused unread (no alias needed)."""
+    text, version = _scenario_text(app)
+    crafted = text + "".join(f"# 注释{i}\n" for i in range(30_000))
+    with answered_within(1.0):
+        problems = _validate(trainer, crafted)
+    assert any("YAML内容太长" in p for p in problems), problems
+    assert _scenario_version(app) == version
+
+
 def test_row4_content_files_use_no_anchors_and_files_are_held_to_the_same_rule(tmp_path):
     """Shipped content reads as before; a course file with an alias is refused by `lms check` with its line."""
     from lms.courses.loader import load_courses

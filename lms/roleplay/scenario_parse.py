@@ -6,7 +6,7 @@ and the node tests live in `validate.py`.
 A trainer's `regex:` runs on every learner reply, so it is compiled with RE2 (google-re2), whose
 matching time is linear in the reply whatever the pattern: `(a+)+b` cannot stall the server as it
 would with Python's backtracking `re`. RE2 has no lookaround (`(?=…)`, `(?<=…)`) and no
-backreferences (`\1`); a pattern using them, or longer than `MAX_REGEX`, is refused with its line.
+backreferences (`\\1`); a pattern using them, or longer than `MAX_REGEX`, is refused with its line.
 """
 
 from __future__ import annotations

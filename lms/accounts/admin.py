@@ -271,7 +271,7 @@ def roster():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            table = read_table(upload.filename or "", upload.read())
+            table = read_table(upload.filename or "", upload.read(), max_rows=current_app.config["ROSTER_MAX_ROWS"])
             check = _check(table)
         except RosterFileError as exc:
             form.file.errors.append(str(exc))

@@ -7,18 +7,20 @@ caller writes nothing unless `RosterCheck.ok` — every row valid.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Iterable, Mapping
 
+from ..uploads import UploadError, read_rows
 from .constants import POSITIONS, ROLE_ALIASES, STORE_ROLES
 
 COLUMNS = ("工号", "姓名", "营业厅", "岗位", "角色", "入职日期")
 REQUIRED_COLUMNS = ("工号", "姓名", "营业厅", "岗位", "入职日期")
 EMP_NO_RE = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
+MAX_CELL = 200  # characters in one cell of a roster column
+BLANK_ROWS = 10_000  # empty rows read besides the people (Excel keeps formatted empty rows)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -60,57 +62,40 @@ class RosterCheck:
         return not self.errors and bool(self.rows)
 
 
-def read_table(filename: str, data: bytes) -> list[list[str]]:
-    """Read a CSV (UTF-8 or GBK, as Excel saves it) or XLSX file into rows of text cells."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        return _read_xlsx(data)
-    if name.endswith(".csv"):
-        return _read_csv(data)
-    raise RosterFileError("只支持「.csv」或「.xlsx」文件")
+def read_table(filename: str, data: bytes, max_rows: int = 5000) -> list[list[str]]:
+    """Read a CSV (UTF-8 or GBK, as Excel saves it) or XLSX file into rows of text cells.
 
-
-def _read_csv(data: bytes) -> list[list[str]]:
-    if b"\x00" in data:
-        raise RosterFileError("文件不是文本格式的CSV")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes almost anything
-        raise RosterFileError("无法识别文件编码，请另存为UTF-8 CSV")
+    Only the roster's columns are kept (in the file's order; the header is row 1), and `table[i]`
+    is row i + 1 as the spreadsheet shows it. The file is streamed (lms/uploads.py) and reading
+    stops at the first row or cell past the limits — `max_rows` people, `BLANK_ROWS` empty rows
+    besides, `MAX_CELL` characters a cell — so a crafted file is answered at once with the reason.
+    """
+    table: list[list[str]] = []
+    keep: list[int] = []
+    people, last_row = 0, max_rows + 1 + BLANK_ROWS
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        raise RosterFileError(f"CSV格式错误：{exc}") from exc
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise RosterFileError("无法读取该Excel文件（请确认是「.xlsx」格式且未损坏）") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+        with closing(read_rows(filename, data)) as rows:  # closed however the loop ends: nothing more is read
+            for number, cells in rows:
+                if number > last_row:
+                    raise RosterFileError(f"文件超过{last_row}行（空行也算），请只保留表头和人员（最多{max_rows}行）后另存")
+                if number == 1:
+                    header = [c.lstrip("\ufeff") for c in cells]
+                    keep = [i for i, name in enumerate(header) if name in COLUMNS and header.index(name) == i]
+                row = [cells[i] if i < len(cells) else "" for i in keep]
+                for column, cell in enumerate(row):
+                    if len(cell) > MAX_CELL:  # (a header cell kept is a column name, never this long)
+                        raise RosterFileError(f"第{number}行「{table[0][column]}」的内容太长（最多{MAX_CELL}个字符）")
+                if number > 1 and any(row):
+                    people += 1
+                    if people > max_rows:
+                        raise RosterFileError(f"一次最多导入{max_rows}行，这个文件超过了{max_rows}行（第{number}行还有人员）")
+                table += [[] for _ in range(number - 1 - len(table))]  # rows the file leaves out are empty
+                table.append(row if any(row) or number == 1 else [])
+    except UploadError as exc:
+        raise RosterFileError(str(exc)) from exc
+    while len(table) > 1 and not table[-1]:  # empty rows at the end are no rows
+        table.pop()
+    return table
 
 
 def parse_date(text: str) -> date | None:

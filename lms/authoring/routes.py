@@ -17,7 +17,7 @@ from ..roleplay.service import (current_phrasebook_version, current_version, phr
                                 save_phrasebook_text,
                                 save_scenario_text, scenario_of, scenario_problems, start_run)
 from ..roleplay.validate import parse_phrasebook
-from ..sanitize import render_markdown
+from ..sanitize import preview_markdown
 from . import bp
 from .graph import BOX_H, BOX_W, layout
 
@@ -41,10 +41,10 @@ def index():
 
 @bp.route("/preview", methods=["POST"])
 def preview():
-    """Render Markdown as learners will see it (sanitised), for the live preview."""
+    """Render Markdown as learners will see it (sanitised), for the live preview; over the limits, say why."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return render_markdown(request.form.get("body", ""))[:200_000]
+    return preview_markdown(request.form.get("body", ""))
 
 
 @bp.route("/modules/<int:module_id>", methods=["GET", "POST"])
@@ -67,7 +67,7 @@ def module(module_id: int):
                       "success" if changed else "info")
                 return redirect(url_for("authoring.module", module_id=module.id))
     return render_template("authoring/module.html", module=module, title=title, body=body, form=form,
-                           preview_html=render_markdown(body))
+                           preview_html=preview_markdown(body))
 
 
 @bp.route("/modules/<int:module_id>/restore/<int:version>", methods=["POST"])

@@ -15,8 +15,10 @@ from typing import Any, Iterable
 
 import yaml
 
+from .. import yamlx
 from ..accounts.constants import POSITIONS
 from ..digest import text_hash
+from ..sanitize import markdown_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MODULE_FILE_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
@@ -209,9 +211,13 @@ def _load_module(path: Path, rel: str, slug: str, order: int, errors: list[LoadE
     if not isinstance(check, list) or not all(isinstance(c, str) and c.strip() for c in check):
         errors.append(LoadError(rel, lines.get("check"), "「check」应为题目类别（$CATEGORY）列表"))
         check = []
-    body = "\n".join(file_lines[end + 1 :]).strip()
+    raw_body = "\n".join(file_lines[end + 1 :])
+    body = raw_body.strip()
     if not body:
         errors.append(LoadError(rel, end + 2, "正文为空"))
+    elif problem := markdown_problem(body):  # the body's first line is the file's line end + 2 + blank lines
+        first = end + 2 + raw_body[: len(raw_body) - len(raw_body.lstrip())].count("\n")
+        errors.append(LoadError(rel, first + problem.line - 1, f"正文{problem.message}"))
     if len(errors) > first_error:
         return None
     return ModuleSpec(slug=slug, order=order, title=title, source=source, minutes=minutes, body=body, path=rel,
@@ -223,13 +229,9 @@ def _parse_yaml(
 ) -> tuple[dict[str, Any] | None, dict[str, int]]:
     """Parse a YAML mapping; return it with the line of each key (and of each list item)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 + line_offset if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        errors.append(LoadError(rel, line, f"YAML格式错误：{problem}"))
+        node, data = yamlx.compose(text), yamlx.load(text)
+    except yamlx.YamlError as exc:
+        errors.append(LoadError(rel, exc.line + line_offset if exc.line is not None else None, str(exc)))
         return None, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         errors.append(LoadError(rel, 1 + line_offset, "YAML内容应为键值对（mapping）"))

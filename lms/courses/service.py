@@ -15,7 +15,7 @@ from ..catalog import CourseInfo, catalog, contribute
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import db
-from ..sanitize import render_markdown
+from ..sanitize import markdown_problem, render_markdown
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .loader import Content, module_file_text
 from .models import Course, Module, ModuleProgress, ModuleVersion
@@ -228,6 +228,8 @@ def edit_module(module: Module, title: str, body: str, actor_id: int, origin: st
         raise DomainError("标题和正文都不能为空。")
     if len(title) > 200:
         raise DomainError("标题太长（最多200字）。")
+    if problem := markdown_problem(body):
+        raise DomainError(f"正文{problem}。")
     text_hash = ModuleSpec(module.slug, module.sort_order, title, module.source, module.minutes, body, "").text_hash
     changed = record_edit(module, text_hash, lambda version: module.versions.append(
         ModuleVersion(version=version, title=title, body_md=body, origin=origin, created_by=actor_id)))

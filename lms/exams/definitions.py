@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EXAM_TYPES = ("single", "multiple", "truefalse", "short", "numerical", "matching")  # graded on submission
+MAX_PATTERN = 200  # characters of a draw rule's category pattern (a category itself has at most 200)
 KEYS = {"title", "certification", "time_limit_minutes", "pass_mark", "max_attempts", "cooldown_minutes", "draw",
         "summary", "essays"}
 
@@ -54,11 +55,20 @@ class DrawRule:
 
 
 def _path_match(parts: list[str], pattern: list[str]) -> bool:
-    if not pattern:
-        return not parts
-    if pattern[0] == "**":
-        return any(_path_match(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
-    return bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and _path_match(parts[1:], pattern[1:])
+    """Match level by level, one pass over the pattern: at most len(pattern) × len(parts) steps.
+
+    (Trying every split for each `**` in turn would take exponential time on a pattern such as
+    `**/**/**/**/x` against a deep category, and recurse once per level.)"""
+    reach = [True] + [False] * len(parts)  # reach[i]: the pattern so far matches the first i levels
+    for segment in pattern:
+        if segment == "**":
+            first = reach.index(True) if True in reach else len(reach)
+            reach = [i >= first for i in range(len(parts) + 1)]
+        else:
+            reach = [False] + [reach[i] and fnmatch.fnmatchcase(parts[i], segment) for i in range(len(parts))]
+        if True not in reach:
+            return False
+    return reach[-1]
 
 
 def is_certification_category(category: str, certification_rules: Sequence[DrawRule]) -> bool:
@@ -145,6 +155,9 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
         if not isinstance(item, dict) or not item.get("category") or not isinstance(item.get("count"), int) \
                 or item["count"] < 1:
             problems.append((getattr(item, "line", line("draw")), "每条抽题规则要有「category」和正整数「count」"))
+            continue
+        if len(str(item["category"])) > MAX_PATTERN:
+            problems.append((getattr(item, "line", line("draw")), f"抽题规则的「category」太长（最多{MAX_PATTERN}个字符）"))
             continue
         rule = DrawRule(str(item["category"]), item["count"], getattr(item, "line", None))
         if available is not None:

@@ -7,7 +7,11 @@ GIFT (https://docs.moodle.org/en/GIFT_format) writes one question per paragraph:
     ::title::[markdown]Question text {=right#feedback ~wrong ~%-50%bad ####general feedback}
 
 `parse_gift` turns a file into `QuestionSpec`s and collects one `GiftError` (with its line
-number, in Chinese) for every malformed question, which is left out; it never raises.
+number, in Chinese) for every malformed question, which is left out; it never raises. It takes time
+linear in the text (every search below stops at the next mark it looks for), and a text longer than
+`MAX_CHARS` is refused whole, with one error, before anything is parsed; so is one question longer
+than `MAX_QUESTION` (the bank linter compares questions pairwise, in time that grows with the
+square of their length).
 `to_gift` writes specs back so that `parse_gift(to_gift(qs))` gives the same questions.
 
 Parsing works on the text with every escape (`\\~ \\= \\# \\{ \\} \\: \\\\ \\n`, and `\\->` for a
@@ -64,6 +68,9 @@ _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]
 _FORMAT_RE = re.compile(r"\s*\[([A-Za-z]+)\]")
 _CONTEXT_RE = re.compile(r"\$(?:course|module|system|coursecategory)\$/")
 _TRUTH = {"T": True, "TRUE": True, "F": False, "FALSE": False}
+_TAG_RE = re.compile(r"<[^<>]*>")  # not <[^>]*>: from every "<" that one scans to the end (quadratic)
+MAX_CHARS = 500_000  # characters of one GIFT text (file or editor); the largest shipped bank has about 10,000
+MAX_QUESTION = 5_000  # characters of one question, answers included; the longest shipped one has about 250
 _ANY = sys.float_info.max  # `~#feedback` in a numerical question: any other number (finite: JSON-safe)
 
 
@@ -90,6 +97,9 @@ def _esc(text: str, arrow: bool = False) -> str:
 def parse_gift(text: str) -> GiftResult:
     """Read a GIFT file; malformed questions become errors and are left out."""
     result, category = GiftResult(), ""
+    if len(text) > MAX_CHARS:
+        result.errors.append(GiftError(1, f"GIFT内容太长（{len(text)}个字符，最多{MAX_CHARS}个），请分成几个文件导入", ""))
+        return result
     for lines in _blocks(text.removeprefix("\ufeff")):
         if lines[0][1].startswith("$CATEGORY:"):
             category = category_path(lines[0][1][len("$CATEGORY:"):])
@@ -97,6 +107,9 @@ def parse_gift(text: str) -> GiftResult:
             if not lines:
                 continue
         raw = "\n".join(line for _, line in lines)
+        if len(raw) > MAX_QUESTION:
+            result.errors.append(GiftError(lines[0][0], f"题目太长（{len(raw)}个字符，最多{MAX_QUESTION}个）", raw[:200]))
+            continue
         hidden = _hide(raw)
         try:
             result.questions.append(replace(_question(hidden, lines[0][0], category), end_line=lines[-1][0]))
@@ -183,7 +196,7 @@ def _default_name(text: str, after: str, fmt: str) -> str:
     """Like Moodle: the start of the plain question text."""
     plain = f"{text} _____ {after}" if after else text
     if fmt != "plain":
-        plain = html.unescape(re.sub(r"<[^>]*>", " ", plain))
+        plain = html.unescape(_TAG_RE.sub(" ", plain))
     return " ".join(plain.split())[:40].strip()
 
 

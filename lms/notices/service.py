@@ -19,7 +19,7 @@ from ..courses.models import Module, ModuleProgress
 from ..errors import DomainError
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
-from ..sanitize import render_markdown
+from ..sanitize import markdown_problem, render_markdown
 from .deadlines import DONE_STATES, OPEN_STATES, schedule
 from .models import Notice, NoticeAssignment
 
@@ -72,6 +72,8 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
         raise DomainError("定时发布最多提前30天。")
     if not data.title.strip() or not data.body_md.strip():
         raise DomainError("请填写标题和通知内容。")
+    if problem := markdown_problem(data.body_md):
+        raise DomainError(f"通知内容{problem}。")
     _check_steps(data)
     advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),

@@ -8,6 +8,10 @@
     value   := NUMBER | STRING | "true" | "false" | NAME ("." NAME)? | "(" expr ")"
 
 Names are looked up in an environment dict; `hit.apology` looks up env["hit"]["apology"].
+
+A chain of `and` (or of `or`) is one node with all its operands, so a long chain is as deep as a
+short one; parentheses and `not` may nest at most `MAX_NESTING` deep, so a typed condition can never
+exhaust Python's stack (in parsing or in evaluating).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ _TOKEN = re.compile(
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
 )
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+MAX_NESTING = 16  # parentheses and `not` inside one another; a real condition needs two or three
 _KEYWORDS = {"and", "or", "not", "true", "false"}
 
 
@@ -75,7 +80,7 @@ def parse(text: Any) -> Condition:
 
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str]], text: str):
-        self.tokens, self.text, self.position = tokens, text, 0
+        self.tokens, self.text, self.position, self.depth = tokens, text, 0, 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -94,21 +99,30 @@ class _Parser:
             return True
         return False
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            shown = self.text if len(self.text) <= 60 else self.text[:60] + "……"
+            raise ConditionError(f"条件「{shown}」中括号和「not」嵌套太深（最多{MAX_NESTING}层）")
+
     def expr(self) -> tuple:
-        node = self.conj()
+        operands = [self.conj()]
         while self.accept("or"):
-            node = ("or", node, self.conj())
-        return node
+            operands.append(self.conj())
+        return operands[0] if len(operands) == 1 else ("or", *operands)
 
     def conj(self) -> tuple:
-        node = self.neg()
+        operands = [self.neg()]
         while self.accept("and"):
-            node = ("and", node, self.neg())
-        return node
+            operands.append(self.neg())
+        return operands[0] if len(operands) == 1 else ("and", *operands)
 
     def neg(self) -> tuple:
         if self.accept("not"):
-            return ("not", self.neg())
+            self.nest()
+            node = ("not", self.neg())
+            self.depth -= 1
+            return node
         return self.compare()
 
     def compare(self) -> tuple:
@@ -126,9 +140,11 @@ class _Parser:
         if kind == "str":
             return ("lit", text[1:-1])
         if kind == "op" and text == "(":
+            self.nest()
             node = self.expr()
             if not self.accept(")"):
                 raise ConditionError(f"条件「{self.text}」缺少右括号")
+            self.depth -= 1
             return node
         if kind == "name":
             if text in ("true", "false"):
@@ -149,8 +165,8 @@ def _collect(tree: tuple, found: set[str]) -> None:
     if tag == "name":
         found.add(tree[1] if tree[2] is None else f"{tree[1]}.{tree[2]}")
     elif tag in ("and", "or"):
-        _collect(tree[1], found)
-        _collect(tree[2], found)
+        for operand in tree[1:]:
+            _collect(operand, found)
     elif tag == "not":
         _collect(tree[1], found)
     elif tag == "cmp":
@@ -172,9 +188,9 @@ def _eval(tree: tuple, env: Mapping[str, Any]) -> Any:
             value = value[tree[2]]
         return value
     if tag == "and":
-        return bool(_eval(tree[1], env)) and bool(_eval(tree[2], env))
+        return all(_eval(operand, env) for operand in tree[1:])
     if tag == "or":
-        return bool(_eval(tree[1], env)) or bool(_eval(tree[2], env))
+        return any(_eval(operand, env) for operand in tree[1:])
     if tag == "not":
         return not _eval(tree[1], env)
     op, left, right = tree[1], _eval(tree[2], env), _eval(tree[3], env)

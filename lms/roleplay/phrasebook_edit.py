@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from .. import yamlx
+
 FIELDS = ("phrases", "unless")
 
 
@@ -47,7 +49,7 @@ class Target:
 
 def entries(text: str, target: Target) -> list[str]:
     """The entries of the target's list in `text` (empty if the list is absent)."""
-    node = _mapping_of(yaml.safe_load(text), target)
+    node = _mapping_of(yamlx.load(text), target)
     values = node.get(target.field) or []
     return [str(v) for v in values] if isinstance(values, list) else []
 
@@ -57,11 +59,11 @@ def add_entry(text: str, target: Target, entry: str) -> str:
     entry = entry.strip()
     if not entry or "\n" in entry:
         raise ValueError("an entry is one non-empty line")
-    before = yaml.safe_load(text)
+    before = yamlx.load(text)
     old = entries(text, target)
     if entry in old:
         raise ValueError(f"「{entry}」 is already listed")
-    root = yaml.compose(text)
+    root = yamlx.compose(text)
     mapping = _node_of(root, target)
     value = _value(mapping, target.field)
     lines = text.splitlines(keepends=True)
@@ -74,7 +76,7 @@ def add_entry(text: str, target: Target, entry: str) -> str:
     else:
         raise ValueError(f"{target.field} is not a list")
     # The guarantee: the same document with exactly this one entry more.
-    after = yaml.safe_load(new)
+    after = yamlx.load(new)
     _mapping_of(before, target)[target.field] = old + [entry]
     if after != before:
         raise ValueError("the edit would change more than one entry")
@@ -116,9 +118,9 @@ def scalar(entry: str, flow: bool) -> str:
     """The entry as YAML: plain where it reads back as the same string, else double-quoted."""
     probe = f"k: [{entry}]" if flow else f"k:\n  - {entry}"
     try:
-        if yaml.safe_load(probe) == {"k": [entry]}:
+        if yamlx.load(probe) == {"k": [entry]}:
             return entry
-    except yaml.YAMLError:
+    except yamlx.YamlError:
         pass
     return json.dumps(entry, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 

@@ -44,11 +44,11 @@ class Variable:
 
 @dataclass(frozen=True)
 class Pattern:
-    """Required content that is not a stock phrase, found by a regular expression."""
+    """Required content that is not a stock phrase, found by a regular expression (RE2: linear time)."""
 
     id: str
     label: str
-    regex: re.Pattern
+    regex: Any  # a compiled re2 pattern (scenario_parse.compile_regex)
     weight: float = 1.0
 
 

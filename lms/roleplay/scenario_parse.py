@@ -2,12 +2,18 @@
 
 Problems carry the line and node they are about; the graph-level checks (reachability, endings)
 and the node tests live in `validate.py`.
+
+A trainer's `regex:` runs on every learner reply, so it is compiled with RE2 (google-re2), whose
+matching time is linear in the reply whatever the pattern: `(a+)+b` cannot stall the server as it
+would with Python's backtracking `re`. RE2 has no lookaround (`(?=…)`, `(?<=…)`) and no
+backreferences (`\\1`); a pattern using them, or longer than `MAX_REGEX`, is refused with its line.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
+
+import re2
 
 from .conditions import Condition, ConditionError, parse as parse_condition
 from .phrasebook import MUST_IDS
@@ -15,6 +21,28 @@ from .scenario import (
     CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect,
     Node, NodeTest, Option, Pattern, Scenario, Variable,
 )
+
+
+MAX_REGEX = 300  # characters of one pattern; the longest shipped one has about 110
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the trainer, not logged to stderr
+
+
+class RegexError(ValueError):
+    """A trainer's pattern that cannot be used (the message says why, in Chinese)."""
+
+
+def compile_regex(pattern: str):
+    """Compile a trainer's pattern with RE2 (linear-time matching), or raise RegexError."""
+    if len(pattern) > MAX_REGEX:
+        raise RegexError(f"正则表达式太长（{len(pattern)}个字符，最多{MAX_REGEX}个）")
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        hint = ("（不支持前后查找「(?=」「(?<=」和反向引用「\\1」）"
+                if "perl operator" in detail or "escape sequence" in detail else "")
+        raise RegexError(f"正则表达式「{pattern}」无法编译：{detail}{hint}") from exc
 
 
 class ScenarioError(ValueError):
@@ -236,9 +264,9 @@ def _expect(node_id: str, raw: Any, spec: Mapping, p: _Problems) -> Expect:
             p.add(item, "id", node_id, f"pattern id「{item['id']}」重复")
         seen.add(item["id"])
         try:
-            compiled = re.compile(str(item["regex"]))
-        except re.error as exc:
-            p.add(item, "regex", node_id, f"正则表达式「{item['regex']}」无法编译：{exc}")
+            compiled = compile_regex(str(item["regex"]))
+        except RegexError as exc:
+            p.add(item, "regex", node_id, str(exc))
             continue
         weight = item.get("weight", 1)
         if not isinstance(weight, (int, float)) or weight <= 0:

@@ -248,7 +248,7 @@ class Phrasebook:
                     if crossed <= spans and _close(written, key, norm, start, end, keys):
                         musts.append((start, end, cid, phrase))
                 for key, spans, (index, rest, free, anchors) in forbid:
-                    if crossed > spans or not _close(written, key, norm, start, end, keys):
+                    if crossed > spans or not _close(written, key, norm, start, end, keys, bool(rest or free)):
                         continue
                     if free:  # the other parts anywhere in the same clause
                         span = _together(norm, heard, start, end, free)
@@ -359,11 +359,12 @@ class Phrasebook:
         return False
 
 
-def _close(written: str, key: str, norm: Normalized, start: int, end: int, keys: frozenset[str]) -> bool:
+def _close(written: str, key: str, norm: Normalized, start: int, end: int, keys: frozenset[str],
+           more: bool = False) -> bool:
     """Whether the text matched by sound is the phrase: as written, or with one character typed as
     another of the same sound (the same slip twice at most when no phrase stands in the words) when what was written is no phrase of its own (急什么 is not a typo of
     挤什么) — and for a phrase of two characters only when it makes a whole clause (您号，请问… is
-    您好; 您号码 is not)."""
+    您好; 您号码 is not) or heads a pattern that goes on (归定…不行就不行)."""
     if written == key:
         return True
     if written in keys:
@@ -373,7 +374,7 @@ def _close(written: str, key: str, norm: Normalized, start: int, end: int, keys:
         return False
     if sum(a != b for a, b in zip(written, key)) > 1 and _holds_phrase(written, keys):
         return False  # one typo made twice (你董不董), unless the words are a phrase of their own (挤什么挤)
-    if len(key) >= 3:
+    if len(key) >= 3 or more:  # more: the pattern goes on (归定…不行就不行), so the whole is longer
         return True
     first, last = norm.clause_bounds(start)
     tail = norm.text[end:last].rstrip("".join(TRAILING_PARTICLES))
@@ -469,9 +470,13 @@ def _outermost(found: list[tuple]) -> list[tuple]:
         return list(found)
     ordered = sorted(found, key=lambda f: (f[1], f[0]))
     ends = [f[1] for f in ordered]
-    best: list[tuple[int, list[tuple]]] = [(0, [])]  # best[i]: (score, hits) using the first i hits
+    # Half a word more for a hit whose 服务忌语 is also found on other words of the reply: of two readings
+    # of the same words (几什么几: 挤什么挤 or 急什么急), the one the rest of the reply goes on with.
+    bonus = [0.5 if any(o[3] == f[3] and (o[1] <= f[0] or f[1] <= o[0]) for o in ordered) else 0.0
+             for f in ordered]
+    best: list[tuple[float, list[tuple]]] = [(0, [])]  # best[i]: (score, hits) using the first i hits
     for i, item in enumerate(ordered):
         before = bisect_right(ends, item[0], 0, i)  # hits that end at or before this one starts
-        score = best[before][0] + item[1] - item[0] - 1  # a word less per hit: fewer, longer hits at a tie
+        score = best[before][0] + item[1] - item[0] - 1 + bonus[i]  # a word less per hit: fewer, longer hits at a tie
         best.append((score, best[before][1] + [item]) if score > best[i][0] else best[i])
     return best[-1][1]

@@ -24,16 +24,17 @@ BLIND = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind.yaml").read_
 # The second blind table labels forbidden phrases with the seed's own text (traditional characters,
 # pinyin glosses, two items garbled in the seed); its labels are kept as written and mapped here.
 BLIND2 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v2.yaml").read_text(encoding="utf-8"))
-# The third to sixth, each held out until measured once (see their headers; the sixth is the latest
-# held-out figure), and two development tables written blind to tune on (v6_dev, v7_dev).
+# The third to sixth and the eighth, each held out until measured once (see their headers; the eighth is
+# the latest held-out figure), and two development tables written blind to tune on (v6_dev, v7_dev).
 BLIND3 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v3.yaml").read_text(encoding="utf-8"))
 BLIND4 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v4.yaml").read_text(encoding="utf-8"))
 BLIND5 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v5.yaml").read_text(encoding="utf-8"))
 BLIND6 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v6.yaml").read_text(encoding="utf-8"))
+BLIND8 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v8.yaml").read_text(encoding="utf-8"))
 DEV6 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v6_dev.yaml").read_text(encoding="utf-8"))
 DEV7 = yaml.safe_load((Path(__file__).parent / "phrase_cases_blind_v7_dev.yaml").read_text(encoding="utf-8"))
 TABLES = {"main": CASES, "blind": BLIND, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5,
-          "blind6": BLIND6, "dev6": DEV6, "dev7": DEV7}
+          "blind6": BLIND6, "blind8": BLIND8, "dev6": DEV6, "dev7": DEV7}
 _SEED_GARBLED = {"??煜掳嗔?,明天再來。": "快下班了，明天再来。"}  # item 14 as the seed prints it
 
 
@@ -88,14 +89,17 @@ def test_table_is_big_and_varied_enough():
 #   blind3: 87.6 %; blind4: 91.1 %; blind5: 164/194 = 84.5 %, one polite reply flagged (2026-12-02);
 #   dev6 (first run after word groups, 2026-12-03): 197/220 = 89.5 %, one flagged;
 #   dev7 (first run after tuning on dev6): 226/249 = 90.8 %, two flagged;
-#   blind6 (first run after tuning on dev7): 196/200 = 98.0 %, one flagged — then fixed in general.
+#   blind6 (first run after tuning on dev7): 196/200 = 98.0 %, one flagged — then fixed in general;
+#   blind8 (first run after that, by another writer): 215/220 = 97.7 %, none flagged — then fixed.
 HELD_OUT_TARGET = 0.97
 
 
-def test_the_latest_held_out_table_meets_the_target():
-    right = sum(outcome(c) == expected(c) for c in BLIND6)
-    print(f"phrase analyser accuracy on the latest held-out table: {right}/{len(BLIND6)}")
-    assert len(BLIND6) >= 150 and right / len(BLIND6) >= HELD_OUT_TARGET
+@pytest.mark.parametrize("table", ["blind6", "blind8"])
+def test_the_held_out_tables_meet_the_target(table):
+    cases = TABLES[table]
+    right = sum(outcome(c) == expected(c) for c in cases)
+    print(f"phrase analyser accuracy on {table}: {right}/{len(cases)}")
+    assert len(cases) >= 150 and right / len(cases) >= HELD_OUT_TARGET
 
 
 @pytest.mark.parametrize("table", list(TABLES))

@@ -116,6 +116,11 @@ class Analysis:
         return category in self.categories
 
     @property
+    def said(self) -> tuple[ForbiddenHit, ...]:
+        """The 服务忌语 said, each once (its first stretch of words): what the reply is charged for."""
+        return tuple(once_each(self.forbidden, lambda f: f.phrase))
+
+    @property
     def critical(self) -> bool:
         return any(f.severity == "critical" for f in self.forbidden)
 
@@ -402,6 +407,17 @@ def _together(norm: Normalized, heard: str, start: int, end: int,
             return None
         low, high = min(low, found), max(high, found + len(part))
     return low, high
+
+
+def once_each(hits, phrase_of) -> list:
+    """The first hit of each 服务忌语: a reply that says one twice is charged, and told, once."""
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if phrase_of(hit) not in seen:
+            seen.add(phrase_of(hit))
+            out.append(hit)
+    return out
 
 
 def _anchored(norm: Normalized, start: int, end: int, anchors: tuple[bool, bool]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from . import bp
 from .feedback import highlight, mood
 from .forms import TurnForm
 from .models import Run, Scenario
+from .phrasebook import once_each
 from .scenario import CATEGORIES, OUTCOME_LABELS, STAGE_LABELS
 from .service import (
     MAX_REPLY, best_scores, current_version, run_phrasebook, run_scenario, scenario_of, start_run,
@@ -106,7 +109,7 @@ def _turn_views(run: Run) -> list[dict]:
             "cite": node.cite if node else "",
             "stage": STAGE_LABELS.get(turn.stage or "", ""),
             "notes": turn.analysis.get("notes", []),
-            "forbidden": turn.analysis.get("forbidden", []),
+            "forbidden": once_each(turn.analysis.get("forbidden", []), itemgetter("phrase")),
         })
     return views
 

@@ -51,7 +51,7 @@ def score_turn(node: Node, analysis: Analysis, phrasebook: Phrasebook, fixed: fl
     patterns_missing = tuple(p.id for p in expect.patterns if p.id not in patterns_hit)
     max_points = sum(weights.values()) + sum(p.weight for p in expect.patterns)
     got = sum(weights[c] for c in hit) + sum(p.weight for p in expect.patterns if p.id in patterns_hit)
-    penalty = sum(f.penalty for f in analysis.forbidden)
+    penalty = sum(f.penalty for f in analysis.said)  # each 服务忌语 once, however often it was said
     if fixed is not None:
         points = fixed * max_points
         fraction = fixed

@@ -75,3 +75,16 @@ def test_overlapping_forbidden_hits_are_charged_once():
     assert [f.phrase for f in shipped.analyze("还没开门呢，催什么催。").forbidden] == ["没到上班时间，急什么。"]
     assert sorted(f.phrase for f in shipped.analyze("请问你懂不懂？不懂就别问了。").forbidden) == [
         "不知道就别说了。", "你懂不懂。"]  # side by side: both
+
+
+def test_a_forbidden_phrase_said_twice_is_charged_and_told_once():
+    from lms.roleplay.scenario import Expect, Node
+    from lms.roleplay.scoring import score_turn
+
+    shipped = parse((Path(__file__).resolve().parents[2] / "simulations" / "phrasebook.yaml").read_text(encoding="utf-8"))
+    analysis = shipped.analyze("您好，对不起，急啥，没瞅见我手上正忙着吗？")  # one 服务忌语, two stretches
+    assert len(analysis.forbidden) == 2 and [f.phrase for f in analysis.said] == ["着什么急，没看见我正忙着。"]
+    node = Node("n", 1, (), expect=Expect(categories=("greeting", "apology")))
+    turn = score_turn(node, analysis, shipped)
+    assert turn.penalty == shipped.categories["forbid_rush"].penalty  # charged once, not twice
+    assert turn.points == 2 - turn.penalty

@@ -111,25 +111,23 @@ def _too_long(text: str) -> None:
         raise YamlError(f"YAML内容太长（{len(text)}个字符，最多{MAX_TEXT}个）", None)
 
 
-def load(text: str) -> Any:
-    """Parse YAML safely into plain values, with LineDict mappings."""
+def _read(text: str, step: str) -> Any:
+    """Run one of the loader's reading steps on the text under the rules above."""
     _too_long(text)
     loader = _Loader(text)
     try:
-        return loader.get_single_data()
+        return getattr(loader, step)()
     except yaml.YAMLError as exc:
         raise _error(exc) from exc
     finally:
         loader.dispose()
+
+
+def load(text: str) -> Any:
+    """Parse YAML safely into plain values, with LineDict mappings."""
+    return _read(text, "get_single_data")
 
 
 def compose(text: str) -> yaml.Node | None:
     """Parse YAML into PyYAML's node tree (with positions), under the same rules as `load`."""
-    _too_long(text)
-    loader = _Loader(text)
-    try:
-        return loader.get_single_node()
-    except yaml.YAMLError as exc:
-        raise _error(exc) from exc
-    finally:
-        loader.dispose()
+    return _read(text, "get_single_node")

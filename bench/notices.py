@@ -34,7 +34,8 @@ POSITIONS = ["咨询引导", "前台销售", "综合受理", "投诉接待", "�
 def build(people: int, stores: int):
     tmp = Path(tempfile.mkdtemp(prefix="lms-bench-"))
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-                      "RATELIMIT_ENABLED": False}, instance_path=str(tmp))
+                      "RATELIMIT_ENABLED": False, "PUBLIC_URL": "http://127.0.0.1"},  # required outside development
+                     instance_path=str(tmp))
     result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
     assert result.exit_code == 0, result.output
     trainer_id, manager_emp, store_id = populate(app, people, stores)

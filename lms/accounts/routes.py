@@ -70,7 +70,7 @@ def login():
             if user.must_change_password:
                 flash(f"{user.name}，欢迎。首次登录请先把初始密码改成您自己的密码。", "info")
                 return redirect(url_for("accounts.password"))
-            flash(f"{user.name}，欢迎回来。", "success")
+            flash(f"{user.name}，您好。", "success")  # no 「欢迎回来」: it may be the first log-in
             landing = events.ask(events.landing_requested, user_id=user.id)  # e.g. new-business notices first
             return redirect(landing[0] if landing else _safe_next(request.args.get("next")) or home_url_for(user))
     return render_template("accounts/login.html", form=form)

@@ -102,6 +102,8 @@ def test_forbidden_phrase_ends_badly_and_is_highlighted(app, client, world, mini
     assert "未通过" in debrief and "说了严重的服务忌语" in debrief
     assert '<mark class="forbidden" title="服务忌语：有意见，告去。">有意见，告去</mark>' in debrief
     assert "参考说法：您好，对不起给您添麻烦了，您慢慢说。" in debrief
+    # the reply bubble keeps white space, so nothing may stand before the name (an empty line on a phone)
+    assert '<div class="bubble clerk"><span class="who">我</span>' in debrief
 
 
 def test_double_submit_records_one_turn(app, client, world, mini):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -12,14 +12,30 @@ from ..forms import LmsForm
 
 
 class NoticeForm(LmsForm):
-    """A notice: its text, what to study, the scope and the issue time."""
+    """A notice: its text, what to study, the scope and the issue time.
 
-    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
-    body = TextAreaField("通知内容（Markdown，是学习材料的一部分）", validators=[DataRequired("请填写通知内容")])
+    The scope is picked with checkboxes. 「全选」 (or every box ticked) means every store or every
+    position, as ticking none does: the notice then also reaches people who come into scope later,
+    in a store or position that did not exist when it was published.
+    """
+
+    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200, message="标题最多200字")])
+    body = TextAreaField("通知内容", validators=[DataRequired("请填写通知内容")])
     module_id = SelectField("关联章节（可选，需学完）", choices=[], default="")
-    check_category = SelectField("小测题目类别（可选）", choices=[], default="")
-    stores = SelectMultipleField("范围：营业厅（不选表示全部）", choices=[], coerce=int, validators=[Optional()])
-    positions = SelectMultipleField("范围：岗位（不选表示全部）", choices=choices((p, p) for p in POSITIONS),
+    check_category = SelectField("小测题目（可选，须通过）", choices=[], default="")
+    all_stores = BooleanField("全选")
+    stores = SelectMultipleField("营业厅", choices=[], coerce=int, validators=[Optional()])
+    all_positions = BooleanField("全选")
+    positions = SelectMultipleField("岗位", choices=choices((p, p) for p in POSITIONS),
                                     validators=[Optional()])
     issued_at = DateTimeLocalField("发布时间（北京时间，默认现在）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     submit = SubmitField("发布并通知到人")
+
+    def scope(self) -> tuple[list[int], list[str]]:
+        """The chosen stores and positions; an empty list for 「全部」 (全选, every box, or none)."""
+        def chosen(everything: bool, picked: list, field) -> list:
+            offered = {c.value for c in field.choices}
+            return [] if everything or offered <= set(picked or []) else list(picked or [])
+
+        return (chosen(self.all_stores.data, self.stores.data, self.stores),
+                chosen(self.all_positions.data, self.positions.data, self.positions))

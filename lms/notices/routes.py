@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
 
 from ..accounts.access import role_required
 from ..accounts.forms import ConfirmForm, choices
@@ -14,25 +16,45 @@ from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
 from ..errors import DomainError
 from ..extensions import db
+from ..sanitize import render_markdown
 from . import bp
 from .forms import NoticeForm
 from ..exports import download
 from .board import board, sign_in_rows, sign_in_table
 from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, check_categories, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
+from .service import (NoticeData, audience, check_categories, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
                       publish, start_check, withdraw)
 
 TRAINERS = ("trainer", "admin")
 
 
-def _fill_choices(form: NoticeForm) -> None:
-    modules = db.session.execute(select(Module.id, Course.title, Module.title).join(Course).where(
+def _fill_choices(form: NoticeForm) -> dict:
+    """Offer modules (grouped by course), check categories and stores by their titles, never by ids;
+    return the stores grouped by region for the picker."""
+    from ..exams.definitions import in_check
+    from ..exams.service import category_title
+
+    categories = check_categories()
+    modules = db.session.execute(select(Module.id, Module.title, Module.check_categories, Course.title,
+                                        Course.positions).join(Course).where(
         Module.active.is_(True), Course.active.is_(True)).order_by(Course.sort_order, Module.sort_order)).all()
-    form.module_id.choices = choices([("", "（无）")] + [(str(i), f"{c} / {m}") for i, c, m in modules])
-    form.check_category.choices = choices([("", "（无小测）")] + [(c, c) for c in check_categories()])
-    form.stores.choices = choices((s.id, f"{s.code} {s.name}") for s in db.session.scalars(
-        select(Store).where(Store.active.is_(True)).order_by(Store.code)))
+    module_choices = [SelectChoice("", "（无）")]
+    for module_id, title, module_checks, course, positions in modules:
+        label = title + (f"（仅{'、'.join(positions)}）" if positions else "")
+        check = next((c for c, _ in categories if module_checks and in_check(c, module_checks)), "")
+        module_choices.append(SelectChoice(str(module_id), label, {"data-check": check} if check else {}, course))
+    form.module_id.choices = module_choices
+    form.check_category.choices = choices([("", "（无小测）")] + [
+        (c, f"{category_title(c)}（{n}题）") for c, n in categories])
+    stores = db.session.scalars(select(Store).options(joinedload(Store.region)).where(Store.active.is_(True))
+                                .order_by(Store.code)).all()
+    form.stores.choices = choices((s.id, f"{s.name}（{s.code}）") for s in stores)
+    regions: dict[str, list[tuple[int, str]]] = {}
+    for store, choice in zip(stores, form.stores.choices):
+        regions.setdefault(store.region.name, []).append((choice.value, choice.label))
+    store_groups = sorted(regions.items()) if len(regions) > 1 else [(None, [c for r in regions.values() for c in r])]
+    return {"store_groups": store_groups, "position_groups": [(None, [(c.value, c.label) for c in form.positions.choices])]}
 
 
 def _visible_store_ids() -> list[int] | None:
@@ -71,15 +93,18 @@ def index():
 @bp.route("/notices/new", methods=["GET", "POST"])
 @role_required(*TRAINERS)
 def new():
-    """Write and publish a notice; everyone in scope gets it at once."""
+    """Write and publish a notice (with a preview as learners will see it); everyone in scope gets it at once."""
     form = NoticeForm()
-    _fill_choices(form)
+    pickers = _fill_choices(form)
     if request.method == "GET":
         form.issued_at.data = now().astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
-    if form.validate_on_submit():
+    elif request.form.get("action") == "preview":  # the preview button (without JavaScript): show, publish nothing
+        pass
+    elif form.validate_on_submit():
         issued = form.issued_at.data.replace(tzinfo=LOCAL_TZ) if form.issued_at.data else None
+        store_ids, positions = form.scope()
         data = NoticeData(form.title.data, form.body.data, int(form.module_id.data) if form.module_id.data else None,
-                          form.check_category.data or None, form.stores.data or [], form.positions.data or [], issued)
+                          form.check_category.data or None, store_ids, positions, issued)
         try:
             notice, assigned = publish(data, current_user.id)
         except DomainError as exc:
@@ -87,7 +112,22 @@ def new():
         else:
             flash(f"已发布，{assigned}人须在48小时内完成学习。", "success")
             return redirect(url_for("notices.board_page", notice_id=notice.id))
-    return render_template("notices/new.html", form=form)
+    return render_template("notices/new.html", form=form, **pickers, preview_html=render_markdown(form.body.data or ""),
+                           reach=_reach_text(*form.scope()))
+
+
+def _reach_text(store_ids: list[int], positions: list[str]) -> str:
+    people = audience(store_ids, positions)
+    return f"按现在的人员，将通知到{people}人。" if people else "按现在的人员，这个范围里没有人。"
+
+
+@bp.route("/notices/audience")
+@role_required(*TRAINERS)
+def audience_view():
+    """How many people the scope being picked would reach (the form's live count; reads only)."""
+    form = NoticeForm(formdata=request.args, meta={"csrf": False})
+    _fill_choices(form)
+    return jsonify(text=_reach_text(*form.scope()))
 
 
 @bp.route("/notices/<int:notice_id>")

@@ -52,14 +52,20 @@ def _leaves_by_user(user_ids: list[int]) -> dict[int, list[tuple]]:
     return leaves
 
 
-def _scope_query(notice: Notice):
+def _scope_query(store_ids: list[int], positions: list[str]):
+    """The people a notice of this scope reaches now (empty lists: every store, every position)."""
     stmt = select(User.id, User.store_id, User.hire_date).where(
         User.active.is_(True), User.store_id.is_not(None), User.role.in_(STORE_ROLES))
-    if notice.store_ids:
-        stmt = stmt.where(User.store_id.in_(notice.store_ids))
-    if notice.positions:
-        stmt = stmt.where(User.position.in_(notice.positions))
+    if store_ids:
+        stmt = stmt.where(User.store_id.in_(store_ids))
+    if positions:
+        stmt = stmt.where(User.position.in_(positions))
     return stmt
+
+
+def audience(store_ids: list[int], positions: list[str]) -> int:
+    """How many people a notice of this scope would be assigned to if it were published now."""
+    return db.session.scalar(select(func.count()).select_from(_scope_query(store_ids, positions).subquery()))
 
 
 def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
@@ -82,7 +88,7 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
                     issued_at=issued, published_by=actor_id, created_at=at)
     db.session.add(notice)
     db.session.flush()
-    people = db.session.execute(_scope_query(notice)).all()
+    people = db.session.execute(_scope_query(notice.store_ids, notice.positions)).all()
     leaves = _leaves_by_user([p.id for p in people])
     rows = []
     for person in people:
@@ -103,14 +109,22 @@ def _certification_category(category: str) -> bool:
     return is_certification_category(category, certification_draws())
 
 
-def check_categories() -> list[str]:
-    """The bank categories a notice's short check may draw: practice ones only. A check is retaken
-    until passed and shows its score, so a certification item in it would leak the certification key."""
+def _gradable():
+    """The questions a notice's check may ask: active and graded by the machine (no essays)."""
     from ..exams.models import Question
 
-    categories = db.session.scalars(select(Question.category).where(Question.active.is_(True)).distinct()
-                                    .order_by(Question.category)).all()
-    return [c for c in categories if not _certification_category(c)]
+    return Question.active.is_(True), Question.qtype.not_in(("essay", "description"))
+
+
+def check_categories() -> list[tuple[str, int]]:
+    """The bank categories a notice's short check may draw, with how many questions each holds:
+    practice ones only (a check is retaken until passed and shows its score, so a certification item
+    in it would leak the certification key), and only those with a question the machine grades."""
+    from ..exams.models import Question
+
+    counts = db.session.execute(select(Question.category, func.count()).where(*_gradable())
+                                .group_by(Question.category).order_by(Question.category)).all()
+    return [(c, n) for c, n in counts if not _certification_category(c)]
 
 
 def _check_pool(category: str) -> list[int]:
@@ -118,9 +132,7 @@ def _check_pool(category: str) -> list[int]:
 
     if _certification_category(category):  # a notice published before the pools were kept apart
         return []
-    return db.session.scalars(select(Question.id).where(
-        Question.active.is_(True), Question.category == category,
-        Question.qtype.not_in(("essay", "description")))).all()
+    return db.session.scalars(select(Question.id).where(*_gradable(), Question.category == category)).all()
 
 
 def _check_steps(data: NoticeData) -> None:
@@ -388,3 +400,4 @@ def attest(assignment: NoticeAssignment) -> bool:
                      on_time=assignment.state(at) == "done_on_time")
         db.session.flush()
     return bool(claimed)
+

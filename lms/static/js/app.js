@@ -91,3 +91,83 @@ document.addEventListener("submit", function (event) {
     });
   }
 })();
+
+// Pickers of several (notice scope): 「全选」, a toggle per group, a filter for long lists, a count.
+(function () {
+  var FILTER_FROM = 12;  // items; a shorter list needs no filter
+  Array.prototype.forEach.call(document.querySelectorAll("[data-picker]"), function (box) {
+    var all = box.querySelector("[data-pick-all]");
+    var items = Array.prototype.slice.call(box.querySelectorAll("[data-pick-item]"));
+    var count = box.querySelector("[data-pick-count]");
+    var noun = box.getAttribute("data-noun");
+    function groupItems(toggle) {
+      var found = [], node = toggle.closest(".pick-group").nextElementSibling;
+      while (node && !node.classList.contains("pick-group")) {
+        if (node.matches(".pick-item")) { found.push(node.querySelector("[data-pick-item]")); }
+        node = node.nextElementSibling;
+      }
+      return found;
+    }
+    function mark(toggle, boxes) {
+      var n = boxes.filter(function (i) { return i.checked; }).length;
+      toggle.checked = boxes.length > 0 && n === boxes.length;
+      toggle.indeterminate = n > 0 && n < boxes.length;
+    }
+    var groups = Array.prototype.slice.call(box.querySelectorAll("[data-pick-group]"));
+    function refresh() {
+      var n = items.filter(function (i) { return i.checked; }).length;
+      mark(all, items);
+      groups.forEach(function (g) { mark(g, groupItems(g)); });
+      count.textContent = n === 0 || n === items.length ? "全部" + noun : "已选" + n + "个" + noun;
+      box.dispatchEvent(new Event("picked", { bubbles: true }));
+    }
+    all.addEventListener("change", function () {
+      items.forEach(function (i) { i.checked = all.checked; });
+      refresh();
+    });
+    groups.forEach(function (g) {
+      g.hidden = false;
+      g.addEventListener("change", function () {
+        groupItems(g).forEach(function (i) { i.checked = g.checked; });
+        refresh();
+      });
+    });
+    items.forEach(function (i) { i.addEventListener("change", refresh); });
+    var filter = box.querySelector("[data-pick-filter]");
+    if (filter && items.length >= FILTER_FROM) {
+      filter.hidden = false;
+      filter.addEventListener("input", function () {
+        var word = filter.value.trim();
+        items.forEach(function (i) { i.closest(".pick-item").hidden = word !== "" && i.parentNode.textContent.indexOf(word) < 0; });
+      });
+    }
+    refresh();
+  });
+})();
+
+// Notice form: the module's own practice questions as the check, and how many people the scope reaches.
+(function () {
+  var form = document.querySelector("form[data-audience]");
+  if (!form) { return; }
+  var module = form.querySelector("select[name=module_id]");
+  var check = form.querySelector("select[name=check_category]");
+  if (module && check) {
+    module.addEventListener("change", function () {
+      var suggested = module.selectedOptions.length ? module.selectedOptions[0].getAttribute("data-check") : "";
+      if (suggested && !check.value) { check.value = suggested; }
+    });
+  }
+  var reach = form.querySelector("[data-reach]");
+  var timer = null;
+  form.addEventListener("picked", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var query = new URLSearchParams();
+      Array.prototype.forEach.call(form.querySelectorAll("[data-picker] input[type=checkbox][name]:checked"), function (i) {
+        query.append(i.name, i.value);
+      });
+      fetch(form.getAttribute("data-audience") + "?" + query.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); }).then(function (d) { reach.textContent = d.text; });
+    }, 250);
+  });
+})();

@@ -1,8 +1,10 @@
-"""The learner's home page (我的课程): where the areas come together for one person.
+"""The home page: where the areas come together for one person.
 
-It shows the person's courses and progress (courses), their pending new-business notices first
-(notices) and their 上岗证 status (certification). It is an orchestration module: it reads from
-every area and no area imports it, so the areas stay a one-way stack (lms/events.py).
+A learner's home (我的课程) shows the person's courses and progress (courses), their pending
+new-business notices first (notices) and their 上岗证 status (certification); a trainer's home is
+what needs them today (lms/trainer_home.py), with their own courses one link away. It is an
+orchestration module: it reads from every area and no area imports it, so the areas stay a one-way
+stack (lms/events.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .certification.status import STATUS_LEVEL
 from .clock import now
 from .courses.service import course_progress, studied_by_course
 from .notices.service import pending_for
+from .trainer_home import trainer_home
 
 bp = Blueprint("home", __name__)
 
@@ -23,6 +26,15 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index():
+    """Show a trainer what needs them today; anyone else their courses (courses())."""
+    if current_user.role == "trainer":
+        return trainer_home()
+    return courses()
+
+
+@bp.route("/my-courses")
+@login_required
+def courses():
     """Show the person's pending notices, courses with a progress bar each, and their 上岗证 status."""
     content = catalog()
     courses = content.courses_for(current_user.position, everyone=current_user.role in ("trainer", "admin"))

@@ -20,6 +20,7 @@ class ItemStats:
     facility: float | None = None
     discrimination: float | None = None
     options: list[tuple[str, int, bool]] = field(default_factory=list)  # (text, times picked, right)
+    text: str = ""  # the question's text
 
 
 def discrimination(item_scores: list[float], rest_scores: list[float]) -> float | None:

@@ -14,14 +14,14 @@ from ..extensions import db
 from ..yamlx import YamlError, load
 from . import bp
 from .forms import EssayGradeForm, ExamForm, ImportForm, QuestionForm
-from .analysis import ItemStats, analyse
 from .definitions import ExamError, parse_exam
 from .gift import GiftError, parse_gift, to_gift
 from .grading import right_answer_text
-from .models import Attempt, Exam, Question, QuestionVersion, Response
+from .models import Attempt, Exam, Question, Response
 from .questions import QTYPE_LABELS, QTYPES
 from .bank import edit_question, import_questions, save_exam
 from .service import bank_findings, grade_essay, pool_problems
+from .stats import essays_waiting, item_stats
 
 TRAINERS = ("trainer", "admin")
 
@@ -177,10 +177,7 @@ def exam_edit(slug: str | None = None):
 @role_required(*TRAINERS)
 def grading_queue():
     """List essay answers waiting for a grade, oldest first."""
-    rows = db.session.scalars(
-        select(Response).join(Attempt).join(QuestionVersion)
-        .where(Attempt.status == "submitted", Response.fraction.is_(None))
-        .order_by(Attempt.submitted_at).limit(200)).all()
+    rows = db.session.scalars(essays_waiting().limit(200)).all()
     return render_template("exams/grading.html", responses=rows, form=EssayGradeForm())
 
 
@@ -211,32 +208,5 @@ def item_analysis(slug: str):
     exam = db.session.scalar(select(Exam).where(Exam.slug == slug))
     if exam is None:
         abort(404)
-    responses = db.session.scalars(select(Response).join(Attempt).where(
-        Attempt.exam_id == exam.id, Attempt.status == "submitted", Attempt.pending == 0)).all()
-    totals: dict[int, float] = {}
-    for r in responses:
-        totals[r.attempt_id] = totals.get(r.attempt_id, 0.0) + (r.fraction or 0.0)
-    rows = [(r.attempt_id, r.question_version.question_id, r.fraction or 0.0, totals[r.attempt_id]) for r in responses]
-    stats = analyse(rows)
-    items: dict[int, ItemStats] = {}
-    for r in responses:
-        spec = r.question_version.as_spec
-        qid = r.question_version.question_id
-        item = items.get(qid)
-        if item is None:
-            attempts, facility, disc = stats[qid]
-            item = ItemStats(qid, spec.name, attempts, facility, disc)
-            if spec.qtype in ("single", "multiple"):
-                item.options = [(c.text, 0, c.fraction > 0) for c in spec.choices]
-            elif spec.qtype == "truefalse":
-                item.options = [("正确", 0, spec.truth is True), ("错误", 0, spec.truth is False)]
-            items[qid] = item
-        picked = r.answer if isinstance(r.answer, list) else [r.answer]
-        if spec.qtype == "truefalse":
-            picked = [0 if r.answer is True else 1] if isinstance(r.answer, bool) else []
-        for index in picked:
-            if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(item.options):
-                text, count, right = item.options[index]
-                item.options[index] = (text, count + 1, right)
-    ordered = sorted(items.values(), key=lambda i: (i.facility if i.facility is not None else 101))
-    return render_template("exams/analysis.html", exam=exam, items=ordered, attempts=len(totals))
+    ordered, attempts = item_stats(exam)
+    return render_template("exams/analysis.html", exam=exam, items=ordered, attempts=attempts)

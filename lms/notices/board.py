@@ -142,18 +142,19 @@ def board(notice: Notice, store_ids: list[int] | None = None) -> Board:
     return Board(notice, ordered, total, _timeline(notice, store_ids, at))
 
 
-def store_summary(store_id: int, days: int = 30) -> list[tuple[Notice, StoreRow]]:
-    """The manager's glance: each recent notice's figures for one store (two queries)."""
+def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, StoreRow]]:
+    """Each published notice of the last `days` days with its figures, newest first (two queries):
+    for one store (the manager's glance) or, with None, for every store (the trainer's home)."""
     at = now()
     notices = {n.id: n for n in db.session.scalars(select(Notice).where(
         Notice.issued_at >= at - timedelta(days=days), Notice.out_at(at), Notice.withdrawn_at.is_(None)))}
     if not notices:
         return []
     a = NoticeAssignment
+    where = [a.notice_id.in_(list(notices))] + ([a.store_id == store_id] if store_id is not None else [])
     rows: dict[int, StoreRow] = {}
-    for notice_id, state, count, next_due, last_done in _by_state(
-            a.notice_id, [a.store_id == store_id, a.notice_id.in_(list(notices))], at):
-        rows.setdefault(notice_id, StoreRow(store_id)).add(state, count, next_due, last_done)
+    for notice_id, state, count, next_due, last_done in _by_state(a.notice_id, where, at):
+        rows.setdefault(notice_id, StoreRow(store_id or 0)).add(state, count, next_due, last_done)
     result = []
     for notice_id, row in rows.items():
         if row.in_scope:  # everyone here left its scope: nothing for this store to do

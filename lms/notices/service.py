@@ -401,3 +401,8 @@ def attest(assignment: NoticeAssignment) -> bool:
         db.session.flush()
     return bool(claimed)
 
+
+def scheduled_notices() -> list[Notice]:
+    """Notices waiting for their issue time (定时发布), not withdrawn, the soonest first."""
+    return db.session.scalars(select(Notice).where(~Notice.out_at(now()), Notice.withdrawn_at.is_(None))
+                              .order_by(Notice.issued_at)).all()

@@ -40,8 +40,11 @@ def _people_filter(stmt, store_id: int | None, position: str | None):
     return stmt
 
 
-def scenario_stats(store_id: int | None = None, position: str | None = None) -> list[ScenarioStats]:
-    """Per scenario (typed runs only): runs, pass rate, average score, most-missed, most-said 忌语."""
+def scenario_stats(store_id: int | None = None, position: str | None = None,
+                   worst: int | None = None) -> list[ScenarioStats]:
+    """Per scenario (typed runs only): runs, pass rate, average score, most-missed, most-said 忌语,
+    lowest pass rate first. With `worst`, only that many of the lowest among those played, and the
+    turns are read for those alone (the trainer's home)."""
     stats = {s.id: ScenarioStats(s) for s in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)))}
     grouped = _people_filter(
         select(Run.scenario_id, func.count(), func.sum(case((Run.passed.is_(True), 1), else_=0)), func.avg(Run.score))
@@ -51,18 +54,23 @@ def scenario_stats(store_id: int | None = None, position: str | None = None) -> 
         if scenario_id in stats:
             stats[scenario_id].runs, stats[scenario_id].passed = runs, int(passed or 0)
             stats[scenario_id].average = round(float(average or 0), 1)
+    ordered = sorted(stats.values(), key=lambda s: (s.pass_rate if s.runs else 101, s.scenario.slug))
+    if worst is not None:
+        ordered = [s for s in ordered if s.runs][:worst]
     missed: dict[int, Counter] = {}
     said: dict[int, Counter] = {}
     turns = _people_filter(
         select(Run.scenario_id, Turn.missing, Turn.analysis).join(Run, Run.id == Turn.run_id)
         .join(User, User.id == Run.user_id).where(Run.typed), store_id, position)
+    if worst is not None:
+        turns = turns.where(Run.scenario_id.in_([s.scenario.id for s in ordered]))
     for scenario_id, missing, analysis in db.session.execute(turns):
         missed.setdefault(scenario_id, Counter()).update(missing or [])
         said.setdefault(scenario_id, Counter()).update(f["phrase"] for f in (analysis or {}).get("forbidden", []))
-    for scenario_id, item in stats.items():
-        item.missed = missed.get(scenario_id, Counter()).most_common(3)
-        item.forbidden = said.get(scenario_id, Counter()).most_common(3)
-    return sorted(stats.values(), key=lambda s: (s.pass_rate if s.runs else 101, s.scenario.slug))
+    for item in ordered:
+        item.missed = missed.get(item.scenario.id, Counter()).most_common(3)
+        item.forbidden = said.get(item.scenario.id, Counter()).most_common(3)
+    return ordered
 
 
 @dataclass

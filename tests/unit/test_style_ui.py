@@ -53,7 +53,7 @@ REGEX_CALLS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split"
 # The layout of lms/static/css/app.css: containers whose children are boxes of their own
 # (flex and grid), and elements drawn as a box inside a line (a badge is a pill).
 BOX_CONTAINERS = {"actions", "pager", "exam-bar", "cells", "turn-feedback", "who", "chat", "cards",
-                  "filters", "funnel-row", "qgrid"}
+                  "filters", "funnel-row", "qgrid", "tiles"}
 BOXES = {"button", "select", "option", "textarea", "input", "progress"}
 BOX_CLASSES = {"badge"}
 INLINE = {"a", "abbr", "b", "code", "em", "i", "kbd", "label", "mark", "q", "s", "small", "span",

@@ -11,6 +11,7 @@ from tests.conftest import csrf_token, login
 ALL = ("staff", "manager", "trainer", "admin")
 PAGES = [
     ("/", ALL),
+    ("/my-courses", ALL),
     ("/courses/etiquette", ALL),
     ("/courses/etiquette/grooming", ALL),
     ("/account/password", ALL),
@@ -37,6 +38,7 @@ PAGES = [
     ("/author/modules/{question}", ("trainer", "admin")),
     ("/notices", ALL),
     ("/notices/new", ("trainer", "admin")),
+    ("/notices/audience", ("trainer", "admin")),
     ("/messages", ALL),
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),

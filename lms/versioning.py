@@ -53,10 +53,11 @@ class VersionedContent(CatalogContent):
 
     @property
     def origin_label(self) -> str:
-        """Where the current text lives, in the words the authoring pages use."""
+        """Where the current text came from, in the words the authoring pages use (a trainer's edit
+        is simply in effect: writing it back to the files is the operator's `lms export`, never theirs)."""
         if not self.dirty:
-            return "文件"
-        return "网页编辑 · 未导出" if self.origin == "file" else "网页新建 · 未导出"
+            return "系统自带"
+        return "网页修改" if self.origin == "file" else "网页新建"
 
 
 @dataclass(frozen=True)

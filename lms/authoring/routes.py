@@ -63,7 +63,7 @@ def module(module_id: int):
             except DomainError as exc:  # the page is shown again with what was typed
                 flash(str(exc), "error")
             else:
-                flash(f"已保存为第{module.version}版（尚未导出到文件）。" if changed else "内容没有变化。",
+                flash(f"已保存为第{module.version}版，已生效。" if changed else "内容没有变化。",
                       "success" if changed else "info")
                 return redirect(url_for("authoring.module", module_id=module.id))
     return render_template("authoring/module.html", module=module, title=title, body=body, form=form,
@@ -100,7 +100,7 @@ def scenario(slug: str):
         text = request.form.get("yaml_text", "").replace("\r\n", "\n")
         problems = save_scenario_text(row, text, current_user.id)
         if not problems:
-            flash(f"已保存为第{row.version}版（尚未导出到文件）。", "success")
+            flash(f"已保存为第{row.version}版，已生效。", "success")
             return redirect(url_for("authoring.scenario", slug=slug))
     spec = scenario_of(current_version(row))
     return render_template("authoring/scenario.html", row=row, text=text, problems=problems, form=form,
@@ -139,7 +139,7 @@ def phrasebook():
         text = request.form.get("yaml_text", "").replace("\r\n", "\n")
         problems = save_phrasebook_text(text, current_user.id)
         if not problems:
-            flash("已保存短语库的新版本（尚未导出到文件）。", "success")
+            flash("已保存短语库的新版本，已生效。", "success")
             return redirect(url_for("authoring.phrasebook"))
     return render_template("authoring/phrasebook.html", text=text, problems=problems, form=form, current=current, head=head)
 

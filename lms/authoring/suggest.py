@@ -79,7 +79,7 @@ def suggestion_save():
         version, _, book = current_book()
         return _propose_page(book, version, reply, entry, key, None, None, problems), 422
     version, _, _ = current_book()
-    flash(f"已保存为短语库第{version}版（尚未导出到文件）。", "success")
+    flash(f"已保存为短语库第{version}版，已生效。", "success")
     return redirect(url_for("authoring.suggestions"))
 
 

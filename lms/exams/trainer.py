@@ -70,7 +70,7 @@ def question_edit(question_id: int):
             except DomainError as exc:  # shown beside the text, which keeps what was typed
                 form.gift.errors = [str(exc)]
             else:
-                flash(f"已保存为第{question.version}版（尚未导出到题库文件，文件同步不会覆盖它）。" if changed
+                flash(f"已保存为第{question.version}版，已生效。" if changed
                       else "内容没有变化。", "success" if changed else "info")
                 return redirect(url_for("exams.question_edit", question_id=question.id))
     elif request.method == "GET":

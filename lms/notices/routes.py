@@ -23,8 +23,9 @@ from ..exports import download
 from .board import board, sign_in_rows, sign_in_table
 from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, audience, check_categories, may_see_notice, visible_notices, visible_store_ids, assignment_for, attest, check_passed, mark_read, module_done,
-                      publish, start_check, withdraw)
+from .service import (NoticeData, NoticeRefusal, assignment_for, attest, audience, check_categories, check_passed,
+                      mark_read, may_see_notice, module_done, publish, start_check, visible_notices, visible_store_ids,
+                      withdraw)
 
 TRAINERS = ("trainer", "admin")
 
@@ -107,6 +108,8 @@ def new():
                           form.check_category.data or None, store_ids, positions, issued)
         try:
             notice, assigned = publish(data, current_user.id)
+        except NoticeRefusal as exc:  # shown beside the field it concerns, with what was typed
+            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
         except DomainError as exc:
             flash(str(exc), "error")
         else:

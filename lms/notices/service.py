@@ -31,6 +31,14 @@ STORE_ROLES = ("staff", "manager")
 
 
 
+class NoticeRefusal(DomainError):
+    """A notice that cannot be published as written; `field` names the form field it concerns."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class NoticeData:
     title: str
@@ -73,13 +81,13 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     at = now()
     issued = data.issued_at or at
     if issued < at - MAX_BACKDATE:
-        raise DomainError("发布时间最多只能往前补填7天。")
+        raise NoticeRefusal("发布时间最多只能往前补填7天。", "issued_at")
     if issued > at + MAX_SCHEDULE:
-        raise DomainError("定时发布最多提前30天。")
+        raise NoticeRefusal("定时发布最多提前30天。", "issued_at")
     if not data.title.strip() or not data.body_md.strip():
-        raise DomainError("请填写标题和通知内容。")
+        raise NoticeRefusal("请填写标题和通知内容。", "body")
     if problem := markdown_problem(data.body_md):
-        raise DomainError(f"通知内容{problem}。")
+        raise NoticeRefusal(f"通知内容{problem}。", "body")
     _check_steps(data)
     advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
@@ -140,14 +148,14 @@ def _check_steps(data: NoticeData) -> None:
     if data.module_id is not None:
         module = db.session.get(Module, data.module_id)
         if module is None or not module.active or not module.course.active:
-            raise DomainError("所选章节已下线，请另选。")
+            raise NoticeRefusal("所选章节已下线，请另选。", "module_id")
         limited = module.course.positions
         if limited and (not data.positions or set(data.positions) - set(limited)):
-            raise DomainError(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。")
+            raise NoticeRefusal(f"所选章节所在课程只对{'、'.join(limited)}开放，请缩小岗位范围或另选章节。", "module_id")
     if data.check_category and _certification_category(data.check_category):
-        raise DomainError("所选题目类别是上岗认证考试的题库，不能用于通知小测，请选练习题目类别。")
+        raise NoticeRefusal("所选题目类别是上岗认证考试的题库，不能用于通知小测，请选练习题目类别。", "check_category")
     if data.check_category and not _check_pool(data.check_category):
-        raise DomainError("所选题目类别里没有可自动评分的题，无法出小测。")
+        raise NoticeRefusal("所选题目类别里没有可自动评分的题，无法出小测。", "check_category")
 
 
 WITHDRAWN = "通知撤回"  # cancel_reason of the assignments still open when their notice was withdrawn

@@ -102,3 +102,27 @@ def test_the_reach_of_a_scope_is_counted_as_it_is_picked(trainer, org):  # noqa:
     assert reach(f"stores={org['a']}&positions=综合受理") == "按现在的人员，将通知到2人。"
     assert reach(f"stores={org['b']}&positions=库管") == "按现在的人员，这个范围里没有人。"
     assert reach(f"stores={org['b']}&all_stores=y") == "按现在的人员，将通知到5人。"  # 全选 wins
+
+
+def test_a_problem_is_shown_in_chinese_beside_its_field_and_keeps_what_was_typed(trainer, org):  # noqa: F811
+    def errors_of(page: str, name: str) -> list[str]:
+        """The error lines inside the label or fieldset of a field."""
+        box = re.search(rf'<label for="{name}">(.*?)</label>|<fieldset[^>]*>((?:(?!</fieldset>).)*?name="{name}"'
+                        rf'(?:(?!</fieldset>).)*)</fieldset>', page, re.S)
+        box = box.group(1) or box.group(2)
+        return re.findall(r'<small class="[^"]*errors">([^<]*)</small>', box)
+
+    page = post(trainer, "/notices/new", {"title": "", "body": "正文保留", "issued_at": "2026-02-30T10:00",
+                                          "stores": ["999999"], "check_category": "x/y"},
+                page="/notices/new").get_data(as_text=True)
+    assert errors_of(page, "title") == ["请填写标题"]
+    assert errors_of(page, "issued_at") == ["不是有效的日期与时间值。"]  # WTForms' own message, in its Chinese
+    assert errors_of(page, "check_category") == ["所选题目类别不能出小测，请另选"]
+    assert errors_of(page, "stores") == ["所选营业厅已停用或不存在，请重新勾选"]
+    assert "正文保留" in page
+    page = post(trainer, "/notices/new", {"title": "新业务：太早", "body": "正文", "issued_at": "2026-11-01T10:00"},
+                page="/notices/new").get_data(as_text=True)  # the clock is frozen at 2026-11-20
+    assert errors_of(page, "issued_at") == ["发布时间最多只能往前补填7天。"]
+    assert 'value="新业务：太早"' in page
+    with trainer.application.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Notice)) == 0

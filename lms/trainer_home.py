@@ -79,6 +79,7 @@ def trainer_home():
         "home/trainer.html", waiting=waiting, oldest=oldest,
         essays=db.session.scalars(essays_waiting().limit(SHOWN)).all(),
         notices=notices[:SHOWN], notice_count=len(notices), overdue=sum(r.overdue for _, r in notices),
-        scheduled=scheduled_notices(), scenarios=[s for s in scenario_stats(worst=3) if s.pass_rate < 100], items=_hard_items(),
+        scheduled=scheduled_notices(), scenarios=[s for s in scenario_stats(worst=3) if s.pass_rate < 100],
+        items=_hard_items(),
         groups=groups, group_count=group_count, labels=labels, reply_window=REPLY_WINDOW,
         item_window=ITEM_WINDOW, item_min=ITEM_MIN_ANSWERS, notice_days=NOTICE_DAYS)

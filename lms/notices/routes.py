@@ -16,7 +16,7 @@ from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
 from ..errors import DomainError
 from ..extensions import db
-from ..sanitize import render_markdown
+from ..sanitize import preview_markdown
 from . import bp
 from .forms import NoticeForm
 from ..exports import download
@@ -55,7 +55,8 @@ def _fill_choices(form: NoticeForm) -> dict:
     for store, choice in zip(stores, form.stores.choices):
         regions.setdefault(store.region.name, []).append((choice.value, choice.label))
     store_groups = sorted(regions.items()) if len(regions) > 1 else [(None, [c for r in regions.values() for c in r])]
-    return {"store_groups": store_groups, "position_groups": [(None, [(c.value, c.label) for c in form.positions.choices])]}
+    positions = [(None, [(c.value, c.label) for c in form.positions.choices])]
+    return {"store_groups": store_groups, "position_groups": positions}
 
 
 def _visible_store_ids() -> list[int] | None:
@@ -115,8 +116,8 @@ def new():
         else:
             flash(f"已发布，{assigned}人须在48小时内完成学习。", "success")
             return redirect(url_for("notices.board_page", notice_id=notice.id))
-    return render_template("notices/new.html", form=form, **pickers, preview_html=render_markdown(form.body.data or ""),
-                           reach=_reach_text(*form.scope()))
+    return render_template("notices/new.html", form=form, **pickers, reach=_reach_text(*form.scope()),
+                           preview_html=preview_markdown(form.body.data or ""))
 
 
 def _reach_text(store_ids: list[int], positions: list[str]) -> str:

@@ -126,3 +126,14 @@ def test_a_problem_is_shown_in_chinese_beside_its_field_and_keeps_what_was_typed
     assert 'value="新业务：太早"' in page
     with trainer.application.app_context():
         assert db.session.scalar(select(func.count()).select_from(Notice)) == 0
+
+
+def test_a_body_over_the_markdown_limits_is_refused_beside_it_and_the_preview_says_why(trainer, org):  # noqa: F811
+    body = "- a\n" + "".join("  " * depth + "- b\n" for depth in range(1, 40))  # lists 40 deep
+    page = post(trainer, "/notices/new", {"title": "新业务：嵌套", "body": body, "issued_at": ""},
+                page="/notices/new").get_data(as_text=True)
+    label = page.split('<label for="body">', 1)[1].split("</label>", 1)[0]
+    assert re.search(r'<small class="errors">通知内容[^<]*嵌套[^<]*</small>', label)
+    assert "无法预览" in page.split('id="preview"', 1)[1].split("</section>", 1)[0]
+    with trainer.application.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Notice)) == 0

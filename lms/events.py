@@ -60,6 +60,15 @@ an exam count towards its attempt limit? Sender: None. kwargs: user_id, exam_slu
 (or None). Certification answers: after a revoked or expired certificate, the count starts afresh.""")
 
 
+reminders_requested = _signals.signal("reminders-requested", doc="""The sweep is queueing reminders: which of yours
+are due? Sender: None. kwargs: at (datetime). A receiver queues its own outbox rows (notices.reminders.queue, each
+under a unique key) and answers how many were new. Certification answers: certificates about to expire or expired.""")
+
+reminder_stale = _signals.signal("reminder-stale", doc="""Is this queued reminder, not a notice's, no longer worth
+sending (what it reminds of was done or undone since)? Sender: None. kwargs: row (Outbox). A receiver answers True
+for a stale row of its own (or None). Certification answers for certificates renewed, revoked or superseded.""")
+
+
 @dataclass(frozen=True)
 class Refusal:
     """A higher area's objection: the Chinese message, and where the person can put it right."""

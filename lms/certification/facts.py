@@ -2,20 +2,24 @@
 
 `load_facts` reads, for any number of people, the facts `status.evaluate` works on, in at most
 four grouped queries whatever the head count (study, scenario runs, exam sittings, certificates).
-A single person is a batch of one: the learner's 上岗证 page, issuance, the manager's matrix and
-its XLSX, the store page and the archive all go through here.
+A single person is a batch of one: the learner's 上岗证 page, issuance and renewal, the manager's
+matrix and its XLSX, the store page, the archive and the list of expiring certificates all go
+through here. `load_history` reads every certificate people held (one query), `current_certificates`
+selects each person's newest certificate per certification (for the reminders and the expiring list).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Collection, Iterable, Mapping
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..catalog import Catalog, CertificationInfo, catalog
-from ..clock import now
+from ..clock import LOCAL_TZ, now
 from ..courses.models import Module, ModuleProgress
 # The one query shape of "studied in the current version" (courses own it; progress_by_course and
 # studied_by_course are built on it): here it is grouped by person as well, with the last time.
@@ -24,8 +28,8 @@ from ..exams.models import Attempt
 from ..extensions import db
 from ..roleplay.models import Run
 from .models import NEWEST_FIRST, Certificate, Certification
-from .status import (CertificateFacts, CourseItem, Evaluation, Examined, ExamItem, PersonFacts, Practised, Rule,
-                     ScenarioItem, Studied, evaluate)
+from .status import (CertificateFacts, CourseItem, Evaluation, Examined, ExamItem, PersonFacts, Practised,
+                     RENEWED, Recertification, Rule, ScenarioItem, Studied, certificate_status, ending, evaluate)
 
 StudiedByCourse = Mapping[int, tuple[int, datetime | None]]  # course id -> (modules, last studied at)
 
@@ -34,14 +38,22 @@ def rule_for(certification: Certification | CertificationInfo, content: Catalog 
     """Resolve a certification's rule against the current content (module counts, titles, ids)."""
     content = content or catalog()
     spec = certification.rule
+
+    def scenarios(minimums) -> tuple[ScenarioItem, ...]:
+        return tuple(ScenarioItem(slug, s.title, s.id, int(minimum)) for slug, minimum in (minimums or {}).items()
+                     if (s := content.scenario_by_slug.get(slug)) is not None)
+
+    def exam(slug) -> ExamItem | None:
+        found = content.exam_by_slug.get(slug) if slug else None
+        return ExamItem(found.slug, found.title, found.id) if found else None
+
     courses = tuple(CourseItem(slug, c.title, c.id, content.module_totals.get(c.id, 0))
                     for slug in spec.get("courses", ()) if (c := content.course_by_slug.get(slug)) is not None)
-    scenarios = tuple(ScenarioItem(slug, s.title, s.id, int(minimum))
-                      for slug, minimum in spec.get("scenarios", {}).items()
-                      if (s := content.scenario_by_slug.get(slug)) is not None)
-    exam = content.exam_by_slug.get(spec["exam"]) if spec.get("exam") else None
-    return Rule(certification.id, courses, scenarios, ExamItem(exam.slug, exam.title, exam.id) if exam else None,
-                int(spec.get("validity_months", 12)))
+    path = spec.get("recertification")
+    recertification = (Recertification(int(path["window_days"]), scenarios(path.get("scenarios")),
+                                       exam(path.get("exam"))) if path else None)
+    return Rule(certification.id, courses, scenarios(spec.get("scenarios")), exam(spec.get("exam")),
+                int(spec.get("validity_months", 12)), recertification)
 
 
 def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collection[int],
@@ -52,9 +64,10 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     rules = list(rules)
     if not ids:
         return {}
+    paths = [r.recertification for r in rules if r.recertification is not None]
     course_ids = sorted({c.course_id for r in rules for c in r.courses})
-    scenario_ids = sorted({s.scenario_id for r in rules for s in r.scenarios})
-    exam_ids = sorted({r.exam.exam_id for r in rules if r.exam})
+    scenario_ids = sorted({s.scenario_id for r in (*rules, *paths) for s in r.scenarios})
+    exam_ids = sorted({r.exam.exam_id for r in (*rules, *paths) if r.exam})
     certification_ids = sorted({r.certification_id for r in rules})
 
     study: dict[int, dict[int, Studied]] = defaultdict(dict)
@@ -95,20 +108,91 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     if certification_ids:  # newest first: the first one of each certification is the current one
         for c in db.session.execute(
                 select(Certificate.id, Certificate.code, Certificate.user_id, Certificate.certification_id,
-                       Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at)
+                       Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at, Certificate.valid_from)
                 .where(Certificate.user_id.in_(ids), Certificate.certification_id.in_(certification_ids))
                 .order_by(*NEWEST_FIRST)):
+            # the newest is never renewed (its successor would be newer): renewed_at stays None
             newest[c.user_id].setdefault(c.certification_id, CertificateFacts(
-                c.issued_at, c.expires_at, c.revoked_at, c.id, c.code))
+                c.issued_at, c.expires_at, c.revoked_at, c.id, c.code, c.valid_from))
     overdue = set(suspended)
     return {user_id: PersonFacts(study.get(user_id, {}), practised.get(user_id, {}), examined.get(user_id, {}),
                                  newest.get(user_id, {}), user_id in overdue) for user_id in ids}
 
 
 def certificate_facts(certificate: Certificate) -> CertificateFacts:
-    """The facts of one certificate, for a page about that certificate."""
+    """The facts of one certificate, for a page about that certificate (when it was renewed included)."""
+    renewed_at = db.session.scalar(select(func.min(Certificate.issued_at))
+                                   .where(Certificate.renewed_from_id == certificate.id))
     return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at, certificate.id,
-                            certificate.code)
+                            certificate.code, certificate.valid_from, renewed_at, certificate.revoke_reason)
+
+
+def current_certificates():
+    """Select (Certificate, User): each person's current certificate of each certification — the
+    newest (NEWEST_FIRST), with no other issued after it — and its holder. Callers add their filters."""
+    from ..accounts.models import User
+
+    newer = aliased(Certificate)
+    return (select(Certificate, User).join(User, User.id == Certificate.user_id)
+            .where(~exists().where(newer.user_id == Certificate.user_id,
+                                   newer.certification_id == Certificate.certification_id,
+                                   or_(newer.issued_at > Certificate.issued_at,
+                                       and_(newer.issued_at == Certificate.issued_at, newer.id > Certificate.id)))))
+
+
+@dataclass(frozen=True)
+class HeldCertificate:
+    """One certificate a person held, for their history: its facts, its state at the moment asked
+    (有效 … 已续期, from `status.certificate_status`) and how it ended (`status.ending`)."""
+
+    title: str  # the certification's
+    facts: CertificateFacts
+    state: str
+    ended: tuple[str, datetime] | None
+    successor: str = ""  # the code of the certificate that renewed it
+
+    @property
+    def code(self) -> str:
+        return self.facts.code
+
+    @property
+    def summary(self) -> str:
+        """The certificate in one line, for the archive and its export: code, period, state or ending."""
+        f = self.facts
+
+        def day(moment: datetime) -> str:
+            return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d}"
+
+        period = (f"有效期{day(f.valid_from)}～{day(f.expires_at)}" if f.valid_from and f.valid_from > f.issued_at
+                  else f"有效期至{day(f.expires_at)}")
+        if self.ended is None:
+            return f"编号{f.code}，{period}，{self.state}"
+        how, when = self.ended
+        detail = (f"，新证编号{self.successor}" if how == RENEWED and self.successor
+                  else f"，原因：{f.revoke_reason}" if how == "已撤销" and f.revoke_reason else "")
+        return f"编号{f.code}，{period}，{how}（{day(when)}{detail}）"
+
+
+def load_history(user_ids: Iterable[int], suspended: Collection[int] = (),
+                 at: datetime | None = None) -> dict[int, list[HeldCertificate]]:
+    """Every certificate these people held, newest first (one query), with state and ending."""
+    ids = sorted(set(user_ids))
+    at = at or now()
+    result: dict[int, list[HeldCertificate]] = {user_id: [] for user_id in ids}
+    if not ids:
+        return result
+    successor = aliased(Certificate)
+    overdue = set(suspended)
+    for c, title, renewed_at, next_code in db.session.execute(
+            select(Certificate, Certification.title, successor.issued_at, successor.code)
+            .join(Certification, Certification.id == Certificate.certification_id)
+            .outerjoin(successor, successor.renewed_from_id == Certificate.id)
+            .where(Certificate.user_id.in_(ids)).order_by(Certificate.user_id, *NEWEST_FIRST)):
+        facts = CertificateFacts(c.issued_at, c.expires_at, c.revoked_at, c.id, c.code, c.valid_from, renewed_at,
+                                 c.revoke_reason)
+        result[c.user_id].append(HeldCertificate(title, facts, certificate_status(facts, at, c.user_id in overdue),
+                                                 ending(facts, at), next_code or ""))
+    return result
 
 
 def evaluate_person(user_id: int, certification: Certification | CertificationInfo, suspended: bool | None = None,

@@ -25,15 +25,24 @@ class Certification(CatalogContent, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+def _issued_at(context) -> datetime:
+    return context.get_current_parameters()["issued_at"]
+
+
 class Certificate(db.Model):
-    """A certificate held by a person; never deleted (revoked or superseded instead)."""
+    """A certificate held by a person; never deleted (revoked, renewed or superseded instead).
+
+    A certificate issued by renewal (续证) points at the one it renewed (`renewed_from_id`) and its
+    period starts at that one's expiry (`valid_from`); otherwise it starts when it is issued.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime, default=_issued_at)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoke_reason: Mapped[str] = mapped_column(Text, default="")

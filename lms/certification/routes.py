@@ -1,4 +1,5 @@
-"""Certificates: a learner's status, the printable certificate, public verification, renew, revoke."""
+"""Certificates: a learner's status and history, the printable certificate, public verification,
+revocation, and the list of certificates expiring or expired."""
 
 from __future__ import annotations
 
@@ -14,29 +15,35 @@ from ..accounts.scoping import Scope
 from ..clock import now
 from ..extensions import db, limiter
 from ..urls import external_url_for
+from ..accounts.models import Store
+from ..exports import download
 from ..notices.service import is_suspended
 from . import bp
-from .facts import certificate_facts, evaluate_person
-from .models import NEWEST_FIRST, Certificate
-from .service import certification_for, current_certificate, renew, revoke
+from .expiring import DEFAULT_DAYS, MAX_DAYS, by_store, expiring, expiring_table
+from .facts import certificate_facts, evaluate_person, load_history
+from .models import Certificate
+from .service import certification_for, current_certificate, revoke
 from .status import STATUS_LEVEL, certificate_status
 
 
 @bp.route("/certificates")
 @login_required
 def mine():
-    """Show what the learner's position requires, what is met, and the certificate."""
+    """Show what the learner's position requires, what is met, the certificate, how to renew it, and
+    every certificate they held."""
+    suspended = is_suspended(current_user.id)
+    history = load_history([current_user.id], [current_user.id] if suspended else ())[current_user.id]
     certification = certification_for(current_user.position)
     if certification is None:
-        return render_template("certification/mine.html", certification=None)
-    evaluation = evaluate_person(current_user.id, certification)
-    history = db.session.scalars(select(Certificate).where(Certificate.user_id == current_user.id)
-                                 .order_by(*NEWEST_FIRST)).all()
+        return render_template("certification/mine.html", certification=None, history=history, levels=STATUS_LEVEL)
+    evaluation = evaluate_person(current_user.id, certification, suspended)
     current = evaluation.certificate
-    certificate = next((c for c in history if current is not None and c.id == current.id), None)
+    certificate = next((c for c in history if current is not None and c.facts.id == current.id), None)
+    at = now()
     return render_template("certification/mine.html", certification=certification, reqs=evaluation.requirements,
                            certificate=certificate, status=evaluation.status, level=STATUS_LEVEL[evaluation.status],
-                           history=history)
+                           evaluation=evaluation, window_open=evaluation.window_open(at), history=history,
+                           levels=STATUS_LEVEL)
 
 
 def _certificate_for_viewer(code: str) -> Certificate:
@@ -76,27 +83,47 @@ def revoke_certificate(code: str):
     return redirect(url_for("certification.certificate", code=code))
 
 
-@bp.route("/certificates/<code>/renew", methods=["POST"])
-@role_required("trainer", "admin")
-def renew_certificate(code: str):
-    """Re-issue a certificate with a new validity period."""
-    cert = _certificate_for_viewer(code)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    new = renew(cert, current_user.id)
-    flash(f"已续期，新证编号{new.code}。", "success")
-    return redirect(url_for("certification.certificate", code=new.code))
-
-
 @bp.route("/verify/<code>")
 @limiter.limit("60 per minute")
 def verify(code: str):
-    """Public verification (no log-in): holder, certification, dates and validity."""
+    """Public verification (no log-in): holder, certification, issue date, valid-until and state — no
+    more about the person than that."""
     cert = db.session.scalar(select(Certificate).where(Certificate.code == code.strip().upper()))
-    status = certificate_status(certificate_facts(cert), now(), is_suspended(cert.user_id)) if cert else None
-    superseded = None
-    if cert is not None:
-        newest = current_certificate(cert.user_id, cert.certification)
-        superseded = newest if newest is not None and newest.id != cert.id else None
-    return render_template("certification/verify.html", cert=cert, status=status,
-                           level=STATUS_LEVEL.get(status or "", "off"), superseded=superseded), (200 if cert else 404)
+    if cert is None:
+        return render_template("certification/verify.html", cert=None), 404
+    facts = certificate_facts(cert)
+    status = certificate_status(facts, now(), is_suspended(cert.user_id))
+    newest = current_certificate(cert.user_id, cert.certification)
+    return render_template("certification/verify.html", cert=cert, facts=facts, status=status,
+                           level=STATUS_LEVEL.get(status, "off"),
+                           successor=newest if newest is not None and newest.id != cert.id else None)
+
+
+def _expiring_args() -> tuple[int, Store | None]:
+    days = request.args.get("days", DEFAULT_DAYS, type=int)
+    days = days if days is not None and 1 <= days <= MAX_DAYS else DEFAULT_DAYS
+    store_id = request.args.get("store", type=int)
+    store = db.session.get(Store, store_id) if store_id and 0 < store_id < 2**31 else None
+    return days, store
+
+
+@bp.route("/certificates/expiring")
+@role_required("trainer", "admin")
+def expiring_list():
+    """Certificates expiring within the next N days and expired ones, by store."""
+    days, store = _expiring_args()
+    rows = expiring(days, store.id if store else None)
+    stores = db.session.scalars(select(Store).order_by(Store.code)).all()
+    return render_template("certification/expiring.html", groups=by_store(rows), rows=rows, days=days, store=store,
+                           stores=stores, at=now())
+
+
+@bp.route("/certificates/expiring.xlsx")
+@role_required("trainer", "admin")
+def expiring_xlsx():
+    """The same list as an Excel workbook."""
+    days, store = _expiring_args()
+    at = now()
+    rows = expiring(days, store.id if store else None, at)
+    name = f"expiring-{days}d" + (f"-{store.code}" if store else "") + ".xlsx"
+    return download(expiring_table(rows, days, at), name)

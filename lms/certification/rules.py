@@ -8,6 +8,14 @@
         scenarios: {greeting-triage: 70, long-wait: 70}  # a passed run scoring at least this
         exam: frontline-certification                   # a passed sitting
         validity_months: 12
+        recertification:                                # 续证: the shorter path that renews a running one
+          window_days: 60                               # opens this many days before the certificate expires
+          exam: frontline-certification                 # passed again inside the window
+          scenarios: {billing-complaint: 70}            # passed again inside the window
+
+Completing the recertification path inside the window renews the certificate from its old expiry
+date; after expiry (or a revocation) the full path applies again. Without `recertification` a
+certificate is never renewed, only issued anew.
 """
 
 from __future__ import annotations
@@ -25,6 +33,19 @@ class RuleError(ValueError):
         self.problems = problems
 
 
+RECERTIFICATION_KEYS = ("window_days", "exam", "scenarios")
+
+
+@dataclass(frozen=True)
+class RecertificationRule:
+    """The recertification path (续证): what must be passed again, and how many days before expiry
+    the window in which it counts opens."""
+
+    window_days: int
+    scenarios: tuple[tuple[str, int], ...]
+    exam: str | None
+
+
 @dataclass(frozen=True)
 class CertificationRule:
     id: str
@@ -34,6 +55,61 @@ class CertificationRule:
     scenarios: tuple[tuple[str, int], ...]
     exam: str | None
     validity_months: int
+    recertification: RecertificationRule | None = None
+
+
+def _line(mapping: Any, key: str, default: int | None) -> int | None:
+    """The line of a key of a mapping read by lms/yamlx.py (`default` when it has no such key)."""
+    return getattr(mapping, "key_lines", {}).get(key, default)
+
+
+def _scenario_minimums(cid: str, value: Any, known: set[str], at: int | None, renewal: bool,
+                       problems: list[tuple[int | None, str]]) -> dict:
+    """The scenarios of a path and their minimum scores; problems are added to `problems`."""
+    key, part = ("「recertification」的「scenarios」", "续证要求里") if renewal else ("「scenarios」", "")
+    if not isinstance(value, dict):
+        problems.append((at, f"认证「{cid}」：{key}应为键值对（情景：最低分）"))
+        return {}
+    for slug, score in value.items():
+        line = _line(value, slug, at)
+        if slug not in known:
+            problems.append((line, f"认证「{cid}」：{part}{'有' if part else ''}未知情景「{slug}」"))
+        if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= 100:
+            problems.append((line, f"认证「{cid}」：{part}情景「{slug}」的最低分应为0～100"))
+    return value
+
+
+def _recertification(cid: str, spec: Any, months: int, known: dict[str, set[str]], at: int | None,
+                     problems: list[tuple[int | None, str]]) -> RecertificationRule | None:
+    """Validate a certification's `recertification` block (None: it has none)."""
+    if "recertification" not in spec:
+        return None
+    raw = spec["recertification"]
+    at = _line(spec, "recertification", at)
+    if not isinstance(raw, dict):
+        problems.append((at, f"认证「{cid}」：「recertification」应为键值对（「window_days」、「exam」和「scenarios」）"))
+        return None
+    for key in raw:
+        if key not in RECERTIFICATION_KEYS:
+            problems.append((_line(raw, key, at), f"认证「{cid}」：「recertification」里不能写「{key}」，"
+                                                  f"只能写「window_days」、「exam」或「scenarios」"))
+    window = raw.get("window_days")
+    longest = months * 28  # the shortest possible validity period, in days
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window < longest:
+        problems.append((_line(raw, "window_days", at),
+                         f"认证「{cid}」：「recertification」的「window_days」应为1～{longest - 1}（短于有效期的天数）"))
+        window = None
+    scenarios = _scenario_minimums(cid, raw.get("scenarios") or {}, known["scenarios"],
+                                   _line(raw, "scenarios", at), True, problems)
+    exam = raw.get("exam")
+    if exam is not None and exam not in known["exams"]:
+        problems.append((_line(raw, "exam", at), f"认证「{cid}」：续证要求里有未知考试「{exam}」"))
+    if not (scenarios or exam):
+        problems.append((at, f"认证「{cid}」：「recertification」没有任何要求（至少写「exam」或「scenarios」）"))
+    if window is None:
+        return None
+    return RecertificationRule(window, tuple((str(k), int(v)) for k, v in scenarios.items() if isinstance(v, int)),
+                               exam)
 
 
 def parse_rules(data: Any, positions: Iterable[str], courses: Iterable[str], scenarios: Iterable[str],
@@ -64,15 +140,7 @@ def parse_rules(data: Any, positions: Iterable[str], courses: Iterable[str], sce
         for slug in course_list:
             if slug not in known["courses"]:
                 problems.append((at, f"认证「{cid}」：未知课程「{slug}」"))
-        scenario_map = spec.get("scenarios") or {}
-        if not isinstance(scenario_map, dict):
-            problems.append((at, f"认证「{cid}」：「scenarios」应为键值对（情景：最低分）"))
-            scenario_map = {}
-        for slug, score in scenario_map.items():
-            if slug not in known["scenarios"]:
-                problems.append((at, f"认证「{cid}」：未知情景「{slug}」"))
-            if not isinstance(score, int) or not 0 <= score <= 100:
-                problems.append((at, f"认证「{cid}」：情景「{slug}」的最低分应为0～100"))
+        scenario_map = _scenario_minimums(cid, spec.get("scenarios") or {}, known["scenarios"], at, False, problems)
         exam = spec.get("exam")
         if exam is not None and exam not in known["exams"]:
             problems.append((at, f"认证「{cid}」：未知考试「{exam}」"))
@@ -82,9 +150,10 @@ def parse_rules(data: Any, positions: Iterable[str], courses: Iterable[str], sce
             months = 12
         if not (course_list or scenario_map or exam):
             problems.append((at, f"认证「{cid}」没有任何要求"))
+        recertification = _recertification(str(cid), spec, months, known, at, problems)
         rules.append(CertificationRule(str(cid), title, tuple(names), tuple(course_list),
                                        tuple((str(k), int(v)) for k, v in scenario_map.items() if isinstance(v, int)),
-                                       exam, months))
+                                       exam, months, recertification))
     if problems:
         raise RuleError(problems)
     return rules

@@ -1,4 +1,9 @@
-"""Certification use cases: sync the rules, issue, renew, revoke (requirements: `facts` + `status`)."""
+"""Certification use cases: sync the rules, issue, renew, revoke (requirements: `facts` + `status`).
+
+A certificate is issued, or renewed through the recertification path, the moment the last
+requirement is met (`check_and_issue`, called on every module, passed exam and passed typing-mode
+run); nobody re-stamps one by hand. A trainer or an admin can revoke one, with a reason.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,12 @@ from ..catalog import CertificationInfo, catalog
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import db
-from .facts import StudiedByCourse, certificate_facts, evaluate_person
+from .facts import StudiedByCourse, certificate_facts, evaluate_person, rule_for
 from .models import NEWEST_FIRST, Certificate, Certification
 from .rules import CertificationRule
-from .status import Evaluation, add_months, due_for_issue
+from .status import Evaluation, add_months, due_for_issue, due_for_renewal, renewal_period, window_opening
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
 
 
 def sync_rules(rules: list[CertificationRule]) -> list[str]:
@@ -29,6 +32,10 @@ def sync_rules(rules: list[CertificationRule]) -> list[str]:
     for rule in rules:
         data = {"courses": list(rule.courses), "scenarios": dict(rule.scenarios), "exam": rule.exam,
                 "validity_months": rule.validity_months}
+        if rule.recertification is not None:
+            path = rule.recertification
+            data["recertification"] = {"window_days": path.window_days, "scenarios": dict(path.scenarios),
+                                       "exam": path.exam}
         row = rows.get(rule.id)
         if row is None:
             row = Certification(slug=rule.id, version=0)
@@ -73,26 +80,33 @@ def _new_code() -> str:
 
 def _issue(user_id: int, certification: Certification | CertificationInfo, evaluation: Evaluation, at: datetime,
            actor_id: int | None, renewed_from: Certificate | None = None) -> Certificate:
+    months = certification.rule.get("validity_months", 12)
+    if renewed_from is not None:  # from the old expiry date: nobody loses time by renewing early
+        valid_from, expires_at = renewal_period(certificate_facts(renewed_from), months)
+        met = evaluation.renewal
+    else:
+        valid_from, expires_at = at, add_months(at, months)
+        met = evaluation.requirements
     certificate = Certificate(
-        code=_new_code(), user_id=user_id, certification_id=certification.id, issued_at=at,
-        expires_at=add_months(at, certification.rule.get("validity_months", 12)),
-        renewed_from_id=renewed_from.id if renewed_from else None,
-        basis={r.key: {"kind": r.kind, "met_at": r.met_at.isoformat() if r.met_at else None}
-               for r in evaluation.requirements},
+        code=_new_code(), user_id=user_id, certification_id=certification.id, issued_at=at, valid_from=valid_from,
+        expires_at=expires_at, renewed_from_id=renewed_from.id if renewed_from else None,
+        basis={r.key: {"kind": r.kind, "met_at": r.met_at.isoformat() if r.met_at else None} for r in met},
     )
     db.session.add(certificate)
     db.session.flush()
     audit.record("certificate.renewed" if renewed_from else "certificate.issued", actor_id=actor_id or user_id,
                  subject_id=user_id, object_type="certificate", object_id=certificate.code,
-                 certification=certification.slug, expires=certificate.expires_at.isoformat())
+                 certification=certification.slug, expires=certificate.expires_at.isoformat(),
+                 **({"renewed": renewed_from.code} if renewed_from else {}))
     return certificate
 
 
 def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
-    """Issue the certificate the moment the last requirement is met; return it if one was issued.
+    """Issue or renew the certificate the moment the last requirement is met; return the new one.
 
-    Nothing is issued while a certificate is running; after a revocation or an expiry, only once a
-    requirement has been met again (see `status.due_for_issue`).
+    While a certificate is running, only the recertification path completed inside its window renews
+    it (`status.due_for_renewal`); after a revocation or an expiry the full path applies, once a
+    requirement has been met again (`status.due_for_issue`).
     """
     certification = certification_for(position)
     if certification is None:
@@ -105,36 +119,34 @@ def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
     # the notices area is not asked here.
     evaluation = evaluate_person(user_id, certification, suspended=False)
     at = now()
+    if due_for_renewal(evaluation, at):
+        return _issue(user_id, certification, evaluation, at, None,
+                      renewed_from=db.session.get(Certificate, evaluation.certificate.id))
     if not due_for_issue(evaluation, at):
         return None
     return _issue(user_id, certification, evaluation, at, None)
 
 
 def attempts_reset_at(user_id: int, exam_slug: str) -> datetime | None:
-    """When the person's attempt count for an exam starts afresh: the end of their last
-    certificate (revoked or expired) of a certification that requires this exam."""
-    ends = []
+    """When the person's attempt count for an exam starts afresh: the end of their last certificate
+    (revoked or expired) of a certification that requires this exam, or the opening of the renewal
+    window of a running one whose recertification path requires it."""
+    at, starts = now(), []
+    current: set[int] = set()  # certifications whose newest certificate was seen
     for certificate in db.session.scalars(select(Certificate).join(Certification).where(
-            Certificate.user_id == user_id)):
-        if certificate.certification.rule.get("exam") != exam_slug:
-            continue
-        end = certificate_facts(certificate).ended_at(now())
-        if end is not None:
-            ends.append(end)
-    return max(ends, default=None)
-
-
-def renew(certificate: Certificate, actor_id: int) -> Certificate:
-    """Re-issue a certificate (new code and validity) for a holder who still meets every requirement."""
-    if certificate.revoked_at is not None:
-        raise DomainError("已撤销的上岗证不能续期。")
-    evaluation = evaluate_person(certificate.user_id, certificate.certification, suspended=False)
-    if not evaluation.all_met:
-        raise DomainError("持证人目前没有满足全部要求，不能续期。")
-    if evaluation.certificate is not None and evaluation.certificate.id != certificate.id:
-        raise DomainError("这张上岗证已被新证取代。")
-    return _issue(certificate.user_id, certificate.certification, evaluation, now(), actor_id,
-                  renewed_from=certificate)
+            Certificate.user_id == user_id).order_by(*NEWEST_FIRST)):
+        certification = certificate.certification
+        newest = certification.id not in current
+        current.add(certification.id)
+        facts = certificate_facts(certificate)
+        if certification.rule.get("exam") == exam_slug and (end := facts.ended_at(at)) is not None:
+            starts.append(end)
+        path = (certification.rule.get("recertification") or {}) if newest else {}
+        if path.get("exam") == exam_slug and facts.ended_at(at) is None:
+            recertification = rule_for(certification).recertification
+            if recertification is not None and (opens := window_opening(facts, recertification)) <= at:
+                starts.append(opens)
+    return max(starts, default=None)
 
 
 def revoke(certificate: Certificate, reason: str, actor_id: int) -> None:

@@ -6,10 +6,20 @@ the rule's score (a run in 新手模式, choosing answers, never counts); the ex
 
 The *status* of a person for a certification: 未开始 (nothing met or started yet) / 进行中 (some
 progress, no certificate) / 有效 / 即将到期 (within 30 days) / 已过期 / 已暂停 (the holder has an
-overdue new-business notice) / 已撤销 — the last five from the newest certificate.
+overdue new-business notice) / 已撤销 — the last five from the newest certificate. A certificate
+that was renewed is 已续期: its successor is the newest one.
+
+*Recertification* (续证): a certification may define a shorter path (an exam, scenarios) and a
+window that opens some days before the certificate expires. Each requirement of the path counts
+when it was met inside the window; the path complete inside the window renews the certificate from
+its old expiry date (`due_for_renewal`, `renewal_period`). After expiry or a revocation the full
+path applies again (`due_for_issue`).
+
+*Expiry reminders*: the holder at 60, 30 and 7 days before expiry and on expiry, the store's
+managers at 30 days and on expiry (`EXPIRY_REMINDERS`, `reminders_due`).
 
 `evaluate(rule, facts, now)` is the one place these are worked out; the facts are loaded in batch
-by `facts.load_facts` (a person is a batch of one) for every page, export and issuance.
+by `facts.load_facts` (a person is a batch of one) for every page, export, issuance and renewal.
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ from typing import Mapping
 
 EXPIRING_DAYS = 30
 NOT_REQUIRED = "无需认证"  # the person's position has no certification
+RENEWED = "已续期"  # a certificate whose successor renewed it (never a person's status: the successor is newer)
 STATUS_LEVEL = {"未开始": "off", "进行中": "warn", "有效": "ok", "即将到期": "warn", "已过期": "bad",
-                "已暂停": "bad", "已撤销": "bad", NOT_REQUIRED: "off"}
+                "已暂停": "bad", "已撤销": "bad", NOT_REQUIRED: "off", RENEWED: "off"}
 _EMPTY: Mapping = MappingProxyType({})
 
 
@@ -53,6 +64,15 @@ class ExamItem:
 
 
 @dataclass(frozen=True)
+class Recertification:
+    """The recertification path (续证) and its window: it opens `window_days` before expiry."""
+
+    window_days: int
+    scenarios: tuple[ScenarioItem, ...] = ()
+    exam: ExamItem | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """A certification's requirements as they stand in the current content (rules naming content
     that no longer exists are left out)."""
@@ -62,6 +82,7 @@ class Rule:
     scenarios: tuple[ScenarioItem, ...] = ()
     exam: ExamItem | None = None
     validity_months: int = 12
+    recertification: Recertification | None = None
 
 
 # ---------------------------------------------------------------- what a person did
@@ -100,6 +121,9 @@ class CertificateFacts:
     revoked_at: datetime | None = None
     id: int | None = None
     code: str = ""
+    valid_from: datetime | None = None  # a renewal's period starts at the old expiry (None: at issue)
+    renewed_at: datetime | None = None  # when a successor renewed it (None: not renewed)
+    revoke_reason: str = ""
 
     def ended_at(self, now: datetime) -> datetime | None:
         """When the certificate stopped being held (revoked, or expired by now); None while it runs."""
@@ -148,10 +172,17 @@ class Evaluation:
     requirements: tuple[Requirement, ...]
     certificate: CertificateFacts | None  # the newest certificate of this certification
     status: str
+    renewal: tuple[Requirement, ...] = ()  # the recertification path, each met only inside the window
+    window_opens: datetime | None = None  # of the running certificate (None: no path, or nothing to renew)
 
     @property
     def all_met(self) -> bool:
         return bool(self.requirements) and all(r.met for r in self.requirements)
+
+    def window_open(self, now: datetime) -> bool:
+        """Tell whether the running certificate can be renewed now (its window is open, it has not expired)."""
+        return (self.window_opens is not None and self.certificate is not None
+                and self.window_opens <= now < self.certificate.expires_at)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -166,10 +197,17 @@ def add_months(moment: datetime, months: int) -> datetime:
     raise ValueError("unreachable")
 
 
+def window_opening(certificate: CertificateFacts, path: Recertification) -> datetime:
+    """When the recertification window of a certificate opens: `window_days` before it expires."""
+    return certificate.expires_at - timedelta(days=path.window_days)
+
+
 def certificate_status(certificate: CertificateFacts, now: datetime, suspended: bool = False) -> str:
-    """Return the state of one certificate: 已撤销, 已过期, 已暂停, 即将到期 or 有效."""
+    """Return the state of one certificate: 已撤销, 已续期, 已过期, 已暂停, 即将到期 or 有效."""
     if certificate.revoked_at is not None:
         return "已撤销"
+    if certificate.renewed_at is not None and certificate.renewed_at <= now:
+        return RENEWED
     if now >= certificate.expires_at:
         return "已过期"
     if suspended:
@@ -186,26 +224,37 @@ def _course(item: CourseItem, studied: Studied) -> Requirement:
                        studied.last_at if met else None, done > 0)
 
 
-def _scenario(item: ScenarioItem, practised: Practised) -> Requirement:
-    best = max((score for score, _ in practised.passes), default=None)
-    met_at = max((at for score, at in practised.passes if score >= item.minimum), default=None)
+def _scenario(item: ScenarioItem, practised: Practised, since: datetime | None = None) -> Requirement:
+    """The scenario requirement; with `since`, only passes at or after it count (a renewal window)."""
+    passes = [(score, at) for score, at in practised.passes if since is None or at >= since]
+    best = max((score for score, _ in passes), default=None)
+    met_at = max((at for score, at in passes if score >= item.minimum), default=None)
     if met_at is not None:
         detail = f"{best}分"
     elif best is not None:
         detail = f"最高{best}分"  # passed, but below the rule's minimum
+    elif since is not None:
+        detail = "续证期内未通过"
     else:
         detail = "打字模式未通过" if practised.tried else "未练习"
-    return Requirement("scenario", item.slug, item.title, met_at is not None, detail, met_at, practised.tried,
-                       item.minimum)
+    return Requirement("scenario", item.slug, item.title, met_at is not None, detail, met_at,
+                       bool(passes) if since is not None else practised.tried, item.minimum)
 
 
-def _exam(item: ExamItem, examined: Examined) -> Requirement:
-    met = examined.passed_at is not None
+def _exam(item: ExamItem, examined: Examined, since: datetime | None = None) -> Requirement:
+    """The exam requirement; with `since`, only a pass at or after it counts (a renewal window)."""
+    passed_at = examined.passed_at
+    if since is not None and passed_at is not None and passed_at < since:
+        passed_at = None  # passed before the window opened
+    met = passed_at is not None
     if met:
         detail = "已通过"
+    elif since is not None:
+        detail = "续证期内未通过"
     else:
         detail = f"最高{examined.best:g}分" if examined.best is not None else "未考"
-    return Requirement("exam", item.slug, item.title, met, detail, examined.passed_at, examined.best is not None)
+    return Requirement("exam", item.slug, item.title, met, detail, passed_at,
+                       met if since is not None else examined.best is not None)
 
 
 def evaluate(rule: Rule, facts: PersonFacts, now: datetime) -> Evaluation:
@@ -222,7 +271,15 @@ def evaluate(rule: Rule, facts: PersonFacts, now: datetime) -> Evaluation:
         status = "进行中"
     else:
         status = "未开始"
-    return Evaluation(requirements, certificate, status)
+    renewal: tuple[Requirement, ...] = ()
+    opens = None
+    path = rule.recertification
+    if path is not None and certificate is not None and certificate.revoked_at is None:
+        opens = window_opening(certificate, path)
+        renewal = (*(_scenario(s, facts.practised.get(s.scenario_id, Practised()), opens) for s in path.scenarios),
+                   *((_exam(path.exam, facts.examined.get(path.exam.exam_id, Examined()), opens),)
+                     if path.exam else ()))
+    return Evaluation(requirements, certificate, status, renewal, opens)
 
 
 def due_for_issue(evaluation: Evaluation, now: datetime) -> bool:
@@ -241,3 +298,75 @@ def due_for_issue(evaluation: Evaluation, now: datetime) -> bool:
         return False
     exam = [r for r in evaluation.requirements if r.kind == "exam"]
     return any(r.met_at is not None and r.met_at > ended for r in exam or evaluation.requirements)
+
+
+def due_for_renewal(evaluation: Evaluation, now: datetime) -> bool:
+    """Tell whether the running certificate is to be renewed now: its window is open, it has not
+    expired, and every requirement of the recertification path was met inside the window."""
+    return (evaluation.window_open(now) and bool(evaluation.renewal)
+            and all(r.met for r in evaluation.renewal))
+
+
+def renewal_period(certificate: CertificateFacts, validity_months: int) -> tuple[datetime, datetime]:
+    """The period of the certificate that renews this one: from its old expiry date (nobody loses
+    time by renewing early) for the validity of the certification."""
+    return certificate.expires_at, add_months(certificate.expires_at, validity_months)
+
+
+def ending(certificate: CertificateFacts, now: datetime) -> tuple[str, datetime] | None:
+    """How and when a certificate ended (已撤销, 已续期 or 已过期); None while it runs."""
+    if certificate.revoked_at is not None and certificate.revoked_at <= now:
+        return "已撤销", certificate.revoked_at
+    if certificate.renewed_at is not None and certificate.renewed_at <= now:
+        return RENEWED, certificate.renewed_at
+    if certificate.expires_at <= now:
+        return "已过期", certificate.expires_at
+    return None
+
+
+# ---------------------------------------------------------------- expiry reminders
+
+
+@dataclass(frozen=True)
+class ExpiryReminder:
+    kind: str  # the outbox kind (and part of its key)
+    days: int  # before expiry; 0: at expiry
+    to: str  # holder | manager
+
+
+EXPIRY_REMINDERS = (
+    ExpiryReminder("cert-60d", 60, "holder"),
+    ExpiryReminder("cert-30d", 30, "holder"),
+    ExpiryReminder("cert-7d", 7, "holder"),
+    ExpiryReminder("cert-expired", 0, "holder"),
+    ExpiryReminder("cert-mgr-30d", 30, "manager"),
+    ExpiryReminder("cert-mgr-expired", 0, "manager"),
+)
+REMINDER_CATCH_UP = timedelta(days=7)  # a reminder whose time came longer ago than this is not sent late
+REMINDER_HORIZON = timedelta(days=max(r.days for r in EXPIRY_REMINDERS))
+
+
+def reminder_at(certificate: CertificateFacts, reminder: ExpiryReminder) -> datetime:
+    """When a reminder of this certificate comes."""
+    return certificate.expires_at - timedelta(days=reminder.days)
+
+
+def reminders_due(certificate: CertificateFacts, now: datetime) -> tuple[ExpiryReminder, ...]:
+    """The expiry reminders of a person's current certificate that are due at `now`.
+
+    For each recipient, the latest reminder whose time has come, if it came after the certificate
+    was issued and less than REMINDER_CATCH_UP ago: a sweep that was down for a while sends the
+    news that is still true, not a stale 「60天后到期」. None for a revoked or renewed certificate.
+    """
+    if certificate.revoked_at is not None or certificate.renewed_at is not None:
+        return ()
+    due = []
+    for to in ("holder", "manager"):
+        came = [r for r in EXPIRY_REMINDERS if r.to == to and reminder_at(certificate, r) <= now]
+        if not came:
+            continue
+        latest = min(came, key=lambda r: r.days)
+        moment = reminder_at(certificate, latest)
+        if moment >= certificate.issued_at and now - moment < REMINDER_CATCH_UP:
+            due.append(latest)
+    return tuple(due)

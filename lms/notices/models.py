@@ -128,15 +128,21 @@ def _conditions(cls, state: str, at: datetime):
 
 
 class Outbox(db.Model):
-    """A reminder to deliver, once: the unique key makes a second sweep's insert fail."""
+    """A reminder to deliver, once: the unique key makes a second sweep's insert fail.
+
+    A notice's reminder names its notice (and assignment); a certificate's expiry reminder, queued by
+    the certification area through `reminders.queue`, names its certificate instead.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # person-24h, person-6h, manager-6h, manager-due, trainer-due
+    # person-24h, person-6h, manager-6h, manager-due, trainer-due; cert-60d … (certification.status.EXPIRY_REMINDERS)
+    kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))  # inapp | email | webhook
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("notice_assignment.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

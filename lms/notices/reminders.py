@@ -9,6 +9,10 @@ transaction (a claim expires after LEASE, so a sweep that died after claiming do
 them) and marks each sent. In-app messages are written in the same transaction that marks the
 row sent: exactly once. E-mail (SMTP, when configured) and the store's WeCom/DingTalk robot
 (when set) are retried with backoff; a failure is recorded and never blocks anything.
+
+The outbox is shared: an area above queues its own reminders through `queue` when the sweep asks
+(`events.reminders_requested`, e.g. certificates about to expire) and says whether one of them is
+stale before it is sent (`events.reminder_stale`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+
+from .. import events
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -134,6 +140,12 @@ def enqueue(at: datetime | None = None) -> int:
             rows.append(_row(f"{base}:inapp", kind, "inapp", notice.published_by, None, notice.id, None, payload))
             if mail and user(notice.published_by).email:
                 rows.append(_row(f"{base}:email", kind, "email", notice.published_by, None, notice.id, None, payload))
+    return queue(rows)
+
+
+def queue(rows: list[dict]) -> int:
+    """Insert outbox rows (`outbox_row`), each key once: a key already queued is left alone. Return
+    how many rows are new."""
     queued = 0
     for start in range(0, len(rows), 500):
         queued += _insert_ignore(rows[start:start + 500])
@@ -141,10 +153,17 @@ def enqueue(at: datetime | None = None) -> int:
     return queued
 
 
-def _row(key, kind, channel, recipient_id, store_id, notice_id, assignment_id, payload) -> dict:
+def outbox_row(key: str, kind: str, channel: str, recipient_id: int | None, store_id: int | None, payload: dict,
+               notice_id: int | None = None, assignment_id: int | None = None,
+               certificate_id: int | None = None) -> dict:
+    """One reminder for one channel (inapp, email to the recipient; webhook to the store's robot)."""
     return {"key": key, "kind": kind, "channel": channel, "recipient_id": recipient_id, "store_id": store_id,
-            "notice_id": notice_id, "assignment_id": assignment_id, "payload": payload, "created_at": now(),
-            "attempts": 0, "last_error": ""}
+            "notice_id": notice_id, "assignment_id": assignment_id, "certificate_id": certificate_id,
+            "payload": payload, "created_at": now(), "attempts": 0, "last_error": ""}
+
+
+def _row(key, kind, channel, recipient_id, store_id, notice_id, assignment_id, payload) -> dict:
+    return outbox_row(key, kind, channel, recipient_id, store_id, payload, notice_id, assignment_id)
 
 
 def claim(at: datetime | None = None, limit: int = 500) -> str | None:
@@ -218,7 +237,10 @@ def _mark_sent(row: Outbox, token: str, note: str = "") -> bool:
 
 
 def _stale(row: Outbox) -> bool:
-    """A reminder whose assignment is no longer open (done or cancelled), or whose notice was withdrawn."""
+    """A reminder whose assignment is no longer open (done or cancelled), or whose notice was withdrawn;
+    another area's reminder is stale when that area says so."""
+    if row.notice_id is None:
+        return any(events.ask(events.reminder_stale, row=row))
     notice = db.session.get(Notice, row.notice_id)
     if notice is None or not notice.active:
         return True
@@ -274,7 +296,7 @@ def _send_webhook(url: str, payload: dict) -> None:
 def sweep(at: datetime | None = None) -> SweepReport:
     """Queue what is due and deliver what is queued (committing as it goes)."""
     report = SweepReport()
-    report.queued = enqueue(at)
+    report.queued = enqueue(at) + sum(events.ask(events.reminders_requested, at=at or now()))
     db.session.commit()
     while True:
         token = claim(at)

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..certification.models import Certificate
 from ..clock import LOCAL_TZ, now
 from ..exports import Table
 from ..courses.models import Course, Module, ModuleProgress
@@ -70,12 +69,15 @@ def entries(user_id: int) -> list[Entry]:
         mode = "（新手模式）" if run.mode == "beginner" else ""
         result.append(Entry(run.finished_at, "scenario", f"{run.scenario.title}{mode}", f"{run.score}分", run.passed,
                             f"scenario/{run.scenario.slug}"))
-    for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id == user_id)):
-        result.append(Entry(certificate.issued_at, "certificate", certificate.certification.title,
-                            f"编号{certificate.code}，有效期至{certificate.expires_at:%Y-%m-%d}", True,
+    from ..certification.facts import load_history
+    from ..notices.service import overdue_people
+
+    for held in load_history([user_id], overdue_people([user_id]))[user_id]:  # each with how it ended
+        certificate = held.facts
+        result.append(Entry(certificate.issued_at, "certificate", held.title, held.summary, True,
                             f"certificate/{certificate.code}"))
         if certificate.revoked_at:
-            result.append(Entry(certificate.revoked_at, "certificate", f"撤销：{certificate.certification.title}",
+            result.append(Entry(certificate.revoked_at, "certificate", f"撤销：{held.title}",
                                 certificate.revoke_reason, False, f"certificate/{certificate.code}"))
     at = now()
     for assignment in db.session.scalars(select(NoticeAssignment).where(

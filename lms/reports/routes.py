@@ -71,7 +71,16 @@ def person(user_id: int):
     for course in courses:
         modules = active_modules(course)
         detail.append((course, progress[course.id], modules, progress_for_modules(person.id, modules)))
-    return render_template("reports/person.html", person=person, detail=detail, today=today())
+    return render_template("reports/person.html", person=person, detail=detail, today=today(),
+                           history=_certificate_history(person.id), levels=STATUS_LEVEL)
+
+
+def _certificate_history(user_id: int):
+    """Every certificate the person held, with its state and how it ended (certification.facts)."""
+    from ..certification.facts import load_history
+    from ..notices.service import overdue_people
+
+    return load_history([user_id], overdue_people([user_id]))[user_id]
 
 
 # ---------------------------------------------------------------- matrix, archive, sessions, xAPI
@@ -116,7 +125,7 @@ def archive(user_id: int):
     person = Scope.of(current_user).person(user_id)
     certification = certification_status(person.id, person.position)
     return render_template("reports/archive.html", person=person, entries=archive_entries(person.id), kinds=KINDS,
-                           certification=certification, levels=STATUS_LEVEL)
+                           certification=certification, levels=STATUS_LEVEL, history=_certificate_history(person.id))
 
 
 @bp.route("/people/<int:user_id>/archive.xlsx")

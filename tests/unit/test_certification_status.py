@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lms.certification.status import (CertificateFacts, CourseItem, Examined, ExamItem, PersonFacts, Practised, Rule,
-                                      ScenarioItem, Studied, add_months, certificate_status, due_for_issue, evaluate)
+from lms.certification.status import (CertificateFacts, CourseItem, Examined, ExamItem, PersonFacts, Practised,
+                                      Recertification, Rule, ScenarioItem, Studied, add_months, certificate_status,
+                                      due_for_issue, due_for_renewal, ending, evaluate, reminders_due, renewal_period)
 
 pytestmark = pytest.mark.no_db
 
@@ -93,3 +94,73 @@ def test_issuance():
     no_exam = Rule(7, courses=RULE.courses, scenarios=RULE.scenarios)
     assert due_for_issue(evaluate(no_exam, again, T), T)
     assert not due_for_issue(evaluate(Rule(7), PersonFacts(), T), T)  # a rule without requirements issues nothing
+
+
+# ---------------------------------------------------------------- recertification, endings, reminders
+
+PATH_RULE = Rule(7, courses=RULE.courses, scenarios=RULE.scenarios, exam=RULE.exam,
+                 recertification=Recertification(60, (ScenarioItem("long-wait", "久等客户的接待", 2, 70),),
+                                                 ExamItem("final", "上岗考试", 3)))
+ISSUED = T - timedelta(days=330)
+RUNNING = CertificateFacts(ISSUED, add_months(ISSUED, 12), id=11, code="RUN")
+OPENS = RUNNING.expires_at - timedelta(days=60)
+
+
+def _renewal(practised_at, examined_at, now=T):
+    facts = PersonFacts(studied=ALL_MET.studied, certificates={7: RUNNING},
+                        practised={2: Practised(True, ((80, practised_at),))},
+                        examined={3: Examined(90.0, examined_at)})
+    return evaluate(PATH_RULE, facts, now)
+
+
+def test_the_recertification_path_counts_only_inside_the_window():
+    assert T > OPENS  # the window is open at T (about 35 days before expiry)
+    inside = _renewal(OPENS + timedelta(days=1), OPENS + timedelta(days=2))
+    assert [(r.kind, r.met) for r in inside.renewal] == [("scenario", True), ("exam", True)]
+    assert inside.window_opens == OPENS and inside.window_open(T) and due_for_renewal(inside, T)
+    before = _renewal(OPENS - timedelta(seconds=1), OPENS + timedelta(days=2))  # the run came just too early
+    assert [r.met for r in before.renewal] == [False, True] and not due_for_renewal(before, T)
+    assert before.renewal[0].detail == "续证期内未通过"
+    assert before.status == "有效" and before.all_met  # the full path stays met; it does not renew a running one
+    assert not due_for_issue(before, T)
+    at_expiry = _renewal(OPENS + timedelta(days=1), OPENS + timedelta(days=2), now=RUNNING.expires_at)
+    assert not at_expiry.window_open(RUNNING.expires_at) and not due_for_renewal(at_expiry, RUNNING.expires_at)
+    revoked = PersonFacts(certificates={7: CertificateFacts(ISSUED, RUNNING.expires_at, T - timedelta(days=1))})
+    assert evaluate(PATH_RULE, revoked, T).renewal == () and evaluate(PATH_RULE, revoked, T).window_opens is None
+    assert evaluate(RULE, PersonFacts(certificates={7: RUNNING}), T).renewal == ()  # a rule without a path
+
+
+def test_a_renewal_runs_from_the_old_expiry_date():
+    assert renewal_period(RUNNING, 12) == (RUNNING.expires_at, add_months(RUNNING.expires_at, 12))
+
+
+def test_how_a_certificate_ended():
+    expires = RUNNING.expires_at
+    assert ending(RUNNING, T) is None
+    assert ending(RUNNING, expires) == ("已过期", expires)
+    renewed = CertificateFacts(ISSUED, expires, renewed_at=T)
+    assert ending(renewed, expires + timedelta(days=1)) == ("已续期", T)
+    assert certificate_status(renewed, T) == "已续期" and certificate_status(renewed, T - timedelta(seconds=1)) == "有效"
+    revoked = CertificateFacts(ISSUED, expires, T - timedelta(days=2), renewed_at=T)
+    assert ending(revoked, T) == ("已撤销", T - timedelta(days=2))
+
+
+@pytest.mark.parametrize("days_before, kinds", [
+    (61, []), (60, ["cert-60d"]), (54, ["cert-60d"]), (53, []), (30, ["cert-30d", "cert-mgr-30d"]),
+    (24, ["cert-30d", "cert-mgr-30d"]), (8, []), (7, ["cert-7d"]), (1, ["cert-7d"]),
+    (0, ["cert-expired", "cert-mgr-expired"]), (-6, ["cert-expired", "cert-mgr-expired"]), (-7, []),
+])
+def test_reminders_due_the_latest_per_recipient_within_a_week(days_before, kinds):
+    """Each reminder is due from its moment for a week (the outbox key keeps it to one), unless a later one came."""
+    now = RUNNING.expires_at - timedelta(days=days_before)
+    assert [r.kind for r in reminders_due(RUNNING, now)] == kinds
+
+
+def test_a_sweep_that_was_down_sends_what_is_still_true():
+    # 52 days before expiry with nothing sent: the 60-day reminder came 8 days ago, too long to send late
+    assert reminders_due(RUNNING, RUNNING.expires_at - timedelta(days=52)) == ()
+    assert reminders_due(CertificateFacts(ISSUED, RUNNING.expires_at, T), T) == ()  # revoked
+    assert reminders_due(CertificateFacts(ISSUED, RUNNING.expires_at, renewed_at=T), T) == ()
+    short = CertificateFacts(T, T + timedelta(days=20))  # issued 20 days before expiry: no 60- or 30-day news
+    assert [r.kind for r in reminders_due(short, T)] == []
+    assert [r.kind for r in reminders_due(short, T + timedelta(days=13))] == ["cert-7d"]

@@ -21,6 +21,8 @@ PAGES = [
     ("/exams", ALL),
     ("/exams/{exam}", ALL),
     ("/certificates", ALL),
+    ("/certificates/expiring", ("trainer", "admin")),
+    ("/certificates/expiring.xlsx", ("trainer", "admin")),
     ("/bank", ("trainer", "admin")),
     ("/bank/import", ("trainer", "admin")),
     ("/bank/{question}", ("trainer", "admin")),
@@ -72,7 +74,7 @@ ADMIN_POSTS = [
 LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns",
                    "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1",
                    "/notices/1/check", "/notices/1/attest", "/notices/1/read", "/messages/read", "/runs/1/timer"]
-TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/certificates/X/renew", "/notices/1/withdraw",
+TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/notices/1/withdraw",
                  "/author/preview", "/author/modules/1/restore/1", "/author/scenarios/long-wait/validate",
                  "/author/scenarios/long-wait/test", "/author/phrasebook/test",
                  "/author/phrasebook/suggestions/save"]

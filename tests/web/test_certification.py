@@ -124,19 +124,20 @@ def test_expiry_revocation_and_public_verification(app, client, world, certifica
     assert len(certificates) == 2 and certificates[1][3] is None and certificates[1][0] != code
 
 
-def test_renewal_reissues_with_a_new_code(app, world, certification, frozen):
+def test_nobody_restamps_a_certificate(app, world, certification, frozen):
+    """Renewal is the recertification path (tests/web/test_recertification.py), not a trainer's button."""
     staff = world["staff_a"]
     frozen(T0)
     _study_course(app, staff.id)
     _pass_exam(app, staff.id, certification)
     [(code, *_)] = _certificates(app, staff.id)
-    later = frozen(T0 + timedelta(days=350))
+    frozen(T0 + timedelta(days=350))
     trainer = app.test_client()
     login(trainer, world["trainer"])
-    response = post(trainer, f"/certificates/{code}/renew", page=f"/certificates/{code}")
-    new_code = re.search(r"/certificates/([A-Z0-9]+)$", response.headers["Location"]).group(1)
-    certificates = _certificates(app, staff.id)
-    assert len(certificates) == 2 and certificates[1][0] == new_code and certificates[1][1] == later
+    page = trainer.get(f"/certificates/{code}").get_data(as_text=True)
+    assert "撤销上岗证" in page and "续期" not in page
+    assert post(trainer, f"/certificates/{code}/renew", page=f"/certificates/{code}").status_code == 404
+    assert len(_certificates(app, staff.id)) == 1
 
 
 def test_certificate_page_has_a_qr_code_and_is_scoped(app, world, certification, frozen):

@@ -65,6 +65,8 @@ def test_the_areas_above_are_subscribed():
     assert "lms.notices.subscribers" in receivers(events.start_requested)
     assert "lms.notices.subscribers" in receivers(events.landing_requested)
     assert "lms.certification.subscribers" in receivers(events.attempts_counted_from)
+    assert "lms.certification.subscribers" in receivers(events.reminders_requested)
+    assert "lms.certification.subscribers" in receivers(events.reminder_stale)
 
 
 def test_a_get_that_tries_to_write_is_refused(app, world):

@@ -56,17 +56,21 @@ class ExpiringRow:
             return f"还剩{self.days_left}天" if self.days_left > 0 else "今天到期"
         return f"已过期{-self.days_left}天" if self.days_left < 0 else "今天已到期"
 
-    def renewal(self, at: datetime) -> str:
-        """Where the person stands on the way to a valid certificate."""
+    def renewal_steps(self, at: datetime) -> list[str]:
+        """Where the person stands on the way to a valid certificate, one step a line."""
         evaluation = self.evaluation
         if self.status == "已过期":
-            return "需重新完成全部认证要求"
+            return ["需重新完成全部认证要求"]
         if evaluation.window_opens is None:
-            return "到期后需重新完成全部认证要求"
+            return ["到期后需重新完成全部认证要求"]
         if not evaluation.window_open(at):
-            return f"{local_date(evaluation.window_opens)}起可续证"
-        return "；".join(f"{'考试' if r.kind == 'exam' else '情景演练'}「{r.title}」{'已通过' if r.met else '未通过'}"
-                        for r in evaluation.renewal)
+            return [f"{local_date(evaluation.window_opens)}起可续证"]
+        return [f"{'考试' if r.kind == 'exam' else '情景演练'}「{r.title}」{'已通过' if r.met else '未通过'}"
+                for r in evaluation.renewal]
+
+    def renewal(self, at: datetime) -> str:
+        """The same in one line."""
+        return "；".join(self.renewal_steps(at))
 
 
 def _days_left(expires_at: datetime, at: datetime) -> int:
@@ -103,7 +107,7 @@ def by_store(rows: list[ExpiringRow]) -> list[tuple[Store | None, list[ExpiringR
     return list(groups.values())
 
 
-HEADER = ["营业厅", "姓名", "工号", "岗位", "状态", "有效期至", "剩余", "续证", "证书编号", "发证日期", "上岗证"]
+HEADER = ["营业厅", "姓名", "状态", "剩余", "有效期至", "续证", "工号", "岗位", "证书编号", "发证日期", "上岗证"]
 
 
 def expiring_table(rows: list[ExpiringRow], days: int, at: datetime | None = None) -> Table:
@@ -113,9 +117,9 @@ def expiring_table(rows: list[ExpiringRow], days: int, at: datetime | None = Non
     def day(moment: datetime) -> str:
         return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d}"
 
-    lines = [[r.store.name if r.store else "", r.person.name, r.person.emp_no, r.person.position or "", r.status,
-              day(r.certificate.expires_at), r.left, r.renewal(at), r.certificate.code, day(r.certificate.issued_at),
-              r.certification.title] for r in rows]
+    lines = [[r.store.name if r.store else "", r.person.name, r.status, r.left, day(r.certificate.expires_at),
+              r.renewal(at), r.person.emp_no, r.person.position or "", r.certificate.code,
+              day(r.certificate.issued_at), r.certification.title] for r in rows]
     return Table("到期上岗证", HEADER, lines,
                  title=[f"{days}天内到期和已过期的上岗证（{at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"],
-                 widths=[16, 10, 10, 10, 10, 12, 10, 40, 12, 12, 26])
+                 widths=[16, 10, 10, 10, 12, 40, 10, 10, 12, 12, 26])

@@ -112,19 +112,25 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
                 .where(Certificate.user_id.in_(ids), Certificate.certification_id.in_(certification_ids))
                 .order_by(*NEWEST_FIRST)):
             # the newest is never renewed (its successor would be newer): renewed_at stays None
-            newest[c.user_id].setdefault(c.certification_id, CertificateFacts(
-                c.issued_at, c.expires_at, c.revoked_at, c.id, c.code, c.valid_from))
+            newest[c.user_id].setdefault(c.certification_id, facts_of(c))
     overdue = set(suspended)
     return {user_id: PersonFacts(study.get(user_id, {}), practised.get(user_id, {}), examined.get(user_id, {}),
                                  newest.get(user_id, {}), user_id in overdue) for user_id in ids}
+
+
+def facts_of(certificate, renewed_at: datetime | None = None) -> CertificateFacts:
+    """The facts of a certificate row (a Certificate or a row with its columns); `renewed_at`: when a
+    successor renewed it, as the caller read it."""
+    return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at, certificate.id,
+                            certificate.code, certificate.valid_from, renewed_at,
+                            getattr(certificate, "revoke_reason", "") or "")
 
 
 def certificate_facts(certificate: Certificate) -> CertificateFacts:
     """The facts of one certificate, for a page about that certificate (when it was renewed included)."""
     renewed_at = db.session.scalar(select(func.min(Certificate.issued_at))
                                    .where(Certificate.renewed_from_id == certificate.id))
-    return CertificateFacts(certificate.issued_at, certificate.expires_at, certificate.revoked_at, certificate.id,
-                            certificate.code, certificate.valid_from, renewed_at, certificate.revoke_reason)
+    return facts_of(certificate, renewed_at)
 
 
 def current_certificates():
@@ -188,8 +194,7 @@ def load_history(user_ids: Iterable[int], suspended: Collection[int] = (),
             .join(Certification, Certification.id == Certificate.certification_id)
             .outerjoin(successor, successor.renewed_from_id == Certificate.id)
             .where(Certificate.user_id.in_(ids)).order_by(Certificate.user_id, *NEWEST_FIRST)):
-        facts = CertificateFacts(c.issued_at, c.expires_at, c.revoked_at, c.id, c.code, c.valid_from, renewed_at,
-                                 c.revoke_reason)
+        facts = facts_of(c, renewed_at)
         result[c.user_id].append(HeldCertificate(title, facts, certificate_status(facts, at, c.user_id in overdue),
                                                  ending(facts, at), next_code or ""))
     return result

@@ -26,9 +26,9 @@ from ..clock import now
 from ..extensions import db
 from ..notices.reminders import outbox_row, queue
 from ..web import local_date
-from .facts import current_certificates, rule_for
+from .facts import current_certificates, facts_of, rule_for
 from .models import Certificate
-from .status import REMINDER_CATCH_UP, REMINDER_HORIZON, CertificateFacts, ExpiryReminder, reminders_due
+from .status import REMINDER_CATCH_UP, REMINDER_HORIZON, ExpiryReminder, reminders_due
 
 
 def _path(certification: CertificationInfo) -> str:
@@ -78,9 +78,8 @@ def enqueue(at: datetime | None = None) -> int:
         certification = content.certification_for(holder.position)
         if certification is None or certification.id != certificate.certification_id:
             continue  # the holder's position no longer needs this certificate
-        facts = CertificateFacts(certificate.issued_at, certificate.expires_at, None, certificate.id,
-                                 certificate.code, certificate.valid_from)
-        for reminder in reminders_due(facts, at):
+        # current (none issued after it) and not revoked: neither renewed nor ended but by expiry
+        for reminder in reminders_due(facts_of(certificate), at):
             payload = _payload(reminder, certificate, holder, certification)
             base, kind, cid = f"cert{certificate.id}:{reminder.kind}", reminder.kind, certificate.id
             if reminder.to == "holder":

@@ -108,11 +108,22 @@ def outbox(app):
             .where(Outbox.certificate_id.is_not(None)).order_by(Outbox.id))]
 
 
-def status_of(app, person) -> str:
+def learner_page(app, person) -> str:
     client = app.test_client()
     login(client, person)
-    page = client.get("/certificates").get_data(as_text=True)
+    return client.get("/certificates").get_data(as_text=True)
+
+
+def status_of(app, person) -> str:
+    page = learner_page(app, person)
     return re.search(r"<header><strong>续证测试上岗证</strong> <span class=\"badge \w+\">([^<]+)</span>", page).group(1)
+
+
+def renewal_of(app, person) -> tuple[str, list[tuple[str, str]]]:
+    """The learner's 续证 box: its first line, and each requirement of the path with its badge."""
+    box = re.search(r'<article id="renewal">(.*?)</article>', learner_page(app, person), re.S).group(1)
+    first = re.sub(r"<[^>]+>", "", re.search(r"<p>(.*?)</p>", box, re.S).group(1))
+    return first, re.findall(r'<li><span>([^<]+)</span><span><span class="badge \w+">([^<]+)</span>', box)
 
 
 def test_one_certificate_from_issue_through_renewal_and_expiry_to_the_full_path(
@@ -147,6 +158,9 @@ def test_one_certificate_from_issue_through_renewal_and_expiry_to_the_full_path(
     frozen(opens - DAY)
     pass_scenario(app, staff.id, score=95)
     assert len(certificates(app, staff.id)) == 1
+    first, path = renewal_of(app, staff)
+    assert first.startswith("2027年1月1日起可以续证") and "新证的有效期从2027年3月2日起算" in first
+    assert path == [("情景演练：久等客户的接待（≥70分）", "未开放"), ("考试：测试上岗考试", "未开放")]
     with pytest.raises(DomainError, match="已用完全部2次考试机会"):
         sit_exam(app, staff.id, recert)
     frozen(opens - timedelta(minutes=1))
@@ -165,6 +179,9 @@ def test_one_certificate_from_issue_through_renewal_and_expiry_to_the_full_path(
     frozen(opens + 15 * DAY)
     assert sit_exam(app, staff.id, recert) is True
     assert len(certificates(app, staff.id)) == 1
+    first, path = renewal_of(app, staff)
+    assert first.startswith("到2027年3月2日之前通过下面的要求，上岗证会自动续期")
+    assert path == [("情景演练：久等客户的接待（≥70分）", "未通过"), ("考试：测试上岗考试", "已通过")]
 
     # -- 30 days before expiry: the holder again, and the store's manager (in-app, e-mail, the robot)
     frozen(expires - 30 * DAY)

@@ -34,7 +34,8 @@ OVERFLOW = """(allowScrollBox) => {
 
 @pytest.fixture(scope="module")
 def certificates(live_app):
-    """A store of its own with five holders: valid, expiring in 10 days, expired, revoked, renewed."""
+    """A store of its own with five holders: valid, expiring in 10 days, expired, revoked, renewed —
+    removed again afterwards, so the other journeys on the shared app count the demo people only."""
     from lms.accounts.models import Region, Store, User
     from lms.certification.models import Certificate, Certification
     from lms.certification.status import add_months
@@ -71,7 +72,20 @@ def certificates(live_app):
                               expires_at=add_months(old.expires_at, 12), renewed_from_id=old.id)
         db.session.add(renewed)
         db.session.commit()
-        return codes
+        store_id, region_id = store.id, store.region_id
+    yield codes
+    with app.app_context():
+        people = db.session.scalars(select(User.id).where(User.store_id == store_id)).all()
+        for certificate in db.session.scalars(select(Certificate).where(Certificate.user_id.in_(people))
+                                              .order_by(Certificate.id.desc())):
+            db.session.delete(certificate)  # the renewal first: it points at the one it renewed
+            db.session.flush()
+        for user_id in people:
+            db.session.delete(db.session.get(User, user_id))
+        db.session.flush()
+        db.session.delete(db.session.get(Store, store_id))
+        db.session.delete(db.session.get(Region, region_id))
+        db.session.commit()
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -8,7 +8,8 @@ else — the editor shows the trainer which of their own test replies match, so 
 easy to predict (simulations/FORMAT.md, "Key points as phrasings"):
 
 - a number — a run of digits or Chinese numerals (`NUMERALS`) — stands for any number written either
-  way: 「两个工作日内」 also matches 「3个工作日内」 and 「二十四个工作日内」;
+  way: 「两个工作日内」 also matches 「3个工作日内」 and 「二十四个工作日内」 (but not 「几个工作日内」:
+  几 names no number, and a key point with a number asks for one);
 - after a number, 「个」 may be there or not (「24小时内」 matches 「24个小时内」);
 - before 「内」, 「之」 or 「以」 may be there or not (「三天之内」 matches 「三天内」 and 「三天以内」);
 - after 「请」, 「您」 may be there or not (「请稍候」 matches 「请您稍候」 and the other way round);
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from .normalize import normalize
 
-NUMERALS = "0123456789零〇一二两三四五六七八九十百千半几"
+NUMERALS = "0123456789零〇一二两三四五六七八九十百千半"  # not 几: 「几个工作日」 names no time
 NUMBER = "[" + NUMERALS + "]+"  # a number in the reply: one or more of NUMERALS (an RE2 class)
 INSERTS = ("来", "先", "再", "马上", "这就", "立刻", "现在")  # may follow 我/我们 (longest first in the pattern)
 MAX_PHRASINGS = 20

@@ -19,8 +19,8 @@ from .conditions import Condition, ConditionError, parse as parse_condition
 from .keypoints import pattern_from_phrasings, phrasing_problems
 from .phrasebook import MUST_IDS
 from .scenario import (
-    CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MAX_NODE_TITLE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect,
-    Node, NodeTest, Option, Pattern, Scenario, Variable,
+    CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MAX_NODE_TITLE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES,
+    Branch, Expect, Node, NodeTest, Option, Pattern, Scenario, Variable,
 )
 
 

@@ -278,38 +278,28 @@ def save_scenario_text(row: Scenario, text: str, actor_id: int) -> list[str]:
 
 
 def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = None) -> list[str]:
-    """Everything `lms check` would say about this scenario text (line: node: message)."""
-    from ..yamlx import YamlError
-    from .scenario_parse import ScenarioError
-    from .validate import check_scenario
+    """Everything `lms check` would say about this scenario text (「第N行：节点「…」：…」)."""
+    from .validate import scenario_text_problems
 
-    try:
-        spec = parse_scenario_text(text, slug)
-    except YamlError as exc:
-        return [f"{exc.line or ''}: {exc}"]
-    except ScenarioError as exc:
-        return [f"{line or ''}: {node + '：' if node else ''}{message}" for line, node, message in exc.problems]
     if book is None:
-        version = current_phrasebook_version()
-        book = phrasebook_of(version)
-    problems = check_scenario(spec, book)
-    return [f"{line or ''}: {node + '：' if node else ''}{message}" for line, node, message in problems]
+        book = phrasebook_of(current_phrasebook_version())
+    return scenario_text_problems(text, slug, book)
 
 
 def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
     """Save a browser edit of the phrasebook if it and every scenario's tests still hold."""
-    from ..yamlx import YamlError
+    from ..yamlx import YamlError, at_line, yaml_error_message
     from .phrasebook_load import PhrasebookError
 
     try:
         book = parse_phrasebook(text)
     except YamlError as exc:
-        return [f"{exc.line or ''}: {exc}"]
+        return [yaml_error_message(exc)]
     except PhrasebookError as exc:
-        return [f"{line or ''}: {message}" for line, message in exc.problems]
+        return [at_line(line) + message for line, message in exc.problems]
     problems = []
     for row in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)):
-        problems += [f"{row.slug}: {p}" for p in scenario_problems(row.slug, current_version(row).yaml_text, book)]
+        problems += [f"情景「{row.title}」{p}" for p in scenario_problems(row.slug, current_version(row).yaml_text, book)]
     if problems:
         return problems
     head = db.session.get(Phrasebook, 1)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
-from ..yamlx import YamlError
+from ..yamlx import YamlError, at_line, yaml_error_message
 from .models import Run, Scenario, ScenarioVersion, Turn
 from .normalize import normalize
 from .phrasebook import Analysis, Phrasebook
@@ -227,9 +227,9 @@ def propose(key: str, entry: str, limit: int = WINDOW) -> Proposal:
     try:
         candidate = parse_phrasebook(candidate_text)
     except YamlError as exc:
-        return Proposal(target, entry, version, candidate_text, (f"{exc.line or ''}: {exc}",), (), 0, 0)
+        return Proposal(target, entry, version, candidate_text, (yaml_error_message(exc),), (), 0, 0)
     except PhrasebookError as exc:
-        problems = tuple(f"{line or ''}: {message}" for line, message in exc.problems)
+        problems = tuple(at_line(line) + message for line, message in exc.problems)
         return Proposal(target, entry, version, candidate_text, problems, (), 0, 0)
     changes, replies, window = _changes(book, candidate, limit)
     return Proposal(target, entry, version, candidate_text, (), tuple(changes), replies, window)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from ..accounts.constants import POSITIONS
-from ..yamlx import YamlError, load
+from ..yamlx import YamlError, at_line, load, yaml_error_message
 from ..digest import text_hash
 from .phrasebook import Phrasebook
 from .phrasebook_load import PhrasebookError, parse as parse_phrasebook
@@ -89,6 +90,38 @@ def load_simulations(root: Path) -> Simulations:
         if not problems:
             sims.scenarios.append(ScenarioFile(path.stem, rel(path), text, scenario))
     return sims
+
+
+def problem_text(line: int | None, node: str, message: str, titles: Mapping[str, str] | None = None) -> str:
+    """One problem as a trainer reads it in the browser: 「第54行：节点「受理投诉」：……」 (the node by its
+    title when `titles` gives one; `lms check` prints `file:line: node: message` instead, see Problem)."""
+    where = f"节点「{(titles or {}).get(node) or node}」：" if node else ""
+    return at_line(line) + where + message
+
+
+def node_titles(text: str) -> dict[str, str]:
+    """The `title:` of each node of a scenario text that may not parse as a scenario ({} if not YAML)."""
+    try:
+        nodes = (load(text) or {}).get("nodes")
+    except (YamlError, AttributeError):
+        return {}
+    if not isinstance(nodes, dict):
+        return {}
+    return {str(nid): str(spec["title"]) for nid, spec in nodes.items()
+            if isinstance(spec, dict) and isinstance(spec.get("title"), str) and spec["title"].strip()}
+
+
+def scenario_text_problems(text: str, scenario_id: str, phrasebook: Phrasebook) -> list[str]:
+    """Everything `lms check` would say about a scenario text, each problem as `problem_text` writes it."""
+    try:
+        scenario = parse_scenario_text(text, scenario_id)
+    except YamlError as exc:
+        return [yaml_error_message(exc)]
+    except ScenarioError as exc:
+        titles = node_titles(text)
+        return [problem_text(line, node, message, titles) for line, node, message in exc.problems]
+    titles = {nid: node.title for nid, node in scenario.nodes.items()}
+    return [problem_text(line, node, message, titles) for line, node, message in check_scenario(scenario, phrasebook)]
 
 
 def parse_scenario_text(text: str, scenario_id: str) -> Scenario:

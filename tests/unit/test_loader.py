@@ -79,7 +79,7 @@ def test_text_hash_changes_with_text_only(tmp_path):
     "files, expected",
     [
         pytest.param({"c/course.yaml": "title: [unclosed\nsummary: x\n", "c/01-m.md": MODULE},
-                     "courses/c/course.yaml:2: YAML格式错误", id="broken-course-yaml"),
+                     "courses/c/course.yaml:1: 方括号「[」没有配对的「]」", id="broken-course-yaml"),
         pytest.param({"c/course.yaml": COURSE.replace("title: 服务礼仪", "title: ''"), "c/01-m.md": MODULE},
                      "courses/c/course.yaml:1: 缺少标题（title）", id="empty-course-title"),
         pytest.param({"c/course.yaml": COURSE.replace("title: 服务礼仪\n", ""), "c/01-m.md": MODULE},
@@ -106,7 +106,7 @@ def test_text_hash_changes_with_text_only(tmp_path):
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": "---\ntitle: x\n"},
                      "courses/c/01-m.md:1: YAML头部没有以「---」结束", id="unclosed-front-matter"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("minutes: 5", "minutes: [5")},
-                     "courses/c/01-m.md:4: YAML格式错误", id="broken-front-matter"),
+                     "courses/c/01-m.md:4: 方括号「[」没有配对的「]」", id="broken-front-matter"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("title: 仪容规范\n", "")},
                      "courses/c/01-m.md:1: 缺少标题（title）", id="missing-module-title"),
         pytest.param({"c/course.yaml": COURSE, "c/01-m.md": MODULE.replace("title: 仪容规范", "title:")},

@@ -238,7 +238,7 @@ def test_shipped_mini_scenario_is_valid():
     (("        next: explain\n        min_score: 0.9", "        next: listen\n        min_score: 0.9"), "应去「listen」"),
     (("outcome: success", "outcome: great"), "「outcome」应为"),
     (("start: listen", "start: begin"), "start「begin」不是已有节点"),
-    (("title: 测试情景\n", "title: [测试\n"), "YAML格式错误"),
+    (("title: 测试情景\n", "title: [测试\n"), "方括号「[」没有配对的「]」"),
 ])
 def test_validator_reports_each_rule_with_line_and_node(change, expected):
     old, new = change

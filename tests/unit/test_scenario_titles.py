@@ -8,10 +8,11 @@ import pytest
 
 from lms.roleplay.scenario import MAX_NODE_TITLE, step
 from lms.roleplay.scenario_parse import ScenarioError
-from lms.roleplay.validate import parse_phrasebook, parse_scenario_text
+from lms.roleplay.validate import load_simulations, parse_phrasebook, parse_scenario_text
 
 pytestmark = pytest.mark.no_db
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
 BOOK = parse_phrasebook((DATA / "mini_phrasebook.yaml").read_text(encoding="utf-8"))
 TEXT = (DATA / "mini_scenario.yaml").read_text(encoding="utf-8")
 SOLVE_PATTERN = ("        - {id: timeframe, label: 说明处理时限, regex: '([0-9一二两三四五六七八九十]+)(个)?(工作日|小时|天)(之)?内', "
@@ -45,7 +46,8 @@ def test_a_bad_title_is_reported_on_its_line(title, expected):
     text = TEXT.replace("  explain:\n", f"  explain:\n    title: {title}\n", 1)
     line = text.splitlines().index(f"    title: {title}") + 1
     problems = problems_of(text)
-    assert any(expected in message and where == line and node == "explain" for where, node, message in problems), problems
+    assert any(expected in message and where == line and node == "explain"
+               for where, node, message in problems), problems
 
 
 def test_two_nodes_with_one_title_are_reported():
@@ -85,3 +87,14 @@ def test_key_point_problems_are_in_chinese_with_their_line(body, expected):
     problems = problems_of(text)
     assert any(expected in message and node == "solve" and where for where, node, message in problems), problems
 
+
+
+def test_every_shipped_node_has_a_fitting_chinese_title():
+    sims = load_simulations(ROOT / "simulations")
+    assert sims.problems == [] and len(sims.scenarios) == 14
+    for item in sims.scenarios:
+        for node in item.scenario.nodes.values():
+            assert node.title != node.id, f"{item.id}: {node.id} has no title"
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in node.title), (item.id, node.id, node.title)
+            if node.end:  # an ending says it ends, and how
+                assert node.title.startswith("结束："), (item.id, node.id, node.title)

@@ -113,7 +113,7 @@ def test_scenario_editor_validates_draws_and_test_plays(app, trainer, world):
     broken = text.replace("goto:", "goto: nowhere #", 1)
     problems = json.loads(trainer.post("/author/scenarios/long-wait/validate",
                                        data={"csrf_token": token, "yaml_text": broken}).get_data())["problems"]
-    assert any("不是已有节点" in p for p in problems) and re.match(r"^\d+: ", problems[0])
+    assert any("不是已有节点" in p for p in problems) and re.match(r"^第\d+行：节点「[^」]+」：", problems[0])
     refused = post(trainer, "/author/scenarios/long-wait", {"yaml_text": broken}, page="/author/scenarios/long-wait")
     assert "不是已有节点" in refused.get_data(as_text=True)
     edited = text.replace("title: 久等客户的接待", "title: 久等客户的接待（修订）", 1)
@@ -141,4 +141,4 @@ def test_phrasebook_editor_tests_replies_and_guards_the_scenarios(app, trainer):
     page = post(trainer, "/author/phrasebook", {"yaml_text": weakened}, page="/author/phrasebook").get_data(as_text=True)
     assert "应命中" in page or "得分应至少" in page or "应去" in page  # scenario tests would break: not saved
     broken = post(trainer, "/author/phrasebook", {"yaml_text": "categories: [oops"}, page="/author/phrasebook")
-    assert "YAML格式错误" in broken.get_data(as_text=True)
+    assert "第1行：方括号「[」没有配对的「]」" in broken.get_data(as_text=True)

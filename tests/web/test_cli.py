@@ -65,7 +65,7 @@ def test_bad_file_reports_file_and_line_and_changes_nothing(app, content):
     before = _module(app, "etiquette", "grooming").version
     result = runner.invoke(args=["lms", "sync"])
     assert result.exit_code == 1
-    assert "courses/phone-service/course.yaml:2: YAML格式错误" in result.output
+    assert "courses/phone-service/course.yaml:1: 方括号「[」没有配对的「]」" in result.output
     assert "未做任何改动" in result.output
     assert _module(app, "etiquette", "grooming").version == before  # the good change was not applied
 

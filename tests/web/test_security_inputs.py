@@ -116,7 +116,7 @@ def test_row2_patterns_re2_cannot_run_are_refused_with_their_line(app, trainer, 
     crafted = _with_pattern(text, regex, "您好")
     line = crafted.splitlines().index(f"          regex: '{regex}'") + 1
     problems = _validate(trainer, crafted)
-    assert any(p.startswith(f"{line}: ") and reason in p for p in problems), problems
+    assert any(p.startswith(f"第{line}行：") and reason in p for p in problems), problems
     page = post(trainer, EDITOR, {"yaml_text": crafted}, page=EDITOR).get_data(as_text=True)
     assert reason in page
     assert _scenario_version(app) == version  # nothing saved

@@ -153,7 +153,7 @@ def test_a_save_that_would_break_a_node_test_shows_the_problems_and_saves_nothin
                     page="/author/phrasebook/suggestions")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "没有保存" in page and "long-wait:" in page  # which scenario's node tests would fail, and why
+    assert "没有保存" in page and "情景「久等客户的接待」第" in page  # which scenario's node tests would fail, and why
     assert _versions(app) == before
 
 

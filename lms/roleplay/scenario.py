@@ -28,6 +28,7 @@ CATEGORIES = ("迎宾引导", "柜台受理", "投诉处理", "电话服务", "�
 MODES = ("text", "choice")
 TURN_NAMES = {"score", "forbidden", "critical", "elapsed", "choice", "turns"}
 DEFAULT_ELAPSED = 5.0
+MAX_NODE_TITLE = 20  # characters of a node's `title:`
 CHOICE_POINTS = 2.0  # what a choice turn is worth unless its node says `points:` (a short typed turn's worth)
 
 
@@ -44,12 +45,14 @@ class Variable:
 
 @dataclass(frozen=True)
 class Pattern:
-    """Required content that is not a stock phrase, found by a regular expression (RE2: linear time)."""
+    """Required content that is not a stock phrase (a key point, 要点), found by a regular expression
+    (RE2: linear time) — written by the trainer, or built from example phrasings (keypoints.py)."""
 
     id: str
     label: str
     regex: Any  # a compiled re2 pattern (scenario_parse.compile_regex)
     weight: float = 1.0
+    phrasings: tuple[str, ...] = ()  # as written; empty for a key point written as `regex:`
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ class Node:
     outcome: str = ""
     debrief: str = ""
     points: float = CHOICE_POINTS  # a choice node without `expect`: the turn's maximum; each option's score is a share
+    title: str = ""  # the short Chinese name shown instead of the id; the id when the file gives none
+
+    def __post_init__(self):
+        if not self.title:
+            object.__setattr__(self, "title", self.id)
 
     @property
     def scored_choice(self) -> bool:

@@ -16,9 +16,10 @@ from typing import Any, Mapping
 import re2
 
 from .conditions import Condition, ConditionError, parse as parse_condition
+from .keypoints import pattern_from_phrasings, phrasing_problems
 from .phrasebook import MUST_IDS
 from .scenario import (
-    CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect,
+    CATEGORIES, CHOICE_POINTS, DEFAULT_ELAPSED, ID_RE, MAX_NODE_TITLE, MODES, NODE_RE, OUTCOMES, STAGES, TURN_NAMES, Branch, Expect,
     Node, NodeTest, Option, Pattern, Scenario, Variable,
 )
 
@@ -103,11 +104,15 @@ def parse_scenario(data: Any, scenario_id: str, positions: tuple[str, ...]) -> S
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         p.add(data, "nodes", "", "缺少「nodes」")
         raw_nodes = {}
-    nodes = {}
+    nodes, named = {}, {}
     for node_id, spec in raw_nodes.items():
         node = _node(str(node_id), spec, raw_nodes, variables, p)
-        if node is not None:
-            nodes[node.id] = node
+        if node is None:
+            continue
+        nodes[node.id] = node
+        if node.title in named:
+            p.add(spec, "title", node.id, f"节点名称「{node.title}」与节点「{named[node.title]}」重复")
+        named.setdefault(node.title, node.id)
     start = data.get("start")
     if start not in raw_nodes:
         p.add(data, "start", "", f"start「{start}」不是已有节点")
@@ -173,6 +178,7 @@ def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, V
         p.add(raw_nodes, node_id, node_id, "节点应为键值对")
         return None
     line = spec.line if hasattr(spec, "line") else 0
+    title = _node_title(node_id, spec, p)
     lines = _customer_lines(node_id, spec, p)
     if spec.get("end"):
         outcome = spec.get("outcome")
@@ -181,7 +187,7 @@ def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, V
         if not spec.get("debrief"):
             p.add(spec, "debrief", node_id, "结局缺少「debrief」（复盘说明）")
         return Node(node_id, line, lines, end=True, outcome=str(outcome or ""), debrief=str(spec.get("debrief", "")),
-                    cite=str(spec.get("cite", "")))
+                    cite=str(spec.get("cite", "")), title=title)
     mode = spec.get("mode", "text")
     if mode not in MODES:
         p.add(spec, "mode", node_id, "「mode」应为「text」或「choice」")
@@ -202,7 +208,20 @@ def _node(node_id: str, spec: Any, raw_nodes: Mapping, variables: Mapping[str, V
         p.add(spec, "points", node_id, "「points」应为正数")
         points = CHOICE_POINTS
     return Node(node_id, line, lines, mode, expect, tuple(str(f) for f in forbid), str(spec.get("cite", "")),
-                options, branches, tests, points=float(points))
+                options, branches, tests, points=float(points), title=title)
+
+
+def _node_title(node_id: str, spec: Mapping, p: _Problems) -> str:
+    """The node's short Chinese name (`title:`), or "" when it has none (Node then shows its id)."""
+    if "title" not in spec:
+        return ""
+    raw = spec.get("title")
+    title = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not title:
+        p.add(spec, "title", node_id, "节点的「title」是空的：写一个简短的中文名称，如「受理投诉」")
+    elif len(title) > MAX_NODE_TITLE:
+        p.add(spec, "title", node_id, f"节点的「title」太长（{len(title)}个字，最多{MAX_NODE_TITLE}个）")
+    return title
 
 
 def _customer_lines(node_id: str, spec: Mapping, p: _Problems) -> tuple:
@@ -256,25 +275,56 @@ def _expect(node_id: str, raw: Any, spec: Mapping, p: _Problems) -> Expect:
         p.add(raw, "stage", node_id, f"「stage」应为{'、'.join(STAGES)}之一")
     patterns = []
     seen: set[str] = set()
-    for item in raw.get("patterns") or []:
-        if not isinstance(item, dict) or not item.get("id") or not item.get("regex"):
-            p.add(raw, "patterns", node_id, "pattern要有「id」和「regex」")
-            continue
-        if item["id"] in seen:
-            p.add(item, "id", node_id, f"pattern id「{item['id']}」重复")
-        seen.add(item["id"])
-        try:
-            compiled = compile_regex(str(item["regex"]))
-        except RegexError as exc:
-            p.add(item, "regex", node_id, str(exc))
-            continue
-        weight = item.get("weight", 1)
-        if not isinstance(weight, (int, float)) or weight <= 0:
-            p.add(item, "weight", node_id, "pattern的「weight」应为正数")
-            weight = 1
-        patterns.append(Pattern(str(item["id"]), str(item.get("label", item["id"])), compiled, float(weight)))
+    raw_patterns = raw.get("patterns") or []
+    if not isinstance(raw_patterns, list):
+        p.add(raw, "patterns", node_id, "「expect.patterns」应为要点的列表")
+        raw_patterns = []
+    for item in raw_patterns:
+        pattern = _pattern(node_id, item, raw, seen, p)
+        if pattern is not None:
+            patterns.append(pattern)
     return Expect(tuple(categories), {k: float(v) for k, v in weights.items()}, stage, tuple(patterns),
                   str(raw.get("model", "")))
+
+
+def _pattern(node_id: str, item: Any, raw: Mapping, seen: set[str], p: _Problems) -> Pattern | None:
+    """One key point (要点): `phrasings:` (example phrasings, keypoints.py) or `regex:` (RE2), never both."""
+    if not isinstance(item, dict) or not item.get("id"):
+        p.add(item if isinstance(item, dict) else raw, None if isinstance(item, dict) else "patterns", node_id,
+              "每个要点要有「id」，以及「phrasings」（例句）或「regex」（正则）")
+        return None
+    if item["id"] in seen:
+        p.add(item, "id", node_id, f"要点id「{item['id']}」重复")
+    seen.add(item["id"])
+    has_regex, has_phrasings = "regex" in item, "phrasings" in item
+    if has_regex == has_phrasings:
+        p.add(item, None, node_id, f"要点「{item['id']}」" + (
+            "不能同时写「regex」和「phrasings」：二选一" if has_regex else "要写「phrasings」（例句）或「regex」（正则）之一"))
+        return None
+    phrasings: tuple[str, ...] = ()
+    if has_phrasings:
+        problems = phrasing_problems(item["phrasings"])
+        for message in problems:
+            p.add(item, "phrasings", node_id, f"要点「{item['id']}」：{message}")
+        if problems:
+            return None
+        phrasings = tuple(str(x).strip() for x in item["phrasings"])
+        source = pattern_from_phrasings(list(phrasings))
+    elif not item.get("regex"):
+        p.add(item, "regex", node_id, f"要点「{item['id']}」的「regex」是空的")
+        return None
+    else:
+        source = str(item["regex"])
+    try:
+        compiled = compile_regex(source)
+    except RegexError as exc:
+        p.add(item, "phrasings" if has_phrasings else "regex", node_id, str(exc))
+        return None
+    weight = item.get("weight", 1)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
+        p.add(item, "weight", node_id, "要点的「weight」应为正数")
+        weight = 1
+    return Pattern(str(item["id"]), str(item.get("label", item["id"])), compiled, float(weight), phrasings)
 
 
 def _options(node_id: str, spec: Mapping, p: _Problems) -> tuple[Option, ...]:

@@ -130,7 +130,7 @@ def test_editor_page_shows_the_map_and_a_node_form(app, trainer):
     page = trainer.get(EDITOR).get_data(as_text=True)
     nodes = len(sd.nodes(sd.load(working(app))))
     assert page.count("<rect ") == nodes
-    assert f'href="/author/scenarios/{SLUG}/nodes/open"' in page and "新建情景" not in page
+    assert f'href="/author/scenarios/{SLUG}/nodes/open#edit"' in page and "新建情景" not in page
     form = trainer.get(f"{EDITOR}/nodes/open").get_data(as_text=True)
     with app.app_context():
         labels = [c.label for c in phrasebook_of(current_phrasebook_version()).must_categories]
@@ -248,14 +248,8 @@ def test_a_branch_chosen_from_the_list_becomes_a_when(app, trainer):
     assert "必须是最后一个" in box
 
 
-def _phrasings_understood() -> None:
-    """The templates write key points as phrasings (lms/roleplay/keypoints.py, arriving with scenario-core)."""
-    pytest.importorskip("lms.roleplay.keypoints")
-
-
 @pytest.mark.parametrize("key", sorted(TEMPLATES))
 def test_each_template_is_valid_and_passes_its_own_tests(app, key):
-    _phrasings_understood()
     with app.app_context():
         book = phrasebook_of(current_phrasebook_version())
         text = template_text(key)
@@ -273,7 +267,6 @@ def test_each_template_is_valid_and_passes_its_own_tests(app, key):
 
 
 def test_new_scenario_from_a_template_is_a_draft_until_published_and_test_play_is_not_recorded(app, trainer, world):
-    _phrasings_understood()
     page = "/author/scenarios/new"
     refused = post(trainer, page, {"template": "complaint", "title": "宽带断线投诉", "slug": "Bad Slug"}, page=page)
     assert "编号只能用小写英文字母" in refused.get_data(as_text=True) and "宽带断线投诉" in refused.get_data(as_text=True)

@@ -296,7 +296,7 @@ def test_new_scenario_from_a_template_is_a_draft_until_published_and_test_play_i
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "scenario.attempted")) == attempts
     debrief = trainer.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "试玩" in debrief and "草稿" in debrief
+    assert "试玩" in debrief and "草稿" in debrief and "再试玩一次" in debrief and "再练一次" not in debrief
     assert "宽带断线投诉" not in trainer.get("/practice/history").get_data(as_text=True)
     published = post(trainer, f"{editor}/publish", page=editor)
     assert published.status_code == 302

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("authoring", __name__, url_prefix="/author")
 
-from . import routes, suggest  # noqa: E402,F401
+from . import routes, scenario_editor, suggest  # noqa: E402,F401

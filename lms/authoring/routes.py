@@ -13,13 +13,10 @@ from ..courses.service import edit_module, restore_module
 from ..errors import DomainError
 from ..extensions import db
 from ..roleplay.models import Scenario
-from ..roleplay.service import (current_phrasebook_version, current_version, phrasebook_head, phrasebook_of,
-                                save_phrasebook_text,
-                                save_scenario_text, scenario_of, scenario_problems, start_run)
+from ..roleplay.service import current_phrasebook_version, phrasebook_head, phrasebook_of, save_phrasebook_text
 from ..roleplay.validate import parse_phrasebook
 from ..sanitize import preview_markdown
 from . import bp
-from .graph import BOX_H, BOX_W, layout
 
 TRAINERS = ("trainer", "admin")
 
@@ -34,7 +31,8 @@ def _trainers_only():
 def index():
     """Everything that can be edited, with what was changed in the browser and not yet exported."""
     courses = db.session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.sort_order)).all()
-    scenarios = db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)).all()
+    scenarios = db.session.scalars(select(Scenario).where(Scenario.active.is_(True) | (Scenario.version == 0))
+                                   .order_by(Scenario.slug)).all()
     return render_template("authoring/index.html", courses=courses, scenarios=scenarios,
                            phrasebook=phrasebook_head())
 
@@ -79,51 +77,6 @@ def module_restore(module_id: int, version: int):
     restore_module(module, version, current_user.id)
     flash(f"已恢复第{version}版的内容，保存为第{module.version}版。", "success")
     return redirect(url_for("authoring.module", module_id=module.id))
-
-
-def _scenario_or_404(slug: str) -> Scenario:
-    row = db.session.scalar(select(Scenario).where(Scenario.slug == slug))
-    if row is None:
-        abort(404)
-    return row
-
-
-@bp.route("/scenarios/<slug>", methods=["GET", "POST"])
-def scenario(slug: str):
-    """Edit a scenario's YAML; it is saved only when `lms check` would pass it."""
-    row = _scenario_or_404(slug)
-    form = ConfirmForm()
-    text, problems = current_version(row).yaml_text, []
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        text = request.form.get("yaml_text", "").replace("\r\n", "\n")
-        problems = save_scenario_text(row, text, current_user.id)
-        if not problems:
-            flash(f"已保存为第{row.version}版，已生效。", "success")
-            return redirect(url_for("authoring.scenario", slug=slug))
-    spec = scenario_of(current_version(row))
-    return render_template("authoring/scenario.html", row=row, text=text, problems=problems, form=form,
-                           graph=layout(spec), box_w=BOX_W, box_h=BOX_H)
-
-
-@bp.route("/scenarios/<slug>/validate", methods=["POST"])
-def scenario_validate(slug: str):
-    """Check YAML text without saving it (for the editor's live validation)."""
-    row = _scenario_or_404(slug)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    return jsonify(problems=scenario_problems(row.slug, request.form.get("yaml_text", "").replace("\r\n", "\n")))
-
-
-@bp.route("/scenarios/<slug>/test", methods=["POST"])
-def scenario_test(slug: str):
-    """Play the scenario as a learner would; the run is not a learning record."""
-    row = _scenario_or_404(slug)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    run = start_run(current_user.id, row, "test")
-    return redirect(url_for("roleplay.run", run_id=run.id))
 
 
 @bp.route("/phrasebook", methods=["GET", "POST"])

@@ -79,6 +79,24 @@ class ScenarioVersion(db.Model):
     scenario: Mapped[Scenario] = relationship(back_populates="versions")
 
 
+class ScenarioDraft(db.Model):
+    """The editor's unpublished text of a scenario: one per scenario, shared by its trainers.
+
+    Kept across closed tabs and restarts; publishing makes it the scenario's next version and
+    removes it. One draft per scenario (not per trainer): a scenario has one text, and two private
+    drafts would silently undo each other on publish; the page says who changed it last.
+    """
+
+    __tablename__ = "scenario_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenario.id"), unique=True)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int] = mapped_column(default=0)  # the version it was started from (0: a new scenario)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class Run(db.Model):
     """One play-through of a scenario by a person."""
 

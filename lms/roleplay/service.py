@@ -141,8 +141,9 @@ def start_timer(run: Run, node: engine.Node) -> bool:
 
 
 def current_version(scenario: Scenario) -> ScenarioVersion:
-    """Return the newest version of a scenario (one row, not every version)."""
-    return db.session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id)
+    """Return the newest published version of a scenario (one row; a draft's test-play copy is none)."""
+    return db.session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id,
+                                                            ScenarioVersion.origin != "draft")
                              .order_by(ScenarioVersion.version.desc()).limit(1))
 
 
@@ -157,14 +158,18 @@ def clean_reply(text: str) -> str:
     return text
 
 
-def start_run(user_id: int, scenario: Scenario, mode: str) -> Run:
-    """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned."""
+def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVersion | None = None) -> Run:
+    """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned.
+
+    `version` plays another text than the current one: a draft's test-play copy (mode test only).
+    """
     if mode != "test":  # a trainer's test-play is not training
         events.ensure_may_start(user_id)
+        version = None
     book = current_phrasebook_version()
     if book is None:
         raise DomainError("短语库尚未加载，请联系培训岗。")
-    version = current_version(scenario)
+    version = version or current_version(scenario)
     spec = scenario_of(version)
     db.session.execute(
         update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")

@@ -37,6 +37,8 @@ PAGES = [
     ("/author/phrasebook/suggestions", ("trainer", "admin")),
     ("/author/phrasebook/suggestions/propose", ("trainer", "admin")),
     ("/author/scenarios/{scenario}", ("trainer", "admin")),
+    ("/author/scenarios/{scenario}/yaml", ("trainer", "admin")),
+    ("/author/scenarios/new", ("trainer", "admin")),
     ("/author/modules/{question}", ("trainer", "admin")),
     ("/notices", ALL),
     ("/notices/new", ("trainer", "admin")),

@@ -109,16 +109,16 @@ def test_scenario_editor_validates_draws_and_test_plays(app, trainer, world):
         text, version = current_version(row).yaml_text, row.version
         nodes = len(__import__("yaml").safe_load(text)["nodes"])
     assert page.count("<rect ") == nodes
-    token = csrf_token(trainer, "/author/scenarios/long-wait")
+    token = csrf_token(trainer, "/author/scenarios/long-wait/yaml")
     broken = text.replace("goto:", "goto: nowhere #", 1)
     problems = json.loads(trainer.post("/author/scenarios/long-wait/validate",
                                        data={"csrf_token": token, "yaml_text": broken}).get_data())["problems"]
     assert any("不是已有节点" in p for p in problems) and re.match(r"^第\d+行：节点「[^」]+」：", problems[0])
-    refused = post(trainer, "/author/scenarios/long-wait", {"yaml_text": broken}, page="/author/scenarios/long-wait")
+    refused = post(trainer, "/author/scenarios/long-wait/yaml", {"yaml_text": broken}, page="/author/scenarios/long-wait/yaml")
     assert "不是已有节点" in refused.get_data(as_text=True)
     edited = text.replace("title: 久等客户的接待", "title: 久等客户的接待（修订）", 1)
     assert edited != text
-    post(trainer, "/author/scenarios/long-wait", {"yaml_text": edited}, page="/author/scenarios/long-wait")
+    post(trainer, "/author/scenarios/long-wait/yaml", {"yaml_text": edited}, page="/author/scenarios/long-wait/yaml")
     with app.app_context():
         row = db.session.scalar(select(Scenario).where(Scenario.slug == "long-wait"))
         assert row.version == version + 1 and row.dirty and row.title.endswith("（修订）")

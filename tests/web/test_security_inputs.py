@@ -117,7 +117,7 @@ def test_row2_patterns_re2_cannot_run_are_refused_with_their_line(app, trainer, 
     line = crafted.splitlines().index(f"          regex: '{regex}'") + 1
     problems = _validate(trainer, crafted)
     assert any(p.startswith(f"第{line}行：") and reason in p for p in problems), problems
-    page = post(trainer, EDITOR, {"yaml_text": crafted}, page=EDITOR).get_data(as_text=True)
+    page = post(trainer, f"{EDITOR}/yaml", {"yaml_text": crafted}, page=f"{EDITOR}/yaml").get_data(as_text=True)
     assert reason in page
     assert _scenario_version(app) == version  # nothing saved
 
@@ -265,7 +265,7 @@ def test_row4_yaml_alias_bomb_is_refused_before_it_expands(app, trainer, editor)
     crafted = text + _BOMB
     with answered_within(1.0):
         if editor == "scenario":
-            page = post(trainer, EDITOR, {"yaml_text": crafted}, page=EDITOR).get_data(as_text=True)
+            page = post(trainer, f"{EDITOR}/yaml", {"yaml_text": crafted}, page=f"{EDITOR}/yaml").get_data(as_text=True)
         elif editor == "validate":
             page = " ".join(_validate(trainer, crafted))
         elif editor == "exam":
@@ -404,7 +404,7 @@ def test_row15_deep_conditions_are_a_clear_validation_error(app, trainer, condit
     with answered_within(1.0):
         problems = _validate(trainer, crafted)
     assert any(reason in p for p in problems), problems
-    page = post(trainer, EDITOR, {"yaml_text": crafted}, page=EDITOR)
+    page = post(trainer, f"{EDITOR}/yaml", {"yaml_text": crafted}, page=f"{EDITOR}/yaml")
     assert page.status_code == 200 and reason in page.get_data(as_text=True)
     assert _scenario_version(app) == version
 
@@ -422,7 +422,7 @@ def test_row15_deep_yaml_is_a_clear_validation_error(app, trainer, nesting, edit
     exams = _count(app, Exam)
     with answered_within(1.0):
         if editor == "scenario":
-            response = post(trainer, EDITOR, {"yaml_text": nesting}, page=EDITOR)
+            response = post(trainer, f"{EDITOR}/yaml", {"yaml_text": nesting}, page=f"{EDITOR}/yaml")
         else:
             response = post(trainer, "/exams/manage/new", {"slug": "deep", "yaml_text": nesting},
                             page="/exams/manage/new")

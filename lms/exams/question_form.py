@@ -358,14 +358,16 @@ def _matching(draft: Draft, rows: list[int], errors: dict[str, str]) -> dict:
     pairs, seen = [], {}
     for i in rows:
         left, right = _clean(draft.row(i, "left")), _clean(draft.row(i, "right"))
+        if not left:  # a GIFT pair without a prompt (a distractor) is not graded as Moodle grades it: not offered
+            _row_error(errors, i, "left", "请填写左边的问题")
+            continue
         if not right:
             _row_error(errors, i, "right", "请填写与之匹配的答案")
             continue
-        if left:
-            if (same := _same(left)) in seen:
-                _row_error(errors, i, "left", f"与第{seen[same]}对的问题重复")
-                continue
-            seen[same] = len(pairs) + 1
+        if (same := _same(left)) in seen:
+            _row_error(errors, i, "left", f"与第{seen[same]}对的问题重复")
+            continue
+        seen[same] = len(pairs) + 1
         pairs.append(Pair(left, right))
     if sum(1 for p in pairs if p.left) < 2:
         errors.setdefault("choices", "匹配题至少需要两对「问题—答案」")

@@ -276,14 +276,21 @@ def _available() -> dict[str, dict[str, int]]:
     return counts
 
 
-def _save_exam_text(exam: Exam | None, slug: str, text: str) -> tuple[Exam | None, list[tuple[int | None, str]]]:
-    """Read, check and save an exam definition's YAML (the form's and the advanced editor's one path)."""
+def _save_exam_text(exam: Exam | None, slug: str, text: str,
+                    by_form: bool = False) -> tuple[Exam | None, list[tuple[int | None, str]]]:
+    """Read, check and save an exam definition's YAML (the form's and the advanced editor's one path).
+
+    The form writes its own YAML (a file's comments and layout are not kept): when it describes the
+    definition in force, nothing is saved."""
     try:
         spec = parse_exam(load(text), slug, _available())
     except YamlError as exc:
         return None, [(exc.line, str(exc))]
     except ExamError as exc:
         return None, exc.problems
+    if by_form and exam is not None and exam.active and spec == exam_spec(exam):
+        flash("内容没有变化。", "info")
+        return exam, []
     if exam is None and db.session.scalar(select(Exam).where(Exam.slug == slug)) is not None:
         return None, [(None, f"考试编号「{slug}」已存在")]
     if problems := pool_problems(spec):
@@ -321,7 +328,7 @@ def exam_edit(slug: str | None = None):
         draft = draft_from_form(request.form)
         new_slug = exam.slug if exam else draft.get("slug").strip()
         text, fields = exam_yaml(draft)
-        saved, found = _save_exam_text(exam, new_slug, text)
+        saved, found = _save_exam_text(exam, new_slug, text, by_form=True)
         if saved is not None:
             return redirect(url_for("exams.exam_edit", slug=saved.slug))
         problems = field_problems(found, fields)

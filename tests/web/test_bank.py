@@ -122,7 +122,7 @@ FORMS = {
                    "r1-high": "4", "r1-weight": "50", "other": "y", "other_feedback": "再看一遍仪容"},
                   'inputmode="decimal"', "请输入数字"),
     "matching": ({"text": "把业务和证件配对。", "r0-left": "过户", "r0-right": "双方身份证", "r1-left": "补卡",
-                  "r1-right": "本人身份证", "r2-right": "户口本"},
+                  "r1-right": "本人身份证", "r2-left": "户口迁移", "r2-right": "户口本"},
                  '<select name="match-1">', "户口本"),
     "essay": ({"text": "说说怎样接待一位生气的客户。", "general_feedback": "受理、解释、解决、跟踪"},
               '<textarea name="answer"', "此题由培训岗人工评分"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
-from .gift import _ANY, _num, _pct, parse_gift, to_gift
+from .gift import _ANY, MAX_QUESTION, _num, _pct, parse_gift, question_to_gift, to_gift
 from .questions import Choice, Numeric, Pair, QuestionSpec
 
 FORM_TYPES = ("single", "multiple", "truefalse", "short", "numerical", "matching", "essay")
@@ -188,6 +188,8 @@ def spec_from_draft(draft: Draft, name: str) -> tuple[QuestionSpec | None, dict[
                         category=category, text_after=_clean(draft.get("text_after")),
                         general_feedback=_clean(draft.get("general_feedback")) if qtype != "description" else "",
                         **fields)
+    if (size := len(question_to_gift(spec))) > MAX_QUESTION:
+        return None, {WHOLE: f"题目连同答案太长（{size}个字符，最多{MAX_QUESTION}个），请精简"}
     saved = as_gift_spec(spec)
     if saved is None:
         return None, {WHOLE: "这道题无法写成GIFT格式保存，请检查题干和答案中的特殊符号"}

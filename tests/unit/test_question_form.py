@@ -99,6 +99,11 @@ def test_each_refusal_names_its_field_in_chinese(qtype, values, field, message):
     assert spec is None and message in errors.get(field, ""), errors
 
 
+def test_a_question_too_long_for_gift_is_refused_whole():
+    spec, errors = _build("short", **{f"r{i}-text": f"{i}" + "长" * 300 for i in range(20)})
+    assert spec is None and "题目连同答案太长" in errors[WHOLE]
+
+
 def test_multiple_choice_right_options_share_the_points_when_no_weight_is_given():
     spec, errors = _build("multiple", **{"r0-text": "甲", "r0-correct": "y", "r1-text": "乙", "r1-correct": "y",
                                          "r2-text": "丙", "r2-correct": "y", "r3-text": "丁", "r3-weight": "-100"})

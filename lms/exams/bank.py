@@ -26,7 +26,7 @@ from .definitions import ExamSpec
 from .giftfile import merge_questions
 from .loading import BANK_FILE, ExamContent
 from .models import Exam, Question, QuestionVersion
-from .questions import QuestionSpec, to_dict
+from .questions import QuestionSpec, search_text, to_dict
 
 NAME_LIMIT = 200
 
@@ -47,7 +47,7 @@ def _add_version(question: Question, spec: QuestionSpec, actor_id: int | None):
 
 
 def _apply(question: Question, spec: QuestionSpec) -> None:
-    question.category, question.qtype = spec.category, spec.qtype
+    question.category, question.qtype, question.search_text = spec.category, spec.qtype, search_text(spec)
 
 
 def sync_exam_content(content: ExamContent) -> list[SyncReport]:
@@ -100,6 +100,20 @@ def edit_question(question: Question, spec: QuestionSpec, actor_id: int) -> bool
         db.session.flush()
         return True
     return False
+
+
+def create_question(course: Course, spec: QuestionSpec, actor_id: int) -> Question:
+    """Add a question written in the browser's form to a course's bank (its first version)."""
+    if db.session.scalar(select(Question.id).where(Question.course_id == course.id, Question.name == spec.name)):
+        raise DomainError(f"本课程的题库已有名为「{spec.name}」的题目，请换一个名称")
+    question = Question(course_id=course.id, name=spec.name, version=0, source_hash="", origin="browser")
+    db.session.add(question)
+    record_edit(question, spec_hash(spec), _add_version(question, spec, actor_id))
+    _apply(question, spec)
+    db.session.flush()
+    audit.record("question.created", actor_id=actor_id, subject_id=None, object_type="question",
+                 object_id=question.id, version=question.version)
+    return question
 
 
 @dataclass

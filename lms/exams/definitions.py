@@ -121,6 +121,12 @@ class ExamSpec:
         return sum(rule.count for rule in self.draw)
 
 
+def pool_size(rule: DrawRule, available: Mapping[str, Mapping[str, int]], essays: bool = False) -> int:
+    """How many items a draw rule can draw from: `available` is category -> type -> active count."""
+    kinds = set(EXAM_TYPES) | ({"essay"} if essays else set())
+    return sum(n for cat, types in available.items() if rule.matches(cat) for kind, n in types.items() if kind in kinds)
+
+
 def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int]] | None = None) -> ExamSpec:
     """Build an exam from parsed YAML; `available` (category -> type -> count) checks the draw."""
     problems: list[tuple[int | None, str]] = []
@@ -161,9 +167,7 @@ def parse_exam(data: Any, exam_id: str, available: Mapping[str, Mapping[str, int
             continue
         rule = DrawRule(str(item["category"]), item["count"], getattr(item, "line", None))
         if available is not None:
-            kinds = set(EXAM_TYPES) | ({"essay"} if data.get("essays") else set())
-            have = sum(n for cat, types in available.items() if rule.matches(cat)
-                       for kind, n in types.items() if kind in kinds)
+            have = pool_size(rule, available, bool(data.get("essays")))
             if have < rule.count:
                 problems.append((getattr(item, "line", None), f"类别「{rule.category}」只有{have}道可抽的题，不够抽{rule.count}道"))
         rules.append(rule)

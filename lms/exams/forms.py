@@ -16,6 +16,14 @@ class QuestionForm(LmsForm):
     submit = SubmitField("保存为新版本")
 
 
+class QuestionMetaForm(LmsForm):
+    """The question form's protection; its fields differ by type and are read by question_form.py."""
+
+
+class ExamMetaForm(LmsForm):
+    """The exam form's protection; its fields (and draw rows) are read by exam_form.py."""
+
+
 class ImportForm(LmsForm):
     """A GIFT file and the course whose bank receives it."""
 

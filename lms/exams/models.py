@@ -34,6 +34,8 @@ class Question(VersionedContent, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(200), index=True)
     qtype: Mapped[str] = mapped_column(String(16))
+    # the current version's text as the bank's search reads it (questions.search_text), kept on every save
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     course = relationship("Course")
     versions: Mapped[list["QuestionVersion"]] = relationship(back_populates="question",

@@ -8,6 +8,7 @@ not graded). A `fraction` is the share of the question's points an answer earns,
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 QTYPES = ("single", "multiple", "truefalse", "short", "numerical", "matching", "essay", "description")
@@ -110,3 +111,20 @@ def from_dict(data: dict) -> QuestionSpec:
         numeric=tuple(Numeric(float(lo), float(hi), float(f), fb, v, tol) for lo, hi, f, fb, v, tol in data.get("numeric", [])),
         pairs=tuple(Pair(left, right) for left, right in data.get("pairs", [])),
     )
+
+
+SEARCH_LIMIT = 20_000  # characters kept of a question's search text (one question has at most 5,000)
+
+
+def normalise_search(text: str) -> str:
+    """Text as the bank's search compares it: NFKC (全角 ＡＢ１ → AB1), case folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def search_text(spec: QuestionSpec) -> str:
+    """What the bank's search looks in: the name, category, question text and every answer and pair."""
+    parts = [spec.name, spec.category, spec.text, spec.text_after]
+    parts += [c.text for c in spec.choices]
+    parts += [f"{p.left} {p.right}" for p in spec.pairs]
+    parts += [format(n.value, "g") for n in spec.numeric if n.value is not None]
+    return normalise_search(" ".join(p for p in parts if p))[:SEARCH_LIMIT]

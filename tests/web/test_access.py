@@ -26,10 +26,16 @@ PAGES = [
     ("/bank", ("trainer", "admin")),
     ("/bank/import", ("trainer", "admin")),
     ("/bank/{question}", ("trainer", "admin")),
+    ("/bank/{question}/gift", ("trainer", "admin")),
+    ("/bank/new", ("trainer", "admin")),
+    ("/bank/new/matching", ("trainer", "admin")),
+    ("/bank/pool?category=etiquette/*", ("trainer", "admin")),
     ("/bank/export/etiquette", ("trainer", "admin")),
     ("/exams/manage", ("trainer", "admin")),
     ("/exams/manage/new", ("trainer", "admin")),
     ("/exams/manage/{exam}", ("trainer", "admin")),
+    ("/exams/manage/{exam}/yaml", ("trainer", "admin")),
+    ("/exams/manage/new/yaml", ("trainer", "admin")),
     ("/exams/manage/{exam}/analysis", ("trainer", "admin")),
     ("/grading", ("trainer", "admin")),
     ("/author/", ("trainer", "admin")),
@@ -79,7 +85,7 @@ LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}
 TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/notices/1/withdraw",
                  "/author/preview", "/author/modules/1/restore/1", "/author/scenarios/long-wait/validate",
                  "/author/scenarios/long-wait/test", "/author/phrasebook/test",
-                 "/author/phrasebook/suggestions/save"]
+                 "/author/phrasebook/suggestions/save", "/bank/preview/single"]
 # Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
 # test_certification and test_notices.
 OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",

@@ -325,9 +325,9 @@ def test_question_edit_keeps_history(app, client, world, exam):
     with app.app_context():
         qid = db.session.scalar(select(Question.id).where(Question.name == "t-num"))
     login(client, world["trainer"])
-    page = client.get(f"/bank/{qid}").get_data(as_text=True)
+    page = client.get(f"/bank/{qid}/gift").get_data(as_text=True)
     assert "::t-num::" in page
-    post(client, f"/bank/{qid}", {"gift": "::t-num::每笔业务办理不超过几分钟？{#10:1}"}, page=f"/bank/{qid}")
+    post(client, f"/bank/{qid}/gift", {"gift": "::t-num::每笔业务办理不超过几分钟？{#10:1}"}, page=f"/bank/{qid}/gift")
     with app.app_context():
         question = db.session.get(Question, qid)
         assert question.version == 2 and len(question.versions) == 2 and question.origin == "browser"
@@ -419,7 +419,7 @@ def test_module_check_draws_practice_items_and_shows_their_answers(app, client, 
 def test_exam_editor_refuses_a_practice_exam_that_draws_certification_items(app, client, world):
     login(client, world["trainer"])
     text = "title: 偷看练习\ncertification: false\ndraw:\n  - {category: \"etiquette/*\", count: 2}\n"
-    page = post(client, "/exams/manage/new", page="/exams/manage/new", data={"slug": "zz-peek", "yaml_text": text},
+    page = post(client, "/exams/manage/new/yaml", page="/exams/manage/new/yaml", data={"slug": "zz-peek", "yaml_text": text},
                 follow_redirects=True).get_data(as_text=True)
     assert "会抽到上岗认证考试的题目" in page
     with app.app_context():

@@ -269,11 +269,11 @@ def test_row4_yaml_alias_bomb_is_refused_before_it_expands(app, trainer, editor)
         elif editor == "validate":
             page = " ".join(_validate(trainer, crafted))
         elif editor == "exam":
-            page = post(trainer, "/exams/manage/practice-basics", {"yaml_text": _BOMB},
-                        page="/exams/manage/practice-basics").get_data(as_text=True)
+            page = post(trainer, "/exams/manage/practice-basics/yaml", {"yaml_text": _BOMB},
+                        page="/exams/manage/practice-basics/yaml").get_data(as_text=True)
         elif editor == "new-exam":
-            page = post(trainer, "/exams/manage/new", {"slug": "bomb", "yaml_text": _BOMB},
-                        page="/exams/manage/new").get_data(as_text=True)
+            page = post(trainer, "/exams/manage/new/yaml", {"slug": "bomb", "yaml_text": _BOMB},
+                        page="/exams/manage/new/yaml").get_data(as_text=True)
         elif editor == "phrasebook":
             page = post(trainer, "/author/phrasebook", {"yaml_text": _BOMB}, page="/author/phrasebook"
                         ).get_data(as_text=True)

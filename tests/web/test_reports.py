@@ -98,7 +98,7 @@ def test_archive_lists_what_the_person_did(app, client, world, frozen):
     assert book["B1"].value == "营业厅上岗证（柜台服务岗位）：有效"
     # The export has the page's rows, in the page's order, with the same pass/fail.
     shown = [(kind, title, " ".join(v for v in (result, passed) if v)) for kind, title, result, passed in re.findall(
-        r"<tr><td>[^<]*</td><td>([^<]*)</td><td class=\"wrap\">([^<]*)</td><td class=\"wrap\">([^<]*)"
+        r"<tr><td>[^<]*</td><td[^>]*>([^<]*)</td><td class=\"wrap\">([^<]*)</td><td class=\"wrap\">([^<]*)"
         r"(?:<span class=\"badge \w+\">(通过|未通过)</span>)?</td></tr>", page)]
     exported = [(row[1].value, row[2].value, " ".join(v for v in (row[3].value, row[4].value) if v))
                 for row in book.iter_rows(min_row=3)]

@@ -226,7 +226,7 @@ def _learner_view(app, person):
     page = client.get("/certificates").get_data(as_text=True)
     status = re.search(r"<header><strong>一致性上岗证</strong> <span class=\"badge \w+\">([^<]+)</span>", page).group(1)
     reqs = [(state == "已完成", text) for state, text in re.findall(
-        r"<li><span>[^<]+</span><span><span class=\"badge \w+\">(已完成|未完成)</span> <span class=\"muted\">([^<]*)</span>",
+        r"<li><a href=\"[^\"]+\">[^<]+</a><span><span class=\"badge \w+\">(已完成|未完成)</span> <span class=\"muted\">([^<]*)</span>",
         page)]
     home = client.get("/").get_data(as_text=True)
     home_status = re.search(r"一致性上岗证</strong>：<span class=\"badge \w+\">([^<]+)</span>", home).group(1)

@@ -123,7 +123,7 @@ def renewal_of(app, person) -> tuple[str, list[tuple[str, str]]]:
     """The learner's 续证 box: its first line, and each requirement of the path with its badge."""
     box = re.search(r'<article id="renewal">(.*?)</article>', learner_page(app, person), re.S).group(1)
     first = re.sub(r"<[^>]+>", "", re.search(r"<p>(.*?)</p>", box, re.S).group(1))
-    return first, re.findall(r'<li><span>([^<]+)</span><span><span class="badge \w+">([^<]+)</span>', box)
+    return first, re.findall(r'<li><a href="[^"]+">([^<]+)</a><span>(?:<span class="badge \w+">)?([^<]+)</span>', box)
 
 
 def test_one_certificate_from_issue_through_renewal_and_expiry_to_the_full_path(

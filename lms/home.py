@@ -9,27 +9,212 @@ stack (lms/events.py).
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
-from flask_login import current_user, login_required
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .accounts.access import role_required
+from .accounts.models import User
+from .accounts.scoping import Scope
 from .catalog import catalog
-from .certification.service import status_for
-from .certification.status import STATUS_LEVEL
-from .clock import now
-from .courses.service import course_progress, studied_by_course
+from .certification.facts import evaluate_person, rule_for
+from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
+from .clock import LOCAL_TZ, now
+from .courses.models import Course
+from .courses.service import active_modules, course_progress, progress_for_modules, studied_by_course
+from .errors import DomainError
+from .extensions import db
+from .notices.models import Message
 from .notices.service import pending_for
+from .reports.matrix import STATUS_ORDER, build as build_matrix
 from .trainer_home import trainer_home
 
 bp = Blueprint("home", __name__)
+
+OK_STATUSES = ("有效", "即将到期", NOT_REQUIRED)  # a manager need not act on these (即将到期: the holder renews)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing to do now, one tap away."""
+
+    kind: str  # what it is, as the list names it: 新业务, 上岗证, 续证, 继续学习, 练习
+    title: str
+    detail: str
+    url: str
+    level: str = "off"  # the badge colour of the detail
+
+
+def resume(user_id: int, courses: list, studied: dict) -> tuple | None:
+    """Where the person really is: the unfinished course they studied last (else the first unfinished
+    one) and its first module not yet studied in its current version; None when all are done."""
+    progress = course_progress(user_id, courses, studied)
+    unfinished = [c for c in courses if not progress[c.id].complete and progress[c.id].total]
+    if not unfinished:
+        return None
+    started = [c for c in unfinished if studied.get(c.id, (0, None))[1] is not None]
+    course = max(started, key=lambda c: studied[c.id][1]) if started else unfinished[0]
+    row = db.session.get(Course, course.id)
+    modules = active_modules(row)
+    done = progress_for_modules(user_id, modules)
+    module = next((m for m in modules if m.id not in done or done[m.id].version != m.version), modules[0])
+    return course, module, progress[course.id]
+
+
+def requirement_url(requirement: Requirement, user_id: int, studied: dict) -> str:
+    """The page that meets a requirement of the 上岗证: the course's next module, the scenario, the exam."""
+    if requirement.kind == "course":
+        info = catalog().course_by_slug.get(requirement.key)
+        where = resume(user_id, [info], studied) if info else None
+        if where is not None:
+            return url_for("courses.module", slug=info.slug, module_slug=where[1].slug)
+        return url_for("courses.course", slug=requirement.key)
+    if requirement.kind == "scenario":
+        return url_for("roleplay.intro", slug=requirement.key)
+    return url_for("exams.exam", slug=requirement.key)
+
+
+def certification_steps(user_id: int, position: str | None, suspended: bool, studied: dict):
+    """The person's certification, its evaluation and the steps still open towards it (or towards its
+    renewal while the window is open), each with the page that meets it."""
+    certification = catalog().certification_for(position)
+    if certification is None:
+        return None, None, []
+    at = now()
+    evaluation = evaluate_person(user_id, certification, suspended, studied)
+    steps = []
+    if evaluation.status in ("未开始", "进行中", "已过期", "已撤销"):
+        steps = [Step("上岗证", r.label, r.detail, requirement_url(r, user_id, studied), RESULT_LEVEL.get(r.detail, "warn"))
+                 for r in evaluation.requirements if not r.met]
+    elif evaluation.window_open(at):
+        steps = [Step("续证", r.label, r.detail, requirement_url(r, user_id, studied), RESULT_LEVEL.get(r.detail, "warn"))
+                 for r in evaluation.renewal if not r.met]
+    return certification, evaluation, steps
 
 
 @bp.route("/")
 @login_required
 def index():
-    """Show a trainer what needs them today; anyone else their courses (courses())."""
+    """Each role's home: a trainer's 工作台, a manager's and a learner's 今天; an admin's courses."""
     if current_user.role == "trainer":
         return trainer_home()
+    if current_user.role == "manager":
+        return manager_today()
+    if current_user.role == "staff":
+        return learner_today()
     return courses()
+
+
+def learner_today():
+    """What a learner does now, in order: overdue then pending new-business notices, the open steps
+    to their 上岗证, then where they left off and practice."""
+    at = now()
+    pending = pending_for(current_user.id)
+    g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too
+    steps = []
+    for a in sorted(pending, key=lambda a: (not a.in_state(at, "overdue"), a.due_at)):
+        standing = a.standing(at)
+        steps.append(Step("新业务", a.notice.title, standing.left, url_for("notices.view", notice_id=a.notice_id),
+                          standing.level))
+    studied = studied_by_course(current_user.id)
+    certification, evaluation, cert_steps = certification_steps(current_user.id, current_user.position,
+                                                                bool(g.overdue_notices), studied)
+    steps += cert_steps
+    content = catalog()
+    where = resume(current_user.id, content.courses_for(current_user.position), studied)
+    if where is not None:
+        course, module, progress = where
+        url = url_for("courses.module", slug=course.slug, module_slug=module.slug)
+        if all(step.url != url for step in steps):
+            steps.append(Step("继续学习", f"{course.title}：{module.title}",
+                              f"已学{progress.done}/{progress.total}章", url))
+    steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
+    first = db.session.scalar(select(func.count()).select_from(Message).where(Message.user_id == current_user.id)) == 0
+    return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
+                           level=STATUS_LEVEL.get(evaluation.status if evaluation else "", "off"),
+                           first_visit=first and not studied)
+
+
+@dataclass(frozen=True)
+class Attention:
+    """A person of the store a manager should act on, and why."""
+
+    person: User
+    reasons: tuple[str, ...]
+    status: str
+    level: str
+    overdue: int
+
+
+def attention_rows(people: list[User]) -> list[Attention]:
+    """The people who are overdue on a new-business notice or not certified, most urgent first (the
+    matrix's own rows and order: lms/reports/matrix.py)."""
+    rows = []
+    for row in build_matrix(people):
+        reasons = []
+        if row.overdue_notices:
+            reasons.append(f"新业务逾期{row.overdue_notices}条")
+        if row.status not in OK_STATUSES:
+            missing = [c.title for c in row.cells if not c.met]
+            reasons.append(f"上岗证{row.status}" + (f"：还差{'、'.join(missing)}" if missing else ""))
+        if reasons:
+            rows.append(Attention(row.person, tuple(reasons), row.status, row.level, row.overdue_notices))
+    order = {status: i for i, status in enumerate(STATUS_ORDER)}
+    return sorted(rows, key=lambda a: (not a.overdue, order.get(a.status, 99), a.person.emp_no))
+
+
+def _store_people(scope: Scope, store_id: int) -> list[User]:
+    return db.session.scalars(scope.people().where(User.store_id == store_id, User.active.is_(True),
+                                                   User.id != current_user.id).order_by(User.emp_no)).all()
+
+
+def manager_today():
+    """Who in the manager's store is overdue or not certified, and what to do about it."""
+    if current_user.store_id is None:
+        return courses()
+    scope = Scope.of(current_user)
+    store = scope.store(current_user.store_id)
+    people = _store_people(scope, store.id)
+    rows = attention_rows(people)
+    reminded = reminded_today([r.person.id for r in rows])
+    return render_template("home/manager.html", store=store, rows=rows, total=len(people), reminded=reminded)
+
+
+REMINDER_TITLE = "营业厅经理提醒"
+
+
+def _today_start() -> datetime:
+    local = now().astimezone(LOCAL_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+
+
+def reminded_today(user_ids: list[int]) -> set[int]:
+    """The people the store manager already reminded today (one reminder a person a day)."""
+    if not user_ids:
+        return set()
+    return set(db.session.scalars(select(Message.user_id).where(
+        Message.user_id.in_(user_ids), Message.title == REMINDER_TITLE, Message.created_at >= _today_start())))
+
+
+@bp.route("/today/remind/<int:user_id>", methods=["POST"])
+@role_required("manager")
+def remind(user_id: int):
+    """Send a person of the manager's store an in-app reminder of what they must do (once a day)."""
+    scope = Scope.of(current_user)
+    person = scope.person(user_id)
+    if person.id in reminded_today([person.id]):
+        raise DomainError(f"今天已经提醒过{person.name}了，明天可以再提醒。", url_for("home.index"))
+    row = next(iter(attention_rows([person])), None)
+    if row is None:
+        raise DomainError(f"{person.name}没有逾期的新业务，上岗证也没有问题，不需要提醒。", url_for("home.index"))
+    db.session.add(Message(user_id=person.id, title=REMINDER_TITLE,
+                           body=f"{current_user.name}提醒您：{'；'.join(row.reasons)}。请打开「今天」按顺序完成。",
+                           link=url_for("home.index")))
+    flash(f"已提醒{person.name}（站内消息）。", "success")
+    return redirect(url_for("home.index"))
 
 
 @bp.route("/my-courses")
@@ -40,14 +225,14 @@ def courses():
     courses = content.courses_for(current_user.position, everyone=current_user.role in ("trainer", "admin"))
     studied = studied_by_course(current_user.id)  # for the progress bars and the certification alike
     progress = course_progress(current_user.id, courses, studied)
-    next_course = next((c for c in courses if not progress[c.id].complete), None)
+    where = resume(current_user.id, courses, studied)
     at = now()
     pending = pending_for(current_user.id)
     g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too
     certification = content.certification_for(current_user.position)
-    cert_status = (status_for(current_user.id, certification, suspended=bool(g.overdue_notices), studied=studied)
+    cert_status = (evaluate_person(current_user.id, certification, bool(g.overdue_notices), studied).status
                    if certification else None)
-    return render_template("courses/home.html", courses=courses, progress=progress, next_course=next_course,
+    return render_template("courses/home.html", courses=courses, progress=progress, where=where,
                            pending=pending, now=at,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from markupsafe import Markup
+
 from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
 from .errors import DomainError
@@ -52,6 +54,14 @@ def local_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(LOCAL_TZ).date()
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def result_badge(passed: bool | None) -> Markup:
+    """A finished run's, sitting's or check's result as a badge: 通过 or 未通过 (nothing while it has none)."""
+    from .certification.status import RESULT_LEVEL, pass_fail  # a pure module; the package imports this one
+
+    word = pass_fail(passed)
+    return Markup(f'<span class="badge {RESULT_LEVEL[word]}">{word}</span>') if word else Markup("")
 
 
 def _error_page(code: int, detail: str | None = None):
@@ -88,6 +98,7 @@ def init_app(app: Flask) -> None:
     """Register error pages, filters and headers on the app."""
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(local_date, "localdate")
+    app.add_template_filter(result_badge, "result_badge")
     app.add_template_global(ROLE_LABELS, "role_labels")
 
     @app.errorhandler(DomainError)

@@ -23,7 +23,7 @@ from ..notices.service import overdue_people
 from ..web import local_date
 from .facts import current_certificates, evaluate_people
 from .models import Certificate
-from .status import STATUS_LEVEL, Evaluation
+from .status import STATUS_LEVEL, Evaluation, pass_fail
 
 DEFAULT_DAYS = 60
 MAX_DAYS = 366
@@ -65,7 +65,7 @@ class ExpiringRow:
             return ["到期后需重新完成全部认证要求"]
         if not evaluation.window_open(at):
             return [f"{local_date(evaluation.window_opens)}起可续证"]
-        return [f"{'考试' if r.kind == 'exam' else '情景演练'}「{r.title}」{'已通过' if r.met else '未通过'}"
+        return [f"{'考试' if r.kind == 'exam' else '情景演练'}「{r.title}」{pass_fail(r.met)}"
                 for r in evaluation.renewal]
 
     def renewal(self, at: datetime) -> str:

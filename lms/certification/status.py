@@ -36,6 +36,20 @@ STATUS_LEVEL = {"未开始": "off", "进行中": "warn", "有效": "ok", "即将
                 "已暂停": "bad", "已撤销": "bad", NOT_REQUIRED: "off", RENEWED: "off"}
 _EMPTY: Mapping = MappingProxyType({})
 
+# ---------------------------------------------------------------- results: one word for each, on every page and export
+
+NOT_PRACTISED = "未练"  # a scenario never finished
+NOT_TAKEN = "未考"  # an exam never handed in
+IN_PROGRESS = "进行中"  # begun and not finished: a run or a sitting under way, a course partly studied
+FAILED = "未通过"  # finished (a run, a sitting, a check) without passing
+PASSED = "通过"  # finished and passed
+RESULT_LEVEL = {NOT_PRACTISED: "off", NOT_TAKEN: "off", IN_PROGRESS: "warn", FAILED: "bad", PASSED: "ok"}
+
+
+def pass_fail(passed: bool | None) -> str:
+    """The result word of something finished: 通过 or 未通过 ("" while it has no result, e.g. awaiting grading)."""
+    return "" if passed is None else PASSED if passed else FAILED
+
 
 # ---------------------------------------------------------------- the rule, resolved against the content
 
@@ -230,13 +244,13 @@ def _scenario(item: ScenarioItem, practised: Practised, since: datetime | None =
     best = max((score for score, _ in passes), default=None)
     met_at = max((at for score, at in passes if score >= item.minimum), default=None)
     if met_at is not None:
-        detail = f"{best}分"
+        detail = f"{PASSED}（{best}分）"
     elif best is not None:
-        detail = f"最高{best}分"  # passed, but below the rule's minimum
+        detail = f"{FAILED}（最高{best}分）"  # passed, but below the rule's minimum
     elif since is not None:
-        detail = "续证期内未通过"
+        detail = f"续证期内{FAILED}"
     else:
-        detail = "打字模式未通过" if practised.tried else "未练习"
+        detail = FAILED if practised.tried else NOT_PRACTISED  # tried: finished runs, none passed in typing mode
     return Requirement("scenario", item.slug, item.title, met_at is not None, detail, met_at,
                        bool(passes) if since is not None else practised.tried, item.minimum)
 
@@ -248,11 +262,11 @@ def _exam(item: ExamItem, examined: Examined, since: datetime | None = None) -> 
         passed_at = None  # passed before the window opened
     met = passed_at is not None
     if met:
-        detail = "已通过"
+        detail = PASSED
     elif since is not None:
-        detail = "续证期内未通过"
+        detail = f"续证期内{FAILED}"
     else:
-        detail = f"最高{examined.best:g}分" if examined.best is not None else "未考"
+        detail = f"{FAILED}（最高{examined.best:g}分）" if examined.best is not None else NOT_TAKEN
     return Requirement("exam", item.slug, item.title, met, detail, passed_at,
                        met if since is not None else examined.best is not None)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..certification.status import pass_fail
 from ..clock import LOCAL_TZ, now
 from ..exports import Table
 from ..courses.models import Course, Module, ModuleProgress
@@ -97,8 +98,8 @@ def entries(user_id: int) -> list[Entry]:
 def archive_table(person) -> Table:
     """A person's archive as a downloadable table (lms/exports.py), with today's 上岗证 status on top."""
     certification = certification_status(person.id, person.position)
-    return Table("培训档案", ["时间", "类别", "内容", "结果"],
-                 [[f"{e.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[e.kind], e.title, e.result]
-                  for e in entries(person.id)],
+    return Table("培训档案", ["时间", "类别", "内容", "结果", "是否通过"],
+                 [[f"{e.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", KINDS[e.kind], e.title, e.result, pass_fail(e.passed)]
+                  for e in entries(person.id)],  # the page's rows, in the page's order
                  title=[f"培训档案：{person.name}（{person.emp_no}）",
                         f"{certification[0]}：{certification[1]}" if certification else ""])

@@ -137,9 +137,10 @@ def archive_xlsx(user_id: int):
 
 
 @bp.route("/people/<int:user_id>/xapi.json")
-@role_required("manager", "admin", "trainer")
+@role_required("admin", "trainer")
 def archive_xapi(user_id: int):
-    """The archive as xAPI statements (JSON)."""
+    """The archive as xAPI statements (JSON), for a learning record store: a trainer's or an admin's
+    tool, not offered to store managers (they have the page and its Excel)."""
     person = Scope.of(current_user).person(user_id)
     return jsonify(xapi_statements(public_base(), [(person.emp_no, person.name, archive_entries(person.id))]))
 

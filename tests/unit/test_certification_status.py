@@ -26,7 +26,7 @@ def _reqs(facts: PersonFacts, rule: Rule = RULE):
 
 def test_nothing_done_is_not_started():
     evaluation = evaluate(RULE, PersonFacts(), T)
-    assert _reqs(PersonFacts()) == [(False, "0/4章", False), (False, "未练习", False), (False, "未考", False)]
+    assert _reqs(PersonFacts()) == [(False, "0/4章", False), (False, "未练", False), (False, "未考", False)]
     assert evaluation.status == "未开始" and not evaluation.all_met
     assert [r.label for r in evaluation.requirements] == ["课程：服务礼仪", "情景演练：久等客户的接待（≥70分）", "考试：上岗考试"]
 
@@ -41,24 +41,24 @@ def test_a_course_needs_every_current_module():
 
 def test_a_scenario_counts_from_the_rules_minimum_in_typing_mode():
     below = PersonFacts(practised={2: Practised(True, ((65, T),))})
-    assert _reqs(below)[1] == (False, "最高65分", True)
+    assert _reqs(below)[1] == (False, "未通过（最高65分）", True)
     choice_only = PersonFacts(practised={2: Practised(True, ())})  # runs in 新手模式 or failed: no typing-mode pass
-    assert _reqs(choice_only)[1] == (False, "打字模式未通过", True)
+    assert _reqs(choice_only)[1] == (False, "未通过", True)
     assert evaluate(RULE, choice_only, T).status == "进行中"
     # met when the minimum was last reached, not when a later, lower pass was made
     later_lower = PersonFacts(practised={2: Practised(True, ((65, T - timedelta(hours=1)), (75, T - timedelta(days=1))))})
     scenario = evaluate(RULE, later_lower, T).requirements[1]
-    assert (scenario.met, scenario.detail, scenario.met_at) == (True, "75分", T - timedelta(days=1))
+    assert (scenario.met, scenario.detail, scenario.met_at) == (True, "通过（75分）", T - timedelta(days=1))
     lower_minimum = Rule(8, scenarios=(ScenarioItem("long-wait", "久等客户的接待", 2, 60),))
     assert evaluate(lower_minimum, below, T).requirements[0].met is True
 
 
 def test_an_exam_failed_then_passed_is_met_when_passed():
     failed = PersonFacts(examined={3: Examined(40.0, None)})
-    assert _reqs(failed)[2] == (False, "最高40分", True)
+    assert _reqs(failed)[2] == (False, "未通过（最高40分）", True)
     passed = PersonFacts(examined={3: Examined(85.0, T - timedelta(hours=2))})
     exam = evaluate(RULE, passed, T).requirements[2]
-    assert (exam.met, exam.detail, exam.met_at) == (True, "已通过", T - timedelta(hours=2))
+    assert (exam.met, exam.detail, exam.met_at) == (True, "通过", T - timedelta(hours=2))
 
 
 def test_status_ladder():

@@ -59,7 +59,7 @@ PAGES = [
     ("/store/{store_a}/sessions", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}/archive", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}/archive.xlsx", ("manager", "admin", "trainer")),
-    ("/store/people/{staff_a}/xapi.json", ("manager", "admin", "trainer")),
+    ("/store/people/{staff_a}/xapi.json", ("admin", "trainer")),  # not offered to managers
     ("/admin/", ()),  # redirects admins to the people list
     ("/admin/people", ("admin",)),
     ("/admin/people/new", ("admin",)),
@@ -89,7 +89,7 @@ TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/notices/1/withdraw",
 # Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
 # test_certification and test_notices.
 OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",
-               "/notices/1/board", "/notices/1/signin.csv"]
+               "/notices/1/board", "/notices/1/signin.csv", "/today/remind/1"]  # remind: test_today
 PUBLIC = ["/verify/X"]
 
 
@@ -188,7 +188,6 @@ def test_every_route_is_in_the_matrix(app):
     "/store/{store_b}/sessions",
     "/store/people/{staff_b}/archive",
     "/store/people/{staff_b}/archive.xlsx",
-    "/store/people/{staff_b}/xapi.json",
 ])
 def test_manager_cannot_reach_another_store(app, world, template):
     client = app.test_client()

@@ -226,7 +226,7 @@ def _learner_view(app, person):
     page = client.get("/certificates").get_data(as_text=True)
     status = re.search(r"<header><strong>一致性上岗证</strong> <span class=\"badge \w+\">([^<]+)</span>", page).group(1)
     reqs = [(state == "已完成", text) for state, text in re.findall(
-        r"<li><span>[^<]+</span><span><span class=\"badge \w+\">(已完成|未完成)</span> <span class=\"muted\">([^<]*)</span>",
+        r"<li><a href=\"[^\"]+\">[^<]+</a><span><span class=\"badge \w+\">(已完成|未完成)</span> <span class=\"muted\">([^<]*)</span>",
         page)]
     home = client.get("/").get_data(as_text=True)
     home_status = re.search(r"一致性上岗证</strong>：<span class=\"badge \w+\">([^<]+)</span>", home).group(1)
@@ -282,14 +282,14 @@ def test_every_view_shows_the_same_requirements_and_status(app, factory, rule, f
                 assignment.completed_at = T1 - timedelta(hours=48)
         db.session.commit()
 
-    all_met = [(True, "已学完"), (True, "82分"), (True, "已通过")]
+    all_met = [(True, "已学完"), (True, "通过（82分）"), (True, "通过")]
     expected = {  # requirements (met, detail), status after issuance, whether issuance gave a certificate
-        "无": ([(False, f"0/{n}章"), (False, "未练习"), (False, "未考")], "未开始", False),
-        "课": ([(True, "已学完"), (False, "未练习"), (False, "未考")], "进行中", False),
-        "低": ([(False, f"2/{n}章"), (False, "最高65分"), (False, "未考")], "进行中", False),
-        "选": ([(False, f"0/{n}章"), (False, "打字模式未通过"), (False, "未考")], "进行中", False),
+        "无": ([(False, f"0/{n}章"), (False, "未练"), (False, "未考")], "未开始", False),
+        "课": ([(True, "已学完"), (False, "未练"), (False, "未考")], "进行中", False),
+        "低": ([(False, f"2/{n}章"), (False, "未通过（最高65分）"), (False, "未考")], "进行中", False),
+        "选": ([(False, f"0/{n}章"), (False, "未通过"), (False, "未考")], "进行中", False),
         "补": (all_met, "有效", True),
-        "新": ([(False, f"{n - 1}/{n}章"), (True, "82分"), (True, "已通过")], "进行中", False),
+        "新": ([(False, f"{n - 1}/{n}章"), (True, "通过（82分）"), (True, "通过")], "进行中", False),
         "将": (all_met, "即将到期", False),
         "过": (all_met, "已过期", False),
         "撤": (all_met, "已撤销", False),

@@ -278,7 +278,7 @@ def test_unread_reminders_show_in_the_header_until_read(app, org, frozen):
         sweep()
     client = app.test_client()
     login(client, org["ann"])
-    badge = re.compile(r'消息 <span class="badge bad">(\d+)</span>')
+    badge = re.compile(r'消息<span class="badge bad">(\d+)</span>')
     assert badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
     page = client.get("/messages").get_data(as_text=True)  # looking changes nothing: the button marks them read
     assert "全部标为已读（1）" in page and badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"

@@ -94,8 +94,16 @@ def test_archive_lists_what_the_person_did(app, client, world, frozen):
         assert text in page, text
     assert '营业厅上岗证（柜台服务岗位）：<span class="badge ok">有效</span>' in page  # headed by today's status
     book = load_workbook(io.BytesIO(manager.get(f"/store/people/{staff.id}/archive.xlsx").get_data())).active
-    assert [c.value for c in book[2]] == ["时间", "类别", "内容", "结果"] and book.max_row >= 5
+    assert [c.value for c in book[2]] == ["时间", "类别", "内容", "结果", "是否通过"] and book.max_row >= 5
     assert book["B1"].value == "营业厅上岗证（柜台服务岗位）：有效"
+    # The export has the page's rows, in the page's order, with the same pass/fail.
+    shown = [(kind, title, " ".join(v for v in (result, passed) if v)) for kind, title, result, passed in re.findall(
+        r"<tr><td>[^<]*</td><td[^>]*>([^<]*)</td><td class=\"wrap\">([^<]*)</td><td class=\"wrap\">([^<]*)"
+        r"(?:<span class=\"badge \w+\">(通过|未通过)</span>)?</td></tr>", page)]
+    exported = [(row[1].value, row[2].value, " ".join(v for v in (row[3].value, row[4].value) if v))
+                for row in book.iter_rows(min_row=3)]
+    assert shown == exported and len(shown) == 3
+    assert any(result.endswith(" 通过") for *_, result in exported)
 
 
 def test_session_log_and_the_weekly_rule(app, world, frozen):
@@ -135,7 +143,12 @@ def test_xapi_statements_have_the_xapi_structure(app, world, frozen):
     frozen(T0)
     staff = world["staff_a"]
     manager = _one_module_and_a_certificate(app, world, staff, "XAPI000001")
-    data = json.loads(manager.get(f"/store/people/{staff.id}/xapi.json").get_data())
+    assert manager.get(f"/store/people/{staff.id}/xapi.json").status_code == 403  # a trainer's tool
+    assert "xapi.json" not in manager.get(f"/store/people/{staff.id}/archive").get_data(as_text=True)
+    trainer = app.test_client()
+    login(trainer, world["trainer"])
+    assert "xapi.json" in trainer.get(f"/store/people/{staff.id}/archive").get_data(as_text=True)
+    data = json.loads(trainer.get(f"/store/people/{staff.id}/xapi.json").get_data())
     assert len(data) == 2
     for statement in data:
         _valid_statement(statement)

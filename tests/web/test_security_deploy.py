@@ -85,7 +85,7 @@ def test_row14_xapi_ids_are_on_the_configured_host_whatever_the_host_header(app,
     frozen(T0)
     _certificate(app, world["staff_a"].id)
     client = _forged_client(app)
-    login(client, world["manager_a"])
+    login(client, world["trainer"])
     for base in ("http://127.0.0.1:5000", PUBLIC):  # the tests' default, then a configured one
         monkeypatch.setitem(app.config, "PUBLIC_URL", None if base.startswith("http:") else base)
         response = client.get(f"/store/people/{world['staff_a'].id}/xapi.json")

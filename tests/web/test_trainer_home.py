@@ -80,7 +80,8 @@ def test_learners_keep_their_home_and_the_trainer_keeps_their_courses(app, world
     staff = app.test_client()
     login(staff, world["staff_a"])
     page = staff.get("/").get_data(as_text=True)
-    assert "<h1>我的课程</h1>" in page and "今天要处理的事" not in page
+    assert "<h1>今天</h1>" in page and "今天要处理的事" not in page  # the learner's 今天 (tests/web/test_today.py)
+    assert "<h1>我的课程</h1>" in staff.get("/my-courses").get_data(as_text=True)
     trainer = app.test_client()
     login(trainer, world["trainer"])
     courses = trainer.get("/my-courses").get_data(as_text=True)

@@ -171,3 +171,16 @@ document.addEventListener("submit", function (event) {
     }, 250);
   });
 })();
+
+// The top bar's 菜单 on a phone opens without a script (a checkbox); the keyboard opens it too.
+(function () {
+  var button = document.querySelector("header.site .menu-button");
+  if (!button) { return; }
+  button.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      var box = document.getElementById(button.getAttribute("for"));
+      box.checked = !box.checked;
+    }
+  });
+})();

@@ -1,0 +1,131 @@
+"""The 今天 home of each role (issue 15, A1): a learner's one ordered list of what to do now, each one
+tap away; a manager's list of who in the store is overdue or not certified, with 提醒 and the person."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from lms.courses.models import Course, ModuleProgress
+from lms.courses.service import active_modules
+from lms.extensions import db
+from lms.notices.models import Message
+from lms.notices.service import NoticeData, publish
+from tests.conftest import login, post
+
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing
+
+
+def _publish(app, world, title: str, issued: datetime) -> int:
+    with app.app_context():
+        notice, _ = publish(NoticeData(title, "## 要点\n\n- 讲清资费", None, None, [world["store_a"]], [], issued),
+                            world["trainer"].id)
+        db.session.commit()
+        return notice.id
+
+
+def _study(app, user_id: int, course_slug: str, count: int, at: datetime) -> list[str]:
+    """Record the first `count` modules of a course as studied; return the course's module slugs."""
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+        modules = active_modules(course)
+        for module in modules[:count]:
+            db.session.add(ModuleProgress(user_id=user_id, module_id=module.id, version=module.version,
+                                          completed_at=at))
+        db.session.commit()
+        return [m.slug for m in modules]
+
+
+def _steps(page: str) -> list[tuple[str, str, str]]:
+    """The learner's list: (kind, title, link) in order."""
+    block = re.search(r'<ol class="today">(.*?)</ol>', page, re.S).group(1)
+    return re.findall(r'<li><a href="([^"]+)"><span class="kind">([^<]+)</span><strong>([^<]+)</strong>', block)
+
+
+def test_a_learners_today_lists_notices_then_the_certificate_then_practice(app, world, frozen):
+    frozen(T0)
+    late = _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))
+    soon = _publish(app, world, "新业务：刚发布的套餐", T0 - timedelta(hours=1))
+    client = app.test_client()
+    login(client, world["staff_a"])  # 综合受理: the 营业厅上岗证 (courses, four scenarios, the exam)
+    page = client.get("/").get_data(as_text=True)
+    assert "<h1>今天</h1>" in page and "欢迎！" in page  # a first visit, not 「欢迎回来」
+    steps = _steps(page)
+    kinds = [kind for _, kind, _ in steps]
+    assert steps[0] == (f"/notices/{late}", "新业务", "新业务：已逾期的套餐")
+    assert steps[1] == (f"/notices/{soon}", "新业务", "新业务：刚发布的套餐")
+    assert kinds[2:] == ["上岗证"] * (len(kinds) - 3) + ["练习"]
+    titles = {title: url for url, _, title in steps}
+    assert titles["情景演练：久等客户的接待（≥70分）"] == "/practice/long-wait"
+    assert [url for url, kind, title in steps if title.startswith("考试：")] == ["/exams/frontline-certification"]
+    first_course = next(url for url, kind, title in steps if title.startswith("课程："))
+    assert re.fullmatch(r"/courses/service-standards/[\w-]+", first_course)  # the module to study, one tap
+    assert titles["情景演练"] == "/practice"
+    assert '<span class="badge off">未练</span>' in page and '<span class="badge off">未考</span>' in page
+
+
+def test_continue_points_where_the_learner_really_is(app, world, frozen):
+    frozen(T0)
+    modules = _study(app, world["staff_a"].id, "communication", 1, T0 - timedelta(days=1))
+    client = app.test_client()
+    login(client, world["staff_a"])
+    courses = client.get("/my-courses").get_data(as_text=True)
+    assert f'href="/courses/communication/{modules[1]}">继续学习：' in courses  # not the first course at 0 %
+    steps = _steps(client.get("/").get_data(as_text=True))
+    assert any(url == f"/courses/communication/{modules[1]}" and kind == "上岗证" for url, kind, _ in steps)
+    fresh = app.test_client()
+    login(fresh, world["staff_b"])  # nothing studied yet: the first course's first module, 开始学习
+    assert re.search(r'href="/courses/service-standards/[\w-]+">开始学习：', fresh.get("/my-courses").get_data(as_text=True))
+
+
+def test_the_certificate_page_links_each_requirement_to_what_meets_it(app, world):
+    client = app.test_client()
+    login(client, world["staff_a"])
+    page = client.get("/certificates").get_data(as_text=True)
+    links = re.findall(r'<li><a href="([^"]+)">(课程|情景演练|考试)：', page)
+    assert ("/courses/etiquette", "课程") in links and ("/practice/long-wait", "情景演练") in links
+    assert ("/exams/frontline-certification", "考试") in links
+
+
+def test_scenarios_my_certificate_requires_come_first_and_are_never_filtered_out(app, world):
+    client = app.test_client()
+    login(client, world["staff_a"])
+    for query in ("", "?position=库管", "?position=库管&category=投诉处理"):
+        page = client.get(f"/practice{query}").get_data(as_text=True)
+        cards = re.findall(r'<a href="/practice/([\w-]+)"><strong>', page)
+        assert cards[:4] == ["greeting-triage", "long-wait", "no-id", "billing-complaint"], (query, cards)
+        assert page.count("上岗证要求") == 4
+
+
+def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world, frozen):
+    frozen(T0)
+    _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))
+    manager = app.test_client()
+    login(manager, world["manager_a"])
+    page = manager.get("/").get_data(as_text=True)
+    staff = world["staff_a"]
+    block = re.search(rf'<div class="who"><a href="/store/people/{staff.id}"><strong>{staff.name}</strong>(.*?)\n  </li>',
+                      page, re.S)
+    assert block, page
+    assert "新业务逾期1条" in block.group(1) and "上岗证未开始：还差" in block.group(1)
+    assert f'action="/today/remind/{staff.id}"' in block.group(1)
+    assert world["staff_b"].name not in page  # another store's people are not the manager's business
+
+    done = post(manager, f"/today/remind/{staff.id}", follow_redirects=True).get_data(as_text=True)
+    assert f"已提醒{staff.name}" in done and "今天已提醒" in done
+    with app.app_context():
+        message = db.session.scalar(select(Message).where(Message.user_id == staff.id))
+        assert "新业务逾期1条" in message.body and message.link == "/"
+    again = post(manager, f"/today/remind/{staff.id}", follow_redirects=True).get_data(as_text=True)
+    assert f"今天已经提醒过{staff.name}了" in again
+    with app.app_context():
+        assert len(db.session.scalars(select(Message).where(Message.user_id == staff.id)).all()) == 1
+
+    other = app.test_client()
+    login(other, world["manager_b"])
+    assert post(other, f"/today/remind/{staff.id}").status_code == 404  # not their store
+    learner = app.test_client()
+    login(learner, world["staff_b"])
+    assert post(learner, f"/today/remind/{staff.id}").status_code == 403

@@ -254,3 +254,25 @@ def rings_started(seconds: float, cadence: tuple[float, float]) -> int:
 def answered_within(seconds: float | None, cadence: tuple[float, float], rings: int) -> bool:
     """Whether a first word `seconds` after the first ring came before ring number `rings` + 1."""
     return seconds is not None and rings_started(seconds, cadence) <= rings
+
+
+def ring_windows(cadence: tuple[float, float], until: float) -> list[tuple[float, float]]:
+    """The seconds the phone is sounding, from the first ring to `until`."""
+    on, off = cadence
+    windows, start = [], 0.0
+    while start < until:
+        windows.append((start, start + on))
+        start += on + off
+    return windows
+
+
+def first_voice_outside(measurement: Measurement, windows: list[tuple[float, float]], slack: float = 0.15) -> float | None:
+    """The start of the first stretch of speech that is not the ring itself heard through the microphone.
+
+    A stretch lying wholly inside a ring (give or take `slack`) is the ring; a stretch that starts
+    during a ring and goes on after it is the learner answering over the ring.
+    """
+    for start, end in measurement.segments:
+        if not any(a - slack <= start and end <= b + slack for a, b in windows):
+            return start
+    return None

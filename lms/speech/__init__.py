@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("speech", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, turns  # noqa: E402,F401

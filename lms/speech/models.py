@@ -1,7 +1,8 @@
 """Spoken-practice rows: one measured recording (口语练习记录) per attempt, and the audio only if kept.
 
-An attempt is a reading of a known text (`kind="read"`: a phrase set's passage) or the phone drill
-(`kind="ring"`: the greeting after the first ring). The figures are stored as measured, with the
+An attempt is a reading of a known text (`kind="read"`: a phrase set's passage; `kind="turn"`: a
+reply the learner typed in a role-play run, said aloud) or the phone drill (`kind="ring"`: the
+greeting after the first ring). The figures are stored as measured, with the
 target band and the ring rule of that moment, so a later change of the settings does not rewrite
 history. The recording itself is discarded after measuring unless the organisation keeps it
 (`SPEECH_KEEP_AUDIO`); then it lies in `SpeechAudio`, apart, so lists never load it.
@@ -18,7 +19,7 @@ from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
 
-KIND_LABELS = {"read": "朗读练习", "ring": "三声内接听"}
+KIND_LABELS = {"read": "朗读练习", "ring": "三声内接听", "turn": "说出回复"}
 
 
 class SpeechAttempt(db.Model):
@@ -26,8 +27,8 @@ class SpeechAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # read | ring
-    set_key: Mapped[str] = mapped_column(String(100))  # e.g. book-welcome/1, scenario-phone-call/2, ring
+    kind: Mapped[str] = mapped_column(String(10))  # read | turn | ring
+    set_key: Mapped[str] = mapped_column(String(100))  # e.g. book-service/1, scenario-phone-call/2, turn-17, ring
     title: Mapped[str] = mapped_column(String(200))
     characters: Mapped[int] = mapped_column(default=0)
     total_seconds: Mapped[float] = mapped_column(Float)

@@ -76,10 +76,27 @@ def record_ring(user_id: int, greeting: str, data: bytes) -> SpeechAttempt:
                   ring_limit=s.ring_limit, answered_in_time=answered_within(first, s.cadence, s.ring_limit))
 
 
+def record_turn(user_id: int, turn_id: int, title: str, reply: str, data: bytes) -> SpeechAttempt:
+    """Measure a typed role-play reply said aloud; keep its pace for the debrief."""
+    s = settings()
+    m = measure(data, s.max_seconds)
+    return _store(user_id, "turn", f"turn-{turn_id}", title, reply, m, data, s, m.first_voice_at)
+
+
+def spoken_turns(turn_ids: list[int]) -> dict[int, SpeechAttempt]:
+    """The latest saying-aloud of each of these role-play turns: {turn id: attempt}."""
+    if not turn_ids:
+        return {}
+    keys = {f"turn-{t}": t for t in turn_ids}
+    rows = db.session.scalars(select(SpeechAttempt).where(SpeechAttempt.kind == "turn", SpeechAttempt.set_key.in_(keys))
+                              .order_by(SpeechAttempt.id))
+    return {keys[row.set_key]: row for row in rows}  # the newest wins
+
+
 def readings(user_id: int, limit: int = CHART_POINTS) -> list[SpeechAttempt]:
-    """The person's latest measured readings, oldest first."""
+    """The person's latest measured readings (passages and role-play replies said aloud), oldest first."""
     rows = db.session.scalars(select(SpeechAttempt).where(
-        SpeechAttempt.user_id == user_id, SpeechAttempt.kind == "read", SpeechAttempt.rate.is_not(None))
+        SpeechAttempt.user_id == user_id, SpeechAttempt.kind.in_(("read", "turn")), SpeechAttempt.rate.is_not(None))
         .order_by(SpeechAttempt.created_at.desc(), SpeechAttempt.id.desc()).limit(limit)).all()
     return rows[::-1]
 
@@ -91,16 +108,17 @@ def attempts(user_id: int, limit: int = 20) -> list[SpeechAttempt]:
 
 
 def latest(user_ids: list[int]) -> dict[int, dict[str, SpeechAttempt]]:
-    """Each person's latest reading with a pace and latest phone drill: {user id: {"read": …, "ring": …}}."""
+    """Each person's latest pace (a reading or a reply said aloud) and latest phone drill:
+    {user id: {"read": …, "ring": …}}."""
     if not user_ids:
         return {}
-    newest = (select(SpeechAttempt.user_id, SpeechAttempt.kind, func.max(SpeechAttempt.id).label("id"))
-              .where(SpeechAttempt.user_id.in_(user_ids),
-                     (SpeechAttempt.kind == "ring") | SpeechAttempt.rate.is_not(None))
-              .group_by(SpeechAttempt.user_id, SpeechAttempt.kind).subquery())
+    paced = SpeechAttempt.kind.in_(("read", "turn")) & SpeechAttempt.rate.is_not(None)
     out: dict[int, dict[str, SpeechAttempt]] = {}
-    for row in db.session.scalars(select(SpeechAttempt).join(newest, newest.c.id == SpeechAttempt.id)):
-        out.setdefault(row.user_id, {})[row.kind] = row
+    for name, where in (("read", paced), ("ring", SpeechAttempt.kind == "ring")):
+        newest = (select(func.max(SpeechAttempt.id)).where(SpeechAttempt.user_id.in_(user_ids), where)
+                  .group_by(SpeechAttempt.user_id))
+        for row in db.session.scalars(select(SpeechAttempt).where(SpeechAttempt.id.in_(newest))):
+            out.setdefault(row.user_id, {})[name] = row
     return out
 
 

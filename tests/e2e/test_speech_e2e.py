@@ -25,25 +25,20 @@ LEARNER = "DX2004"
 
 
 @pytest.fixture
-def microphone(live_app):
-    """Start Chromium whose microphone plays a given WAV once; remove the learner's attempts afterwards."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    playwright = sync_api.sync_playwright().start()
-    browsers = []
+def microphone(live_app, browser):
+    """Start a Chromium whose microphone plays a given WAV once (with the shared browser's Playwright);
+    remove the learner's attempts afterwards."""
+    launched = []
 
     def start(name: str):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+        launched.append(browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS + [
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={DATA / name}%noloop", "--autoplay-policy=no-user-gesture-required"])
-        browsers.append(browser)
-        return browser
+            f"--use-file-for-fake-audio-capture={DATA / name}%noloop", "--autoplay-policy=no-user-gesture-required"]))
+        return launched[-1]
 
     yield start
-    for browser in browsers:
-        browser.close()
-    playwright.stop()
+    for one in launched:
+        one.close()
     app = live_app[0]
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))

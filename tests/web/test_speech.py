@@ -187,3 +187,40 @@ def test_the_learner_sees_the_pace_over_time_and_the_manager_the_latest(app, cli
     assert rate in person_page and "三声内接听" in person_page
     archive = client.get(f"/store/people/{person.id}/archive").get_data(as_text=True)
     assert "口语练习" in archive and rate in archive
+
+
+def test_a_typed_reply_said_aloud_shows_its_pace_in_the_debrief(app, client, factory):
+    from lms.roleplay.models import Turn
+    from tests.conftest import post
+    from tests.web.test_roleplay import _say
+
+    store = factory.store()
+    person, manager, other = factory.person("staff", store), factory.person("manager", store), factory.person("staff", store)
+    login(client, person)
+    response = post(client, "/practice/phone-call/start", {"mode": "text"}, page="/practice/phone-call")
+    run_id = int(re.search(r"/runs/(\d+)", response.headers["Location"]).group(1))
+    reply = "您好，电信营业厅，请问有什么可以帮到您？"
+    _say(client, run_id, reply)
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    with app.app_context():
+        turn_id = db.session.scalar(select(Turn.id).where(Turn.run_id == run_id, Turn.seq == 1))
+    assert f'data-upload="/speech/turn/{turn_id}"' in page and "把这句说出来" in page
+    samples, facts = reading([9, 0.5, 8])  # 17 syllables: as many as the reply's characters
+    html = _upload(client, f"/speech/turn/{turn_id}", wav_bytes(samples), f"/runs/{run_id}").get_data(as_text=True)
+    rate = 17 / (facts["voiced"] / 60)
+    shown = float(re.search(r'class="speech-rate">(\d+)<', html).group(1))
+    assert abs(shown - rate) <= 0.05 * rate
+    debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert f"说出这句：{shown:.0f}字/分" in debrief
+    with app.app_context():
+        row = db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == person.id))
+        assert row.kind == "turn" and row.characters == 17 and "第1轮" in row.title
+
+    theirs = app.test_client()  # another learner may not say someone else's reply
+    login(theirs, other)
+    assert _upload(theirs, f"/speech/turn/{turn_id}", wav_bytes(samples), "/speech").status_code == 404
+    boss = app.test_client()  # the manager sees the pace, with no recorder
+    login(boss, manager)
+    seen = boss.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert f"说出这句：{shown:.0f}字/分" in seen and "/speech/turn/" not in seen
+    assert f"{shown:.0f}字/分" in boss.get(f"/store/people/{person.id}").get_data(as_text=True)

@@ -1,12 +1,20 @@
 // Spoken practice: record the microphone, turn it into a 16 kHz mono 16-bit WAV here in the browser,
 // upload it, and show the figures the server measured (an HTML fragment it renders).
 // The phone drill (data-ring="on off") plays the ring with Web Audio from the moment recording starts.
+// Every .speech-recorder on the page gets its own recorder (the page may include this script more than once).
 (function () {
   "use strict";
-  var box = document.querySelector(".speech-recorder");
-  if (!box) { return; }
   var script = document.currentScript;
   var workletUrl = script && script.getAttribute("data-worklet");
+  var boxes = document.querySelectorAll(".speech-recorder");
+  for (var b = 0; b < boxes.length; b++) {
+    if (!boxes[b].getAttribute("data-ready")) {
+      boxes[b].setAttribute("data-ready", "1");
+      setup(boxes[b]);
+    }
+  }
+
+  function setup(box) {
   var startButton = box.querySelector(".speech-start");
   var stopButton = box.querySelector(".speech-stop");
   var status = box.querySelector(".speech-status");
@@ -38,6 +46,10 @@
     startButton.disabled = true;
     say("此浏览器不能在本页使用麦克风：需要用HTTPS地址（或本机地址）打开，并使用新版Chrome或Safari。文字练习（情景演练）不受影响。");
     return;
+  }
+  function othersWait(waiting) {  // one microphone: the page's other recorders wait while this one records
+    var others = document.querySelectorAll(".speech-recorder .speech-start");
+    for (var i = 0; i < others.length; i++) { if (others[i] !== startButton) { others[i].disabled = waiting; } }
   }
 
   // Box-filter resampling to 16 kHz: each output sample is the mean of the input samples it covers
@@ -88,6 +100,7 @@
   function start() {
     result.innerHTML = "";
     startButton.disabled = true;
+    othersWait(true);
     say("正在打开麦克风……");
     var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
     navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
@@ -133,6 +146,7 @@
       return ready.then(begin);
     }).catch(function (error) {
       startButton.disabled = false;
+      othersWait(false);
       stopButton.disabled = true;
       say(micProblem(error));
     });
@@ -174,9 +188,10 @@
       })
       .then(function (html) { result.innerHTML = html; say("点「" + startButton.textContent + "」再练一次。"); })  // rendered and escaped by the server
       .catch(function (error) { say(error && error.message && /[\u4e00-\u9fff]/.test(error.message) ? error.message : "网络中断，录音没有上传，请再录一次。"); })
-      .then(function () { startButton.disabled = false; });
+      .then(function () { startButton.disabled = false; othersWait(false); });
   }
 
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
+  }
 })();

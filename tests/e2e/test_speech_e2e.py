@@ -97,6 +97,8 @@ def test_a_refused_microphone_says_so_in_chinese(live_app, browser):
     page = log_in(browser, base, LEARNER, accounts[LEARNER])  # the shared browser: no fake microphone
     page.goto(f"{base}/speech/read/book-service")
     page.click(".speech-start")
-    page.wait_for_function("document.querySelector('.speech-status').textContent.indexOf('麦克风') >= 0", timeout=10000)
-    assert "文字练习（情景演练）不受影响" in page.inner_text(".speech-status")
+    from playwright.sync_api import expect
+
+    expect(page.locator(".speech-status")).to_contain_text("文字练习（情景演练）不受影响", timeout=10000)
+    assert "麦克风" in page.inner_text(".speech-status")
     assert page.is_enabled(".speech-start")

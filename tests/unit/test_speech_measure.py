@@ -125,4 +125,4 @@ def test_a_minute_is_measured_quickly():
     data = wav_bytes(samples + silence(60 - len(samples) / 16000))
     started = time.perf_counter()
     measure(data)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 3.0  # about 0.2–0.5 s on a laptop core

@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     from .notices import bp as notices_bp
     from .authoring import bp as authoring_bp
     from .home import bp as home_bp
+    from .speech import bp as speech_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -68,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
     app.register_blueprint(notices_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(speech_bp)
     web.init_app(app)
 
     from .cli import lms_cli

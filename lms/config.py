@@ -58,6 +58,19 @@ PUBLIC_URL: str | None = None
 # from the admin pages —, e.g. ["https://robot-relay.example.com", "http://10.0.0.5:8080"].
 WEBHOOK_EXTRA_ORIGINS: list[str] = []
 
+# Spoken practice (口语练习, lms/speech/): the organisation's settings.
+# Target pace in 字/分 over voiced time: the rulebook asks for 「每分钟应保持在150个字左右」
+# (第一章 四、沟通规范 4、声音规范); other carriers' store rules use about 120.
+SPEECH_RATE_BAND = [120, 160]
+# Keep the uploaded recordings (WAV) after measuring; off: only the figures are kept.
+SPEECH_KEEP_AUDIO = False
+# The longest recording accepted, in seconds (16 kHz 16-bit mono: 32 KB a second, under MAX_CONTENT_LENGTH).
+SPEECH_MAX_SECONDS = 150
+# The phone drill (三声内接听): the ring's cadence, seconds on and off (China: 1 s on, 4 s off), and the
+# rings within which the phone is answered (第一章 三、5 电话礼仪 and 六、(一) 2 b): 「电话铃响三声内，接听电话」).
+RING_CADENCE = [1.0, 4.0]
+RING_LIMIT = 3
+
 # Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

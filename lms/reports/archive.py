@@ -23,7 +23,7 @@ from ..notices.models import NoticeAssignment
 from ..roleplay.models import Run
 
 KINDS = {"module": "课程学习", "check": "章节小测", "scenario": "情景演练", "exam": "考试", "certificate": "上岗证",
-         "notice": "新业务培训", "session": "现场培训"}
+         "notice": "新业务培训", "session": "现场培训", "speech": "口语练习"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,10 @@ def entries(user_id: int) -> list[Entry]:
         result.append(Entry(session.held_at, "session", session.content[:60],
                             f"{session.trainer_name} · {session.place}" + (f" · {session.assessment}" if session.assessment else ""),
                             None, f"session/{session.id}"))
+    from ..speech.service import archive_entries
+
+    for at, title, summary, passed, ref in archive_entries(user_id):
+        result.append(Entry(at, "speech", title, summary, passed, ref))
     return sorted(result, key=lambda e: e.at)
 
 

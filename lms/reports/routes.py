@@ -71,8 +71,11 @@ def person(user_id: int):
     for course in courses:
         modules = active_modules(course)
         detail.append((course, progress[course.id], modules, progress_for_modules(person.id, modules)))
+    from ..speech.service import latest
+
     return render_template("reports/person.html", person=person, detail=detail, today=today(),
-                           history=_certificate_history(person.id), levels=STATUS_LEVEL)
+                           history=_certificate_history(person.id), levels=STATUS_LEVEL,
+                           speech=latest([person.id]).get(person.id, {}))
 
 
 def _certificate_history(user_id: int):

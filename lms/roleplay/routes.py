@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from operator import itemgetter
+from typing import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -94,6 +95,12 @@ def start(slug: str):
     return redirect(url_for("roleplay.run", run_id=run.id))
 
 
+# Other areas add to each turn's view: a function (run, views) that may set keys of a view and add
+# template names to its "parts", shown under the turn's feedback. Registered when the area is
+# imported (spoken practice: the pace of the reply said aloud, lms/speech/turns.py).
+TURN_PARTS: list[Callable[[Run, list[dict]], None]] = []
+
+
 def _labels(run: Run) -> dict[str, str]:
     return {c.id: c.label for c in run_phrasebook(run).categories.values()}
 
@@ -114,7 +121,10 @@ def _turn_views(run: Run) -> list[dict]:
             "stage": STAGE_LABELS.get(turn.stage or "", ""),
             "notes": turn.analysis.get("notes", []),
             "forbidden": once_each(turn.analysis.get("forbidden", []), itemgetter("phrase")),
+            "parts": [],
         })
+    for add in TURN_PARTS:
+        add(run, views)
     return views
 
 

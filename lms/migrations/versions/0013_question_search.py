@@ -6,7 +6,7 @@ filled from their latest version here. A search is a substring match (`LIKE '%wo
 B-tree index serves, so none is added.
 
 Revision ID: 0013_question_search
-Revises: 0011
+Revises: 0012_scenario_drafts
 Create Date: 2026-12-03
 
 """
@@ -18,7 +18,7 @@ from lms.exams.questions import from_dict, search_text
 
 # revision identifiers, used by Alembic.
 revision = '0013_question_search'
-down_revision = '0011'
+down_revision = '0012_scenario_drafts'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,197 @@
+// Spoken practice: record the microphone, turn it into a 16 kHz mono 16-bit WAV here in the browser,
+// upload it, and show the figures the server measured (an HTML fragment it renders).
+// The phone drill (data-ring="on off") plays the ring with Web Audio from the moment recording starts.
+// Every .speech-recorder on the page gets its own recorder (the page may include this script more than once).
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var workletUrl = script && script.getAttribute("data-worklet");
+  var boxes = document.querySelectorAll(".speech-recorder");
+  for (var b = 0; b < boxes.length; b++) {
+    if (!boxes[b].getAttribute("data-ready")) {
+      boxes[b].setAttribute("data-ready", "1");
+      setup(boxes[b]);
+    }
+  }
+
+  function setup(box) {
+  var startButton = box.querySelector(".speech-start");
+  var stopButton = box.querySelector(".speech-stop");
+  var status = box.querySelector(".speech-status");
+  var result = box.querySelector(".speech-result");
+  var maxSeconds = parseInt(box.getAttribute("data-max"), 10) || 120;
+  var ring = box.getAttribute("data-ring");
+  var cadence = ring ? ring.split(" ").map(Number) : null;
+  var ringMax = parseInt(box.getAttribute("data-ring-max"), 10) || 30;
+  var TARGET = 16000;
+  var session = null;
+
+  function say(text) { status.textContent = text; }
+
+  function micProblem(error) {
+    var name = error && error.name;
+    if (name === "NotAllowedError" || name === "SecurityError") {
+      return "麦克风权限被拒绝：请在浏览器的网站设置里允许本网站使用麦克风，再点一次。文字练习（情景演练）不受影响。";
+    }
+    if (name === "NotFoundError" || name === "OverconstrainedError") {
+      return "没有找到麦克风：请接上耳麦或换用有麦克风的设备。文字练习（情景演练）不受影响。";
+    }
+    if (name === "NotReadableError") {
+      return "麦克风正被其他程序占用，请关闭占用麦克风的程序后再试。";
+    }
+    return "无法打开麦克风（" + (name || "未知原因") + "）。文字练习（情景演练）不受影响。";
+  }
+
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !(window.AudioContext || window.webkitAudioContext)) {
+    startButton.disabled = true;
+    say("此浏览器不能在本页使用麦克风：需要用HTTPS地址（或本机地址）打开，并使用新版Chrome或Safari。文字练习（情景演练）不受影响。");
+    return;
+  }
+  function othersWait(waiting) {  // one microphone: the page's other recorders wait while this one records
+    var others = document.querySelectorAll(".speech-recorder .speech-start");
+    for (var i = 0; i < others.length; i++) { if (others[i] !== startButton) { others[i].disabled = waiting; } }
+  }
+
+  // Box-filter resampling to 16 kHz: each output sample is the mean of the input samples it covers
+  // (a simple low-pass, enough for measuring voice activity).
+  function resample(chunks, rate) {
+    var total = 0, i;
+    for (i = 0; i < chunks.length; i++) { total += chunks[i].length; }
+    var input = new Float32Array(total), at = 0;
+    for (i = 0; i < chunks.length; i++) { input.set(chunks[i], at); at += chunks[i].length; }
+    var ratio = rate / TARGET, n = Math.floor(total / ratio), out = new Int16Array(n);
+    for (i = 0; i < n; i++) {
+      var from = Math.floor(i * ratio), to = Math.max(from + 1, Math.floor((i + 1) * ratio)), sum = 0;
+      for (var k = from; k < to && k < total; k++) { sum += input[k]; }
+      var v = Math.max(-1, Math.min(1, sum / (to - from)));
+      out[i] = v < 0 ? v * 32768 : v * 32767;
+    }
+    return out;
+  }
+
+  function wav(samples) {
+    var buffer = new ArrayBuffer(44 + samples.length * 2), view = new DataView(buffer);
+    function text(offset, s) { for (var i = 0; i < s.length; i++) { view.setUint8(offset + i, s.charCodeAt(i)); } }
+    text(0, "RIFF"); view.setUint32(4, 36 + samples.length * 2, true); text(8, "WAVE");
+    text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+    view.setUint32(24, TARGET, true); view.setUint32(28, TARGET * 2, true); view.setUint16(32, 2, true);
+    view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, samples.length * 2, true);
+    for (var i = 0; i < samples.length; i++) { view.setInt16(44 + i * 2, samples[i], true); }
+    return new Blob([buffer], { type: "audio/wav" });
+  }
+
+  // The ring: a 450 Hz tone (the Chinese ringing tone) on for cadence[0] s, off for cadence[1] s.
+  function startRing(ctx) {
+    var osc = ctx.createOscillator(), gain = ctx.createGain(), t0 = ctx.currentTime, period = cadence[0] + cadence[1];
+    osc.frequency.value = 450;
+    gain.gain.setValueAtTime(0, t0);
+    for (var t = 0; t < ringMax; t += period) {
+      gain.gain.setValueAtTime(0.25, t0 + t);
+      gain.gain.setValueAtTime(0, t0 + t + cadence[0]);
+    }
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start(t0);
+    return { stop: function () { try { gain.gain.cancelScheduledValues(0); gain.gain.value = 0; osc.stop(); } catch (e) { /* stopped */ } } };
+  }
+
+  function ringing(seconds) { return cadence && (seconds % (cadence[0] + cadence[1])) < cadence[0] + 0.1; }
+
+  function start() {
+    result.innerHTML = "";
+    startButton.disabled = true;
+    othersWait(true);
+    say("正在打开麦克风……");
+    var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
+    navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Ctx();
+      var s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
+      session = s;
+      var source = ctx.createMediaStreamSource(stream);
+      var mute = ctx.createGain();
+      mute.gain.value = 0;
+      mute.connect(ctx.destination);
+      function take(block) {
+        if (s.done) { return; }
+        s.chunks.push(block);
+        s.samples += block.length;
+        var seconds = s.samples / s.rate;
+        if (cadence) { watchAnswer(s, block, seconds); }
+        var limit = cadence ? ringMax : maxSeconds;
+        if (seconds >= limit) { stop(); }
+      }
+      function begin() {
+        if (cadence) { s.ring = startRing(ctx); }
+        s.started = true;
+        stopButton.disabled = false;
+        say(cadence ? "电话响了……" : "正在录音：请读出上面的文字，读完点「停止」。");
+      }
+      var ready = ctx.resume ? ctx.resume() : Promise.resolve();
+      if (ctx.audioWorklet && window.AudioWorkletNode && workletUrl) {
+        return ready.then(function () { return ctx.audioWorklet.addModule(workletUrl); }).then(function () {
+          var node = new AudioWorkletNode(ctx, "speech-capture");
+          node.port.onmessage = function (event) { take(event.data); };
+          source.connect(node);
+          node.connect(mute);
+          s.node = node;
+          begin();
+        });
+      }
+      var processor = ctx.createScriptProcessor(4096, 1, 1);  // older Safari: no AudioWorklet
+      processor.onaudioprocess = function (event) { take(new Float32Array(event.inputBuffer.getChannelData(0))); };
+      source.connect(processor);
+      processor.connect(mute);
+      s.node = processor;
+      return ready.then(begin);
+    }).catch(function (error) {
+      startButton.disabled = false;
+      othersWait(false);
+      stopButton.disabled = true;
+      say(micProblem(error));
+    });
+  }
+
+  // The drill stops ringing when the learner starts speaking, and stops recording after they finish.
+  function watchAnswer(s, block, seconds) {
+    var sum = 0;
+    for (var i = 0; i < block.length; i++) { sum += block[i] * block[i]; }
+    var loud = Math.sqrt(sum / block.length) > 0.02, dt = block.length / s.rate;
+    if (!s.heard) {
+      s.voice = loud && !ringing(seconds) ? s.voice + dt : 0;
+      if (s.voice >= 0.15) { s.heard = true; if (s.ring) { s.ring.stop(); } say("已接听：请说完问候语。"); }
+    } else {
+      s.quiet = loud ? 0 : s.quiet + dt;
+      if (s.quiet >= 1.5) { stop(); }
+    }
+  }
+
+  function stop() {
+    var s = session;
+    if (!s || s.done) { return; }
+    s.done = true;
+    session = null;
+    stopButton.disabled = true;
+    if (s.ring) { s.ring.stop(); }
+    if (s.node) { s.node.disconnect(); }
+    s.stream.getTracks().forEach(function (track) { track.stop(); });
+    if (s.ctx.close) { s.ctx.close(); }
+    say("正在计算……");
+    var form = new FormData();
+    form.append("csrf_token", box.querySelector("input[name=csrf_token]").value);
+    form.append("audio", wav(resample(s.chunks, s.rate)), "recording.wav");
+    fetch(box.getAttribute("data-upload"), { method: "POST", body: form, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 413) { throw new Error("录音太长，超过了上传的大小限制，请分段朗读。"); }
+        if (response.status !== 200 && response.status !== 422) { throw new Error("上传失败（" + response.status + "），请刷新页面后再试。"); }
+        return response.text();
+      })
+      .then(function (html) { result.innerHTML = html; say("点「" + startButton.textContent + "」再练一次。"); })  // rendered and escaped by the server
+      .catch(function (error) { say(error && error.message && /[\u4e00-\u9fff]/.test(error.message) ? error.message : "网络中断，录音没有上传，请再录一次。"); })
+      .then(function () { startButton.disabled = false; othersWait(false); });
+  }
+
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", stop);
+  }
+})();

@@ -1,0 +1,104 @@
+"""Spoken practice in a real browser: Chromium's fake microphone plays a WAV shipped in
+tests/e2e/data (made by make_speech_wavs.py, whose JSON says what each file holds), the page
+records it through getUserMedia and Web Audio, builds the 16 kHz WAV itself and uploads it; the
+figures shown must match the file's known ones."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from lms.accounts.models import User
+from lms.extensions import db
+from lms.speech.models import SpeechAttempt
+from tests.e2e.conftest import ARGS, CHROMIUM, log_in
+
+pytestmark = pytest.mark.no_db
+DATA = Path(__file__).resolve().parent / "data"
+KNOWN = json.loads((DATA / "speech_wavs.json").read_text(encoding="utf-8"))
+LEARNER = "DX2004"
+
+
+@pytest.fixture
+def microphone(live_app, browser):
+    """Start a Chromium whose microphone plays a given WAV once (with the shared browser's Playwright);
+    remove the learner's attempts afterwards."""
+    launched = []
+
+    def start(name: str):
+        launched.append(browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS + [
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={DATA / name}%noloop", "--autoplay-policy=no-user-gesture-required"]))
+        return launched[-1]
+
+    yield start
+    for one in launched:
+        one.close()
+    app = live_app[0]
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        db.session.execute(delete(SpeechAttempt).where(SpeechAttempt.user_id == user_id))
+        db.session.commit()
+
+
+def _record(page, wait: float | None):
+    page.click(".speech-start")
+    if wait is not None:
+        page.wait_for_selector(".speech-stop:enabled", timeout=10000)
+        time.sleep(wait)
+        page.click(".speech-stop")
+    page.wait_for_selector(".speech-figures", timeout=60000)
+    return page.inner_text(".speech-result")
+
+
+@pytest.mark.parametrize("size", [(375, 812), (1280, 800)])
+def test_reading_through_the_page_shows_the_files_rate(live_app, microphone, shoot, size):
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER], *size)
+    page.goto(f"{base}/practice")
+    page.click("text=口语练习")
+    page.click("a[href$=\"/speech/read/book-service\"]")
+    chars = int(re.search(r"· (\d+)字 ·", page.inner_text("hgroup")).group(1))
+    known = KNOWN["speech-read.wav"]
+    result = _record(page, known["total_seconds"] + 0.8)
+    shown = int(re.search(r"语速\s*(\d+)\s*字/分", result).group(1))
+    expected = chars / (known["voiced_seconds"] / 60)
+    assert abs(shown - expected) <= 0.10 * expected, (shown, expected)
+    assert "超过1秒的停顿1次" in result
+    shoot(page, f"read-{size[0]}")
+    page.goto(f"{base}/speech")
+    assert "最近一次" in page.inner_text("main")
+    shoot(page, f"index-{size[0]}")
+
+
+@pytest.mark.parametrize("name, in_time", [("speech-ring-4s.wav", True), ("speech-ring-18s.wav", False)])
+def test_the_phone_drill_in_the_browser(live_app, microphone, shoot, name, in_time):
+    app, base, accounts = live_app
+    page = log_in(microphone(name), base, LEARNER, accounts[LEARNER])
+    page.goto(f"{base}/speech/ring")
+    result = _record(page, None)  # the page stops by itself once the greeting is over
+    seconds = float(re.search(r"铃响后\s*([\d.]+)\s*秒开口", result).group(1))
+    assert abs(seconds - KNOWN[name]["first_voice_at"]) <= 0.5
+    assert ("三声内接听" in result) is in_time and ("超过三声才接听" in result) is not in_time
+    shoot(page, name.removesuffix(".wav"))
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        row = db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id, SpeechAttempt.kind == "ring"))
+        assert row.answered_in_time is in_time
+
+
+def test_a_refused_microphone_says_so_in_chinese(live_app, browser):
+    app, base, accounts = live_app
+    page = log_in(browser, base, LEARNER, accounts[LEARNER])  # the shared browser: no fake microphone
+    page.goto(f"{base}/speech/read/book-service")
+    page.click(".speech-start")
+    from playwright.sync_api import expect
+
+    expect(page.locator(".speech-status")).to_contain_text("文字练习（情景演练）不受影响", timeout=10000)
+    assert "麦克风" in page.inner_text(".speech-status")
+    assert page.is_enabled(".speech-start")

@@ -286,9 +286,8 @@ def scenario_problems(slug: str, text: str, book: CompiledPhrasebook | None = No
     """Everything `lms check` would say about this scenario text (「第N行：节点「…」：…」)."""
     from .validate import scenario_text_problems
 
-    if book is None:
-        book = phrasebook_of(current_phrasebook_version())
-    return scenario_text_problems(text, slug, book)
+    return scenario_text_problems(text, slug, book if book is not None else (
+        lambda: phrasebook_of(current_phrasebook_version())))
 
 
 def save_phrasebook_text(text: str, actor_id: int) -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..accounts.constants import POSITIONS
 from ..yamlx import YamlError, at_line, load, yaml_error_message
@@ -111,8 +111,10 @@ def node_titles(text: str) -> dict[str, str]:
             if isinstance(spec, dict) and isinstance(spec.get("title"), str) and spec["title"].strip()}
 
 
-def scenario_text_problems(text: str, scenario_id: str, phrasebook: Phrasebook) -> list[str]:
-    """Everything `lms check` would say about a scenario text, each problem as `problem_text` writes it."""
+def scenario_text_problems(text: str, scenario_id: str,
+                           phrasebook: Phrasebook | Callable[[], Phrasebook]) -> list[str]:
+    """Everything `lms check` would say about a scenario text, each problem as `problem_text` writes it
+    (`phrasebook` may be a function giving it: it is then fetched only for a text that parses)."""
     try:
         scenario = parse_scenario_text(text, scenario_id)
     except YamlError as exc:
@@ -121,7 +123,8 @@ def scenario_text_problems(text: str, scenario_id: str, phrasebook: Phrasebook) 
         titles = node_titles(text)
         return [problem_text(line, node, message, titles) for line, node, message in exc.problems]
     titles = {nid: node.title for nid, node in scenario.nodes.items()}
-    return [problem_text(line, node, message, titles) for line, node, message in check_scenario(scenario, phrasebook)]
+    book = phrasebook() if callable(phrasebook) else phrasebook
+    return [problem_text(line, node, message, titles) for line, node, message in check_scenario(scenario, book)]
 
 
 def parse_scenario_text(text: str, scenario_id: str) -> Scenario:

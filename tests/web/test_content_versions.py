@@ -83,7 +83,7 @@ def test_browser_edit_of_a_file_question_is_kept_and_reported_as_a_conflict(app,
     courses, _ = files
     question = _file_question(app)
     edited = ("::仪容-男士发式::男士营业员的发式标准（网页修订）：{\n=前不遮额、侧不盖耳、后不触领\n~长度不限\n}")
-    page = f"/bank/{question.id}"
+    page = f"/bank/{question.id}/gift"
     response = post(trainer, page, {"gift": "$CATEGORY: etiquette/仪容\n" + edited}, page=page)
     assert response.status_code == 302
     runner = app.test_cli_runner()
@@ -108,7 +108,7 @@ def test_export_writes_edits_in_place_and_imports_at_the_end_then_sync_is_quiet(
     bank = courses / "etiquette" / "questions.gift"
     original = bank.read_text(encoding="utf-8")
     question = _file_question(app)
-    page = f"/bank/{question.id}"
+    page = f"/bank/{question.id}/gift"
     post(trainer, page, {"gift": "$CATEGORY: etiquette/仪容\n::仪容-男士发式::男士营业员的发式标准（修订）：{\n"
                                  "=前不遮额、侧不盖耳、后不触领\n~长度不限\n}"}, page=page)
     runner = app.test_cli_runner()
@@ -156,7 +156,7 @@ def test_bank_files_must_name_every_question(app, files):
 def test_an_exam_created_in_the_browser_survives_a_sync_and_is_exported(app, trainer, files):
     courses, _ = files
     text = 'title: 网页上新建的练习\npass_mark: 60\ndraw:\n  - {category: "etiquette/*/练习", count: 2}\n'
-    response = post(trainer, "/exams/manage/new", {"slug": "zz-browser", "yaml_text": text}, page="/exams/manage/new")
+    response = post(trainer, "/exams/manage/new/yaml", {"slug": "zz-browser", "yaml_text": text}, page="/exams/manage/new/yaml")
     assert response.status_code == 302
     runner = app.test_cli_runner()
     result = runner.invoke(args=["lms", "sync"])

@@ -48,7 +48,7 @@ def _edit_everything(client, ids: dict) -> list[str]:
 
     page = f"/author/modules/{ids['module']}"
     save(page, {"title": "仪容规范", "action": "save", "body": ids["module_body"] + "\n\n网页上加的一段：指甲修剪整齐。"})
-    page = f"/bank/{ids['question']}"
+    page = f"/bank/{ids['question']}/gift"
     save(page, {"gift": "::排队-熟人跳号::网页改过：认识的老客户来了，可以让他跳过叫号先办理。{F}"})
     page = "/author/scenarios/long-wait/yaml"
     yaml_text = unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", client.get(page).get_data(as_text=True),

@@ -50,6 +50,9 @@ PAGES = [
     ("/notices/new", ("trainer", "admin")),
     ("/notices/audience", ("trainer", "admin")),
     ("/messages", ALL),
+    ("/speech", ALL),
+    ("/speech/ring", ALL),
+    ("/speech/read/book-service", ALL),
     ("/store/", ("manager", "admin", "trainer")),
     ("/store/{store_a}", ("manager", "admin", "trainer")),
     ("/store/people/{staff_a}", ("manager", "admin", "trainer")),
@@ -81,7 +84,8 @@ ADMIN_POSTS = [
 ]
 LOGGED_IN_POSTS = ["/courses/etiquette/grooming/complete", "/practice/{scenario}/start", "/runs/1/turns",
                    "/exams/{exam}/start", "/courses/etiquette/grooming/check", "/attempts/1/submit", "/attempts/1/1",
-                   "/notices/1/check", "/notices/1/attest", "/notices/1/read", "/messages/read", "/runs/1/timer"]
+                   "/notices/1/check", "/notices/1/attest", "/notices/1/read", "/messages/read", "/runs/1/timer",
+                   "/speech/read/book-service/1", "/speech/ring", "/speech/turn/1"]
 TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/notices/1/withdraw",
                  "/author/preview", "/author/modules/1/restore/1", "/author/scenarios/long-wait/validate",
                  "/author/scenarios/long-wait/test", "/author/phrasebook/test",

@@ -424,8 +424,8 @@ def test_row15_deep_yaml_is_a_clear_validation_error(app, trainer, nesting, edit
         if editor == "scenario":
             response = post(trainer, f"{EDITOR}/yaml", {"yaml_text": nesting}, page=f"{EDITOR}/yaml")
         else:
-            response = post(trainer, "/exams/manage/new", {"slug": "deep", "yaml_text": nesting},
-                            page="/exams/manage/new")
+            response = post(trainer, "/exams/manage/new/yaml", {"slug": "deep", "yaml_text": nesting},
+                            page="/exams/manage/new/yaml")
     assert response.status_code == 200
     assert "嵌套太深（列表和键值对最多32层）" in response.get_data(as_text=True)
     assert _count(app, Exam) == exams

@@ -57,20 +57,6 @@ def certification_for(position: str | None) -> CertificationInfo | None:
     return catalog().certification_for(position)
 
 
-def required_scenarios(position: str | None) -> list[str]:
-    """The slugs of the scenarios the position's 上岗证 (and its renewal) asks for, in the rule's order."""
-    from .facts import rule_for
-
-    certification = certification_for(position)
-    if certification is None:
-        return []
-    rule = rule_for(certification)
-    slugs = [s.slug for s in rule.scenarios]
-    if rule.recertification is not None:
-        slugs += [s.slug for s in rule.recertification.scenarios if s.slug not in slugs]
-    return slugs
-
-
 def current_certificate(user_id: int, certification: Certification | CertificationInfo) -> Certificate | None:
     """Return the person's newest certificate of this certification."""
     return db.session.scalar(select(Certificate).where(

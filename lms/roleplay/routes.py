@@ -58,15 +58,11 @@ def catalogue():
     category = request.args.get("category", "")
     rows = db.session.scalars(select(Scenario).where(Scenario.active.is_(True))
                               .order_by(Scenario.category, Scenario.difficulty, Scenario.slug)).all()
-    from ..certification.service import required_scenarios
-
-    required = required_scenarios(current_user.position)  # never hidden by a filter, and shown first
     if position in POSITIONS:
-        rows = [r for r in rows if r.open_to(position) or r.slug in required]
+        rows = [r for r in rows if r.open_to(position)]
     if category in CATEGORIES:
-        rows = [r for r in rows if r.category == category or r.slug in required]
-    rows.sort(key=lambda r: required.index(r.slug) if r.slug in required else len(required))
-    return render_template("roleplay/catalogue.html", scenarios=rows, best=best_scores(current_user.id), required=required,
+        rows = [r for r in rows if r.category == category]
+    return render_template("roleplay/catalogue.html", scenarios=rows, best=best_scores(current_user.id),
                            position=position, category=category, positions=POSITIONS, categories=CATEGORIES)
 
 

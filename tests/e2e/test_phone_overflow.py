@@ -52,17 +52,20 @@ OVERFLOW = """(allowScrollers) => {
 
 
 # The spacing rule of generated Chinese text (issue 15, A4; docs/style.md): no half-width space between a
-# Chinese character and full-width punctuation, and a number touches its unit (5个, not 5 个).
+# Chinese character and full-width punctuation, and a number touches its unit (5个, not 5 个); it is
+# about the text the product generates.
 HAN = "\u4e00-\u9fff"
 FULL_PUNCT = "，。、；：？！「」『』（）《》【】…—～"
 SPACING = re.compile(rf"[{HAN}{FULL_PUNCT}] [{FULL_PUNCT}]|[{FULL_PUNCT}] [{HAN}]|\d [个分秒天人章题次条项元岁小时周月年日号位名道家]")
 
 
 # The page's text as it reads: a badge, a button or a bar is a box of its own, not a word in a sentence.
+# What people wrote (a trainer's course or notice text, a learner's reply) is theirs and not checked.
 BOX_TEXT = """() => {
   for (const el of document.querySelectorAll('.badge, button, [role=button], progress, .actions > *, .who > *')) {
     el.style.display = 'block';
   }
+  for (const el of document.querySelectorAll('.module-body, .bubble.clerk')) { el.style.display = 'none'; }
   return document.body.innerText.split('\\n').map(l => l.trim()).join('\\n');
 }"""
 

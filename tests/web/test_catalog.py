@@ -51,7 +51,7 @@ def workers(tmp_path_factory):
 
 
 def _etiquette_modules(client) -> str:
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/my-courses").get_data(as_text=True)  # every course with its progress
     card = page[page.index("<strong>服务礼仪</strong>"):]
     return re.search(r"已学(\d+)/(\d+)章", card).group(0)
 
@@ -114,6 +114,6 @@ def test_content_changed_and_rolled_back_is_never_shown(workers):
         db.session.commit()
     learner = second.test_client()
     login(learner, person)
-    page = learner.get("/").get_data(as_text=True)
+    page = learner.get("/my-courses").get_data(as_text=True)
     assert "<strong>服务礼仪</strong>" in page and "回滚的标题" not in page
     assert "（已更新）" in page

@@ -35,7 +35,7 @@ def _first_module(app, slug="etiquette"):
 
 def test_home_shows_every_course_with_a_progress_bar(client, world):
     login(client, world["staff_a"])
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/my-courses").get_data(as_text=True)  # 我的课程 (the home is 今天: test_today.py)
     for title in ("服务礼仪", "投诉处理", "电话服务", "业务受理规范", "培训管理制度"):
         assert title in page
     assert page.count("<progress") >= 7
@@ -65,7 +65,7 @@ def test_marking_a_module_studied_records_time_and_version(app, client, world):
         assert len(events) == 1 and events[0].data["module"] == first_slug
     page = client.get(f"/courses/etiquette/{first_slug}").get_data(as_text=True)
     assert "已学习" in page and "我已学习</button>" not in page
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/my-courses").get_data(as_text=True)
     assert "已学1/5章（20%）" in home
 
 
@@ -115,7 +115,7 @@ def test_course_limited_to_positions_is_hidden_from_others(app, client, world):
         course.positions = ["库管"]
         db.session.commit()
     login(client, world["staff_a"])  # 综合受理
-    assert "营业厅岗位职责" not in client.get("/").get_data(as_text=True)
+    assert "营业厅岗位职责" not in client.get("/my-courses").get_data(as_text=True)
     assert client.get("/courses/positions").status_code == 404
 
 

@@ -89,16 +89,6 @@ def test_the_certificate_page_links_each_requirement_to_what_meets_it(app, world
     assert ("/exams/frontline-certification", "考试") in links
 
 
-def test_scenarios_my_certificate_requires_come_first_and_are_never_filtered_out(app, world):
-    client = app.test_client()
-    login(client, world["staff_a"])
-    for query in ("", "?position=库管", "?position=库管&category=投诉处理"):
-        page = client.get(f"/practice{query}").get_data(as_text=True)
-        cards = re.findall(r'<a href="/practice/([\w-]+)"><strong>', page)
-        assert cards[:4] == ["greeting-triage", "long-wait", "no-id", "billing-complaint"], (query, cards)
-        assert page.count("上岗证要求") == 4
-
-
 def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world, frozen):
     frozen(T0)
     _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))

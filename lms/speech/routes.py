@@ -49,19 +49,19 @@ def read(key: str):
     passage = item.passages[part]
     return render_template("speech/read.html", item=item, part=part, passage=passage, settings=settings(),
                            characters=sum(count_characters(line.text) for line in passage), form=ConfirmForm(),
-                           upload=url_for("speech.upload_reading", key=key, part=part + 1))
+                           upload=url_for("speech.upload_reading", key=key, passage_id=part + 1))
 
 
-@bp.route("/speech/read/<key>/<int:part>", methods=["POST"])
+@bp.route("/speech/read/<key>/<int:passage_id>", methods=["POST"])
 @login_required
-def upload_reading(key: str, part: int):
-    """Measure an uploaded reading of a passage; answer with the figures (an HTML fragment)."""
+def upload_reading(key: str, passage_id: int):
+    """Measure an uploaded reading of a passage (numbered from 1); answer with the figures (an HTML fragment)."""
     item = phrase_set(key)
-    if item is None or not 1 <= part <= len(item.passages):
+    if item is None or not 1 <= passage_id <= len(item.passages):
         abort(404)
     data = _audio()
     try:
-        attempt = record_reading(current_user.id, item, part - 1, data)
+        attempt = record_reading(current_user.id, item, passage_id - 1, data)
     except SpeechError as exc:
         return _result(error=str(exc), status=422)
     return _result(attempt)

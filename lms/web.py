@@ -19,7 +19,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from markupsafe import Markup
 
 from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
@@ -56,14 +55,6 @@ def local_date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def result_badge(passed: bool | None) -> Markup:
-    """A finished run's, sitting's or check's result as a badge: 通过 or 未通过 (nothing while it has none)."""
-    from .certification.status import RESULT_LEVEL, pass_fail  # a pure module; the package imports this one
-
-    word = pass_fail(passed)
-    return Markup(f'<span class="badge {RESULT_LEVEL[word]}">{word}</span>') if word else Markup("")
-
-
 def _error_page(code: int, detail: str | None = None):
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
@@ -98,7 +89,6 @@ def init_app(app: Flask) -> None:
     """Register error pages, filters and headers on the app."""
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(local_date, "localdate")
-    app.add_template_filter(result_badge, "result_badge")
     app.add_template_global(ROLE_LABELS, "role_labels")
 
     @app.errorhandler(DomainError)

@@ -23,7 +23,16 @@ from .expiring import DEFAULT_DAYS, MAX_DAYS, by_store, expiring, expiring_table
 from .facts import certificate_facts, evaluate_person, load_history
 from .models import Certificate
 from .service import certification_for, current_certificate, revoke
-from .status import STATUS_LEVEL, certificate_status
+from .status import RESULT_LEVEL, STATUS_LEVEL, certificate_status, pass_fail
+
+
+@bp.app_template_filter("result_badge")
+def result_badge(passed: bool | None) -> Markup:
+    """A finished run's, sitting's or check's result as a badge: 通过 or 未通过 (nothing while it has none).
+
+    Registered app-wide by this area, which owns the words (status.py), so that `web` needs no import of it."""
+    word = pass_fail(passed)
+    return Markup(f'<span class="badge {RESULT_LEVEL[word]}">{word}</span>') if word else Markup("")
 
 
 @bp.route("/certificates")

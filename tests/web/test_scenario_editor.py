@@ -286,7 +286,11 @@ def test_new_scenario_from_a_template_is_a_draft_until_published_and_test_play_i
     start = post(trainer, f"{editor}/test", page=editor)
     run_url = start.headers["Location"]
     run_id = int(run_url.rsplit("/", 1)[1])
-    assert "试玩" in trainer.get(run_url).get_data(as_text=True)
+    run_page = trainer.get(run_url).get_data(as_text=True)
+    assert "试玩" in run_page
+    # the way back is the editor: the learner's page of an unpublished scenario does not exist
+    assert f'href="{editor}"' in run_page and 'href="/practice/broadband-complaint"' not in run_page
+    assert trainer.get("/practice/broadband-complaint").status_code == 404
     token = csrf_token(trainer, run_url)
     trainer.post(f"{run_url}/turns", data={"csrf_token": token, "seq": 1, "reply": "你问我，我问谁。"})
     with app.app_context():
@@ -296,6 +300,7 @@ def test_new_scenario_from_a_template_is_a_draft_until_published_and_test_play_i
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "scenario.attempted")) == attempts
     debrief = trainer.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
+    assert f'href="{editor}"' in debrief and 'href="/practice/broadband-complaint"' not in debrief
     assert "试玩" in debrief and "草稿" in debrief and "再试玩一次" in debrief and "再练一次" not in debrief
     assert "宽带断线投诉" not in trainer.get("/practice/history").get_data(as_text=True)
     published = post(trainer, f"{editor}/publish", page=editor)

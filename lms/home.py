@@ -149,6 +149,15 @@ class Attention:
     overdue: int
 
 
+SHOWN_MISSING = 3  # a manager reads the first few and the count; the person page lists every one
+
+
+def _first_few(missing: list[str]) -> str:
+    """「甲、乙、丙」, or 「甲、乙、丙等14项」 when there are more."""
+    shown = "、".join(missing[:SHOWN_MISSING])
+    return shown if len(missing) <= SHOWN_MISSING else f"{shown}等{len(missing)}项"
+
+
 def attention_rows(people: list[User]) -> list[Attention]:
     """The people who are overdue on a new-business notice or not certified, most urgent first (the
     matrix's own rows and order: lms/reports/matrix.py)."""
@@ -159,7 +168,7 @@ def attention_rows(people: list[User]) -> list[Attention]:
             reasons.append(f"新业务逾期{row.overdue_notices}条")
         if row.status not in OK_STATUSES:
             missing = [c.title for c in row.cells if not c.met]
-            reasons.append(f"上岗证{row.status}" + (f"：还差{'、'.join(missing)}" if missing else ""))
+            reasons.append(f"上岗证{row.status}" + (f"：还差{_first_few(missing)}" if missing else ""))
         if reasons:
             rows.append(Attention(row.person, tuple(reasons), row.status, row.level, row.overdue_notices))
     order = {status: i for i, status in enumerate(STATUS_ORDER)}

@@ -100,6 +100,8 @@ def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world,
                       page, re.S)
     assert block, page
     assert "新业务逾期1条" in block.group(1) and "上岗证未开始：还差" in block.group(1)
+    # the first few missing items and how many: a card a manager can read on a phone
+    assert re.search(r"上岗证未开始：还差[^<、]+、[^<、]+、[^<、]+等\d+项</li>", block.group(1)), block.group(1)
     assert f'action="/today/remind/{staff.id}"' in block.group(1)
     assert world["staff_b"].name not in page  # another store's people are not the manager's business
 

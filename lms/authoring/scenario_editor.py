@@ -53,6 +53,17 @@ def _doc_or_yaml_view(row: Scenario, text: str):
         return None
 
 
+def _posted_draft(slug: str):
+    """A form post's scenario and its draft as a document (CSRF checked); 409 when the draft's YAML is broken
+    (it is mended in the YAML view, where the form cannot lose it)."""
+    row = _scenario_or_404(slug)
+    _csrf()
+    doc = _doc_or_yaml_view(row, drafts.working_text(row))
+    if doc is None:
+        abort(409)
+    return row, doc
+
+
 def _context(row: Scenario, text: str, doc, problems: list[sf.Problem], node_id: str | None = None) -> dict:
     draft = drafts.draft_of(row)
     editor = db.session.get(User, draft.updated_by) if draft is not None and draft.updated_by else None
@@ -130,11 +141,7 @@ def _save(row: Scenario, doc, message: str = "已保存草稿。") -> str:
 
 @bp.route("/scenarios/<slug>/settings", methods=["POST"])
 def scenario_settings(slug: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None:
-        abort(409)
+    row, doc = _posted_draft(slug)
     sf.apply_scenario_form(doc, request.form)
     try:
         _save(row, doc)
@@ -145,10 +152,8 @@ def scenario_settings(slug: str):
 
 @bp.route("/scenarios/<slug>/nodes/<node_id>", methods=["POST"])
 def scenario_node_save(slug: str, node_id: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None or node_id not in sd.nodes(doc):
+    row, doc = _posted_draft(slug)
+    if node_id not in sd.nodes(doc):
         abort(409)
     sf.apply_node_form(doc, node_id, request.form)
     try:
@@ -190,11 +195,7 @@ def scenario_check(slug: str):
 
 @bp.route("/scenarios/<slug>/nodes", methods=["POST"])
 def scenario_node_add(slug: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None:
-        abort(409)
+    row, doc = _posted_draft(slug)
     try:
         node_id = sd.add_node(doc, request.form.get("new_id", ""), request.form.get("new_title", ""),
                               request.form.get("kind", "text"), request.form.get("after") or None)
@@ -207,11 +208,7 @@ def scenario_node_add(slug: str):
 
 @bp.route("/scenarios/<slug>/nodes/<node_id>/rename", methods=["POST"])
 def scenario_node_rename(slug: str, node_id: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None:
-        abort(409)
+    row, doc = _posted_draft(slug)
     new = (request.form.get("new_id") or "").strip()
     try:
         sd.rename_node(doc, node_id, new)
@@ -224,11 +221,7 @@ def scenario_node_rename(slug: str, node_id: str):
 
 @bp.route("/scenarios/<slug>/nodes/<node_id>/delete", methods=["POST"])
 def scenario_node_delete(slug: str, node_id: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None:
-        abort(409)
+    row, doc = _posted_draft(slug)
     try:
         title = sd.title_of(node_id, sd.nodes(doc).get(node_id))
         sd.delete_node(doc, node_id)
@@ -241,11 +234,7 @@ def scenario_node_delete(slug: str, node_id: str):
 
 @bp.route("/scenarios/<slug>/nodes/<node_id>/move", methods=["POST"])
 def scenario_node_move(slug: str, node_id: str):
-    row = _scenario_or_404(slug)
-    _csrf()
-    doc = _doc_or_yaml_view(row, drafts.working_text(row))
-    if doc is None:
-        abort(409)
+    row, doc = _posted_draft(slug)
     try:
         sd.move_node(doc, node_id, -1 if request.form.get("direction") == "up" else 1)
         _save(row, doc, "已调整节点顺序。")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import re2
 
@@ -11,6 +9,7 @@ from lms.roleplay import keypoints
 from lms.roleplay.keypoints import pattern_from_phrasings, phrasing_problems
 from lms.roleplay.normalize import normalize
 from lms.roleplay.scenario_parse import MAX_REGEX, compile_regex
+from tests.timing import time_bound
 
 pytestmark = pytest.mark.no_db
 
@@ -105,9 +104,9 @@ def test_special_characters_never_break_or_slow_the_pattern():
     assert written  # most of them are phrasings like any other
     regex = compile_regex(pattern_from_phrasings(written))
     reply = normalize("a" * 50_000 + "！").text
-    started = time.perf_counter()
-    assert regex.search(reply) is None or True
-    assert time.perf_counter() - started < 0.5
+    for attempt in time_bound(0.5):  # linear in the reply, whatever the phrasings
+        with attempt:
+            regex.search(reply)
     for phrasing in written:  # each matches itself as written, and no mere letter soup
         assert regex.search(normalize(phrasing).text), phrasing
     assert not regex.search("bbbb")

@@ -71,6 +71,7 @@ class CertificationInfo:
     positions: tuple[str, ...]
     rule: Mapping[str, Any]
     version: int
+    scenarios: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # slug -> minimum score, any path
 
 
 @dataclass(frozen=True)

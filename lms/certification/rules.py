@@ -58,6 +58,15 @@ class CertificationRule:
     recertification: RecertificationRule | None = None
 
 
+def scenario_minimums(spec: Mapping[str, Any]) -> dict[str, int]:
+    """The scenarios a stored rule names and the score each needs: the full path's in its order, then
+    those only the recertification path names (a scenario in both keeps the full path's minimum)."""
+    named = dict((spec.get("recertification") or {}).get("scenarios") or {})
+    named.update(spec.get("scenarios") or {})
+    ordered = list(spec.get("scenarios") or {}) + [slug for slug in named if slug not in (spec.get("scenarios") or {})]
+    return {str(slug): int(named[slug]) for slug in ordered}
+
+
 def _line(mapping: Any, key: str, default: int | None) -> int | None:
     """The line of a key of a mapping read by lms/yamlx.py (`default` when it has no such key)."""
     return getattr(mapping, "key_lines", {}).get(key, default)

@@ -13,6 +13,7 @@ from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import User
 from ..accounts.scoping import Scope
+from ..catalog import catalog
 from ..errors import DomainError
 from ..extensions import db
 from . import bp
@@ -53,17 +54,24 @@ def _visible_run_or_404(run_id: int) -> Run:
 @bp.route("/practice")
 @login_required
 def catalogue():
-    """List scenarios, filtered by position and category, with the learner's best scores."""
+    """List scenarios with the learner's best scores: first those their 上岗证 names (never filtered
+    away), then the others, filtered by position and category."""
     position = request.args.get("position", current_user.position or "")
     category = request.args.get("category", "")
     rows = db.session.scalars(select(Scenario).where(Scenario.active.is_(True))
                               .order_by(Scenario.category, Scenario.difficulty, Scenario.slug)).all()
+    certification = catalog().certification_for(current_user.position)
+    minimums = certification.scenarios if certification else {}
+    by_slug = {r.slug: r for r in rows}
+    required = [(by_slug[slug], minimum) for slug, minimum in minimums.items() if slug in by_slug]
+    rows = [r for r in rows if r.slug not in minimums]
     if position in POSITIONS:
         rows = [r for r in rows if r.open_to(position)]
     if category in CATEGORIES:
         rows = [r for r in rows if r.category == category]
-    return render_template("roleplay/catalogue.html", scenarios=rows, best=best_scores(current_user.id),
-                           position=position, category=category, positions=POSITIONS, categories=CATEGORIES)
+    return render_template("roleplay/catalogue.html", scenarios=rows, required=required, certification=certification,
+                           best=best_scores(current_user.id), position=position, category=category,
+                           positions=POSITIONS, categories=CATEGORIES)
 
 
 @bp.route("/practice/<slug>")

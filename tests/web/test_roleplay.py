@@ -65,9 +65,31 @@ def test_catalogue_lists_and_filters(client, world):
     for title in titles:
         assert title in page
     filtered = client.get("/practice?position=all&category=投诉处理").get_data(as_text=True)
+    filtered = filtered.split("<h2>其他情景</h2>", 1)[-1]  # below the 上岗证's own scenarios
     with client.application.app_context():
         others = [s.title for s in db.session.scalars(select(Scenario).where(Scenario.category != "投诉处理"))]
     assert all(t not in filtered for t in others)
+
+
+def test_the_scenarios_of_my_certificate_come_first_and_no_filter_hides_them(client, world):
+    """综合受理 holds the counter 上岗证: its four scenarios lead the list, whatever the filters say."""
+    from lms.catalog import catalog
+
+    login(client, world["staff_a"])
+    with client.application.app_context():
+        certification = catalog().certification_for("综合受理")
+        required = {slug: db.session.scalar(select(Scenario.title).where(Scenario.slug == slug))
+                    for slug in certification.scenarios}
+    assert len(required) == 4 and all(required.values())
+    for query in ("", "?position=库管&category=投诉处理", "?category=营销"):
+        page = client.get(f"/practice{query}").get_data(as_text=True)
+        head, _, rest = page.partition("<h2>其他情景</h2>")
+        assert rest, "the list of other scenarios follows the certificate's"
+        assert f"{certification.title}要求的情景" in head
+        for slug, title in required.items():
+            assert title in head and title not in rest, (query, title)
+            assert f'href="/practice/{slug}"' in head
+        assert head.count("上岗证要求</span>") == 4 and "得分不低于70分" in head
 
 
 def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):

@@ -239,7 +239,7 @@ def phrases_check_command(text: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(analysis.to_json(), ensure_ascii=False))
         return
-    labels = {c.id: c.label for c in book.categories.values()}
+    labels = book.labels
     click.echo(f"规范化：{analysis.normalized}")
     click.echo("命中规范用语：" + ("、".join(f"{labels[c]}({c})" for c in analysis.categories) or "无"))
     for hit in analysis.forbidden:

@@ -60,7 +60,7 @@ def _suggestions():
         return [], 0, {}
     groups, _ = suggestion_groups(book, limit=REPLY_WINDOW)
     rows = [(g, default_target(book, g)) for g in groups[:3]]
-    return rows, len(groups), {cid: c.label for cid, c in book.categories.items()}
+    return rows, len(groups), book.labels
 
 
 def _notices():

@@ -77,7 +77,7 @@ def _context(row: Scenario, text: str, doc, problems: list[sf.Problem], node_id:
         "problem_count": len(problems),
         "field_problems": _by_field(problems, node_id),
         "categories": [(c.id, c.label) for c in book.must_categories],
-        "category_labels": {c.id: c.label for c in book.categories.values()},
+        "category_labels": book.labels,
         "stages": [(s, STAGE_LABELS[s]) for s in STAGES], "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
         "scenario_categories": CATEGORIES, "positions": POSITIONS, "sources": drafts.known_sources(),
         "variables": sf.variable_names(doc), "mood": (doc.get("persona") or {}).get("mood") if isinstance(doc.get("persona"), dict) else None,

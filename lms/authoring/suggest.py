@@ -22,10 +22,6 @@ from . import bp
 KIND_LABELS = {"": "漏说或忌语", "missed": "漏说必说类别", "flagged": "说了服务忌语"}
 
 
-def _labels(book) -> dict[str, str]:
-    return {cid: c.label for cid, c in book.categories.items()}
-
-
 @bp.route("/phrasebook/suggestions")
 def suggestions():
     """Learners' typed replies that missed an expected category or hold a 服务忌语, grouped, most frequent first."""
@@ -36,7 +32,7 @@ def suggestions():
     groups, window = suggestion_groups(book, scenario, kind)
     pages = max(1, -(-len(groups) // PAGE))
     shown = groups[(page - 1) * PAGE:page * PAGE]
-    labels = _labels(book)
+    labels = book.labels
     rows = [{"group": g, "segments": highlight(g.reply, g.analysis.to_json(), labels),
              "target": default_target(book, g)} for g in shown]
     scenarios = db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)).all()
@@ -84,7 +80,7 @@ def suggestion_save():
 
 
 def _propose_page(book, version, reply, entry, key, proposal, error, problems):
-    labels = _labels(book)
+    labels = book.labels
     choices = target_choices(book)
     segments = highlight(reply, book.analyze(reply).to_json(), labels) if reply else []
     return render_template("authoring/suggest_propose.html", reply=reply, entry=entry, target=key,

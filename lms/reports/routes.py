@@ -184,12 +184,15 @@ def analytics():
     position = position if position in POSITIONS else None
     from ..exams.models import Exam
     from ..roleplay.phrasebook import MUST_IDS
+    from ..roleplay.suggestions import current_book
     from .analytics import onboarding_funnel, scenario_stats
 
     stores = db.session.scalars(select(Store).order_by(Store.code)).all()
     exams = db.session.scalars(select(Exam).where(Exam.active.is_(True)).order_by(Exam.slug)).all()
-    labels = {"welcome": "欢迎语", "greeting": "问候语", "farewell": "送别语", "inquiry": "征询语", "apology": "道歉语",
-              "thanks": "致谢语"}
+    try:
+        labels = current_book()[2].labels  # the phrasebook's own names of its categories
+    except DomainError:  # no phrasebook loaded yet: the ids stand in
+        labels = {}
     return render_template("reports/analytics.html", stats=scenario_stats(store_id, position),
                            funnel=onboarding_funnel(store_id=store_id, position=position), stores=stores,
                            store_id=store_id, position=position or "", positions=POSITIONS, exams=exams,

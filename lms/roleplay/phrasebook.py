@@ -173,6 +173,7 @@ class Phrasebook:
         self.denials = tuple(normalize(d).text for d in denials)  # 「我不是说……」 before a 服务忌语 unsays it
         self.source_hash = source_hash
         self._order = {cid: i for i, cid in enumerate(self.categories)}
+        self.labels = {cid: c.label for cid, c in self.categories.items()}  # category id -> its Chinese name
         self._automaton = self._build()
 
     def _build(self) -> ahocorasick.Automaton:

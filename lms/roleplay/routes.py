@@ -106,7 +106,7 @@ TURN_PARTS: list[Callable[[Run, list[dict]], None]] = []
 
 
 def _labels(run: Run) -> dict[str, str]:
-    return {c.id: c.label for c in run_phrasebook(run).categories.values()}
+    return run_phrasebook(run).labels
 
 
 def _turn_views(run: Run) -> list[dict]:

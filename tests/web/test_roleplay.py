@@ -247,6 +247,8 @@ def test_a_wrong_choice_then_neglect_scores_zero_everywhere(app, client, world):
     login(trainer, world["trainer"])
     row = re.search(r"老年客户优先办理.*?</tr>", trainer.get("/store/analytics").get_data(as_text=True), re.S).group(0)
     assert "100.0" not in row and re.search(r">0(\.0)?<", row), row
+    assert re.search(r"[\u4e00-\u9fff]语 ×1", row), row  # what was missing, by the phrasebook's own names
+    assert not re.search(r"welcome|greeting|farewell|inquiry|apology|thanks", row), row
 
 
 def test_a_failing_ending_after_good_turns_shows_below_the_pass_mark(app, client, world):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import rings
+
 # Database: None means the embedded SQLite file instance/lms.sqlite3.
 DATABASE_URL: str | None = None
 
@@ -66,10 +68,10 @@ SPEECH_RATE_BAND = [120, 160]
 SPEECH_KEEP_AUDIO = False
 # The longest recording accepted, in seconds (16 kHz 16-bit mono: 32 KB a second, under MAX_CONTENT_LENGTH).
 SPEECH_MAX_SECONDS = 150
-# The phone drill (三声内接听): the ring's cadence, seconds on and off (China: 1 s on, 4 s off), and the
-# rings within which the phone is answered (第一章 三、5 电话礼仪 and 六、(一) 2 b): 「电话铃响三声内，接听电话」).
-RING_CADENCE = [1.0, 4.0]
-RING_LIMIT = 3
+# The phone's ring (三声内接听, lms/rings.py): seconds on and off (China: 1 s on, 4 s off), used by the
+# phone drill, by role-play's `rings` condition and by the run page's ring count. The limit of three
+# rings is the rulebook's (第一章 三、5 电话礼仪 and 六、(一) 2 b): 「电话铃响三声内，接听电话」), not a setting.
+RING_CADENCE = list(rings.CADENCE)
 
 # Times are stored in UTC and shown in Asia/Shanghai (lms/clock.py, LOCAL_TZ): one zone for the company.
 

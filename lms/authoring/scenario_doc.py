@@ -214,7 +214,7 @@ def branch_kind(item: Any) -> tuple[str, str, str]:
     if simple and simple.op == ">=":
         if simple.name == "score":
             return "score", "", simple.value
-        if simple.name not in ("elapsed", "turns", "choice"):
+        if simple.name not in ("elapsed", "rings", "turns", "choice"):
             return "var", simple.name, simple.value
     return "complex", "", ""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Callable
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import rings
 from ..accounts.constants import POSITIONS
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import User
@@ -165,7 +166,7 @@ def _render_run(run: Run, form: TurnForm, status: int = 200):
         customer_line=node.customer_line(run.variables), max_reply=MAX_REPLY,
         mood=mood(spec.mood, run.variables.get(spec.mood), var.minimum, var.maximum) if var else None,
         show_options=node.mode == "choice" or run.mode == "beginner", waiting=node.timed and not run.timer_started,
-        start_form=ConfirmForm(),
+        start_form=ConfirmForm(), ring_period=rings.from_config(current_app.config).period,
     ), status
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..rings import Rings
 from .conditions import Condition, ConditionError
 from .phrasebook import MUST_IDS, Analysis, Phrasebook
 
@@ -26,7 +27,8 @@ OUTCOMES = ("success", "partial", "fail")
 OUTCOME_LABELS = {"success": "圆满解决", "partial": "部分解决", "fail": "未能解决"}
 CATEGORIES = ("迎宾引导", "柜台受理", "投诉处理", "电话服务", "维系挽留", "现场管理")
 MODES = ("text", "choice")
-TURN_NAMES = {"score", "forbidden", "critical", "elapsed", "choice", "turns"}
+TURN_NAMES = {"score", "forbidden", "critical", "elapsed", "rings", "choice", "turns"}
+TIMED_NAMES = {"elapsed", "rings"}  # a node branching on one of these shows the learner a timer
 DEFAULT_ELAPSED = 5.0
 MAX_NODE_TITLE = 20  # characters of a node's `title:`
 CHOICE_POINTS = 2.0  # what a choice turn is worth unless its node says `points:` (a short typed turn's worth)
@@ -125,7 +127,7 @@ class Node:
     @property
     def timed(self) -> bool:
         """Tell whether a branch reads the reply time (the UI then shows a timer)."""
-        return any(b.condition is not None and "elapsed" in b.condition.names() for b in self.branches)
+        return any(b.condition is not None and TIMED_NAMES & b.condition.names() for b in self.branches)
 
     def customer_line(self, variables: Mapping[str, int]) -> str:
         """Return the customer's line for these variable values."""
@@ -207,6 +209,7 @@ def step(
     option_id: str | None = None,
     elapsed: float = DEFAULT_ELAPSED,
     turns: int = 1,
+    rings: Rings = Rings(),
 ) -> Step:
     """Score a reply at a node and choose the branch to follow."""
     from .scoring import score_turn
@@ -221,6 +224,7 @@ def step(
         "forbidden": bool(analysis.forbidden),
         "critical": analysis.critical,
         "elapsed": elapsed,
+        "rings": rings.started(elapsed),  # the rings begun by then, at the organisation's cadence (lms/rings.py)
         "choice": option.id if option is not None else "",
         "turns": turns,
         "hit": {c: analysis.has(c) for c in MUST_IDS},

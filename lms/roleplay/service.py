@@ -9,10 +9,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 
+from flask import current_app
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import audit, events
+from .. import audit, events, rings
 from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
 from ..errors import DomainError
@@ -211,7 +212,7 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     at = now()
     elapsed = max(0.0, (at - run.node_shown_at).total_seconds())
     result = engine.step(spec, node, run.variables, reply, run_phrasebook(run),
-                         option_id=option_id, elapsed=elapsed, turns=seq)
+                         option_id=option_id, elapsed=elapsed, turns=seq, rings=rings.from_config(current_app.config))
     customer_text = node.customer_line(run.variables)  # as the customer said it, before this turn's effects
     # Claim the turn first: the conditional UPDATE lets one of two racing submits through (on
     # PostgreSQL the second waits for the first's row lock, then finds turn_count moved on).

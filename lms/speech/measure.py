@@ -245,27 +245,6 @@ def wav_bytes(samples: list[int] | array, rate: int = SAMPLE_RATE, channels: int
     return buffer.getvalue()
 
 
-def rings_started(seconds: float, cadence: tuple[float, float]) -> int:
-    """How many rings had begun `seconds` after the first ring began (cadence: seconds on, off)."""
-    on, off = cadence
-    return math.floor(seconds / (on + off)) + 1
-
-
-def answered_within(seconds: float | None, cadence: tuple[float, float], rings: int) -> bool:
-    """Whether a first word `seconds` after the first ring came before ring number `rings` + 1."""
-    return seconds is not None and rings_started(seconds, cadence) <= rings
-
-
-def ring_windows(cadence: tuple[float, float], until: float) -> list[tuple[float, float]]:
-    """The seconds the phone is sounding, from the first ring to `until`."""
-    on, off = cadence
-    windows, start = [], 0.0
-    while start < until:
-        windows.append((start, start + on))
-        start += on + off
-    return windows
-
-
 def first_voice_outside(measurement: Measurement, windows: list[tuple[float, float]], slack: float = 0.15) -> float | None:
     """The start of the first stretch of speech that is not the ring itself heard through the microphone.
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
+from .. import rings
 from ..extensions import db
-from .measure import (
-    Measurement, answered_within, first_voice_outside, measure, pace, ring_windows, rings_started,
-)
+from .measure import Measurement, first_voice_outside, measure, pace
 from .models import SpeechAttempt, SpeechAudio
 from .sets import PhraseSet
 
@@ -23,22 +22,15 @@ class Settings:
     band: tuple[int, int]
     keep_audio: bool
     max_seconds: float
-    cadence: tuple[float, float]
-    ring_limit: int
-
-    @property
-    def ring_deadline(self) -> float:
-        """Seconds from the first ring to the start of the ring after the last allowed one."""
-        return self.ring_limit * sum(self.cadence)
+    rings: rings.Rings  # the phone's cadence and the three-ring rule (lms/rings.py)
 
 
 def settings() -> Settings:
     """The organisation's spoken-practice settings (lms/config.py)."""
     c = current_app.config
     low, high = c["SPEECH_RATE_BAND"]
-    on, off = c["RING_CADENCE"]
     return Settings((int(low), int(high)), bool(c["SPEECH_KEEP_AUDIO"]), float(c["SPEECH_MAX_SECONDS"]),
-                    (float(on), float(off)), int(c["RING_LIMIT"]))
+                    rings.from_config(c))
 
 
 def _store(user_id: int, kind: str, key: str, title: str, text: str, m: Measurement, data: bytes, s: Settings,
@@ -70,10 +62,9 @@ def record_ring(user_id: int, greeting: str, data: bytes) -> SpeechAttempt:
     """Measure the phone drill: first ring (the recording's start) to the first word, and the greeting's pace."""
     s = settings()
     m = measure(data, s.max_seconds)
-    first = first_voice_outside(m, ring_windows(s.cadence, m.total_seconds))
-    rings = rings_started(first, s.cadence) if first is not None else None
-    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first, rings=rings,
-                  ring_limit=s.ring_limit, answered_in_time=answered_within(first, s.cadence, s.ring_limit))
+    first = first_voice_outside(m, s.rings.windows(m.total_seconds))
+    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first, rings=s.rings.started(first) if first is not None else None,
+                  ring_limit=s.rings.limit, answered_in_time=s.rings.in_time(first))
 
 
 def record_turn(user_id: int, turn_id: int, title: str, reply: str, data: bytes) -> SpeechAttempt:

@@ -7,9 +7,8 @@ import wave
 
 import pytest
 
-from lms.speech.measure import (
-    SpeechError, answered_within, count_characters, measure, pace, rings_started, wav_bytes,
-)
+from lms.rings import Rings
+from lms.speech.measure import SpeechError, count_characters, measure, pace, wav_bytes
 from tests.data.speech_signals import noise, reading, silence, syllable
 from tests.timing import time_bound
 
@@ -82,14 +81,16 @@ def test_time_to_first_voice_and_the_three_rings(lead):
     samples, _ = reading([10], lead=lead)
     m = measure(wav_bytes(samples), max_seconds=150)
     assert abs(m.first_voice_at - lead) <= 0.05
-    assert answered_within(m.first_voice_at, (1.0, 4.0), 3) is (lead < 15)
+    assert Rings().in_time(m.first_voice_at) is (lead < 15)
 
 
 def test_rings_follow_the_cadence():
-    assert [rings_started(t, (1.0, 4.0)) for t in (0, 4.9, 5.0, 10.5, 14.99, 15.0, 19)] == [1, 1, 2, 3, 3, 4, 4]
-    assert answered_within(14.9, (1.0, 4.0), 3) and not answered_within(15.0, (1.0, 4.0), 3)
-    assert not answered_within(None, (1.0, 4.0), 3)
-    assert answered_within(5.5, (1.0, 2.0), 2) is True and answered_within(6.0, (1.0, 2.0), 2) is False
+    china = Rings()  # 1 s on, 4 s off; three rings
+    assert [china.started(t) for t in (0, 4.9, 5.0, 10.5, 14.99, 15.0, 19)] == [1, 1, 2, 3, 3, 4, 4]
+    assert china.in_time(14.9) and not china.in_time(15.0) and not china.in_time(None)
+    assert china.deadline == 15.0 and china.windows(11) == [(0, 1), (5, 6), (10, 11)]
+    quick = Rings((1.0, 2.0), 2)
+    assert quick.in_time(5.5) is True and quick.in_time(6.0) is False
 
 
 def _wav(channels=1, width=2, rate=16000, frames=16000):

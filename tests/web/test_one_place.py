@@ -142,6 +142,32 @@ def test_the_phone_drill_clock_starts_when_the_learner_presses_start(app, client
         assert run.turns[0].elapsed == pytest.approx(5.0) and run.node == "listen"  # 5 s, not 45 s
 
 
+@pytest.mark.parametrize("cadence, seconds, late", [
+    ([1.0, 4.0], 14.0, False), ([1.0, 4.0], 16.0, True),  # China's ring: the fourth begins at 15 s
+    ([2.0, 4.0], 16.0, False), ([2.0, 4.0], 19.0, True),  # a slower ring: at 18 s
+])
+def test_three_rings_in_a_typed_phone_call_follow_the_ring_setting(app, client, world, frozen, cadence, seconds, late):
+    """One rule (lms/rings.py): the run page counts rings at the setting's period, and the scenario's
+    「rings > 3」 branch decides at the same moment as the phone drill."""
+    app.config["RING_CADENCE"] = cadence
+    try:
+        at = frozen(datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))
+        login(client, world["staff_a"])
+        started = post(client, "/practice/phone-call/start", {"mode": "text"}, page="/practice/phone-call")
+        run_id = int(started.headers["Location"].rsplit("/", 1)[1])
+        post(client, f"/runs/{run_id}/timer", page=f"/runs/{run_id}")
+        page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+        assert f'data-period="{sum(cadence)}"' in page
+        frozen(at + timedelta(seconds=seconds))
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        client.post(f"/runs/{run_id}/turns", data={"csrf_token": token, "seq": "1",
+                                                   "reply": "您好，人民路电信营业厅，请问有什么可以帮到您？"})
+        with app.app_context():
+            assert db.session.get(Run, run_id).node == ("recover" if late else "listen")
+    finally:
+        app.config["RING_CADENCE"] = [1.0, 4.0]
+
+
 def test_downloads_keep_formulas_out(app, client, world):
     """A name that starts like a formula stays text in the matrix XLSX and in the sign-in CSV."""
     from openpyxl import load_workbook

@@ -6,15 +6,17 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// A ringing phone: count the seconds since the customer's call started (the server measures too).
+// A ringing phone: count the seconds and rings since the customer's call started. The server decides
+// (lms/rings.py: ring n begins at (n - 1) x the cadence's period, given by the page as data-period).
 (function () {
   var ring = document.querySelector(".ringing[data-since]");
   if (!ring) { return; }
   var since = Date.parse(ring.getAttribute("data-since"));
+  var period = parseFloat(ring.getAttribute("data-period")) || 5;
   var out = ring.querySelector(".ring-count");
   function tick() {
     var seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
-    out.textContent = "，已响" + seconds + "秒（约" + (Math.floor(seconds / 3) + 1) + "声）";
+    out.textContent = "，已响" + seconds + "秒（第" + (Math.floor(seconds / period) + 1) + "声）";
   }
   tick();
   setInterval(tick, 1000);

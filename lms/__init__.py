@@ -92,9 +92,11 @@ def _finish_config(app: Flask) -> None:
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "lms.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("factory", GatedConnection)
+    else:  # a server may restart or drop idle connections: test each before use (a file cannot go away)
+        options.setdefault("pool_pre_ping", True)
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.is_file():

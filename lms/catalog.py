@@ -64,6 +64,17 @@ class CourseInfo:
 
 
 @dataclass(frozen=True)
+class ModuleInfo:
+    """An active module as a learner's next step names it."""
+
+    id: int
+    course_id: int
+    slug: str
+    title: str
+    version: int
+
+
+@dataclass(frozen=True)
 class CertificationInfo:
     id: int
     slug: str
@@ -90,6 +101,7 @@ class Catalog:
     courses: tuple[CourseInfo, ...] = ()  # active ones, in display order (courses area)
     course_by_slug: Mapping[str, CourseInfo] = field(default_factory=lambda: MappingProxyType({}))  # all, retired ones too (courses area)
     module_totals: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # active modules per course id (courses area)
+    modules: Mapping[int, tuple[ModuleInfo, ...]] = field(default_factory=lambda: MappingProxyType({}))  # active modules per course id, in order (courses area)
     certifications: tuple[CertificationInfo, ...] = ()  # active ones (certification area)
     scenario_by_slug: Mapping[str, ItemInfo] = field(default_factory=lambda: MappingProxyType({}))  # (roleplay area)
     exam_by_slug: Mapping[str, ItemInfo] = field(default_factory=lambda: MappingProxyType({}))  # (exams area)

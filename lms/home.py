@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .accounts.access import role_required
 from .accounts.models import User
@@ -23,8 +23,7 @@ from .catalog import catalog
 from .certification.facts import evaluate_person, rule_for
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
 from .clock import LOCAL_TZ, now
-from .courses.models import Course
-from .courses.service import active_modules, course_progress, progress_for_modules, studied_by_course
+from .courses.service import course_progress, next_module, studied_by_course, studied_versions
 from .errors import DomainError
 from .extensions import db
 from .notices.models import Message
@@ -48,27 +47,38 @@ class Step:
     level: str = "off"  # the badge colour of the detail
 
 
-def resume(user_id: int, courses: list, studied: dict) -> tuple | None:
+class Studies:
+    """What one person has studied, read at most once per page: per course (studied_by_course) and,
+    when a next module is asked for, the version of each module (studied_versions)."""
+
+    def __init__(self, user_id: int, by_course: dict):
+        self.user_id, self.by_course, self._versions = user_id, by_course, None
+
+    @property
+    def versions(self) -> dict[int, int]:
+        if self._versions is None:
+            self._versions = studied_versions(self.user_id)
+        return self._versions
+
+
+def resume(studies: Studies, courses: list) -> tuple | None:
     """Where the person really is: the unfinished course they studied last (else the first unfinished
     one) and its first module not yet studied in its current version; None when all are done."""
-    progress = course_progress(user_id, courses, studied)
+    studied = studies.by_course
+    progress = course_progress(studies.user_id, courses, studied)
     unfinished = [c for c in courses if not progress[c.id].complete and progress[c.id].total]
     if not unfinished:
         return None
     started = [c for c in unfinished if studied.get(c.id, (0, None))[1] is not None]
     course = max(started, key=lambda c: studied[c.id][1]) if started else unfinished[0]
-    row = db.session.get(Course, course.id)
-    modules = active_modules(row)
-    done = progress_for_modules(user_id, modules)
-    module = next((m for m in modules if m.id not in done or done[m.id].version != m.version), modules[0])
-    return course, module, progress[course.id]
+    return course, next_module(course.id, studies.versions), progress[course.id]
 
 
-def requirement_url(requirement: Requirement, user_id: int, studied: dict) -> str:
+def requirement_url(requirement: Requirement, studies: Studies) -> str:
     """The page that meets a requirement of the 上岗证: the course's next module, the scenario, the exam."""
     if requirement.kind == "course":
         info = catalog().course_by_slug.get(requirement.key)
-        where = resume(user_id, [info], studied) if info else None
+        where = resume(studies, [info]) if info else None
         if where is not None:
             return url_for("courses.module", slug=info.slug, module_slug=where[1].slug)
         return url_for("courses.course", slug=requirement.key)
@@ -77,20 +87,20 @@ def requirement_url(requirement: Requirement, user_id: int, studied: dict) -> st
     return url_for("exams.exam", slug=requirement.key)
 
 
-def certification_steps(user_id: int, position: str | None, suspended: bool, studied: dict):
+def certification_steps(studies: Studies, position: str | None, suspended: bool):
     """The person's certification, its evaluation and the steps still open towards it (or towards its
     renewal while the window is open), each with the page that meets it."""
     certification = catalog().certification_for(position)
     if certification is None:
         return None, None, []
     at = now()
-    evaluation = evaluate_person(user_id, certification, suspended, studied)
+    evaluation = evaluate_person(studies.user_id, certification, suspended, studies.by_course)
     steps = []
     if evaluation.status in ("未开始", "进行中", "已过期", "已撤销"):
-        steps = [Step("上岗证", r.label, r.detail, requirement_url(r, user_id, studied), RESULT_LEVEL.get(r.detail, "warn"))
+        steps = [Step("上岗证", r.label, r.detail, requirement_url(r, studies), RESULT_LEVEL.get(r.detail, "warn"))
                  for r in evaluation.requirements if not r.met]
     elif evaluation.window_open(at):
-        steps = [Step("续证", r.label, r.detail, requirement_url(r, user_id, studied), RESULT_LEVEL.get(r.detail, "warn"))
+        steps = [Step("续证", r.label, r.detail, requirement_url(r, studies), RESULT_LEVEL.get(r.detail, "warn"))
                  for r in evaluation.renewal if not r.met]
     return certification, evaluation, steps
 
@@ -119,12 +129,11 @@ def learner_today():
         standing = a.standing(at)
         steps.append(Step("新业务", a.notice.title, standing.left, url_for("notices.view", notice_id=a.notice_id),
                           standing.level))
-    studied = studied_by_course(current_user.id)
-    certification, evaluation, cert_steps = certification_steps(current_user.id, current_user.position,
-                                                                bool(g.overdue_notices), studied)
+    studies = Studies(current_user.id, studied_by_course(current_user.id))
+    certification, evaluation, cert_steps = certification_steps(studies, current_user.position, bool(g.overdue_notices))
     steps += cert_steps
     content = catalog()
-    where = resume(current_user.id, content.courses_for(current_user.position), studied)
+    where = resume(studies, content.courses_for(current_user.position))
     if where is not None:
         course, module, progress = where
         url = url_for("courses.module", slug=course.slug, module_slug=module.slug)
@@ -132,10 +141,11 @@ def learner_today():
             steps.append(Step("继续学习", f"{course.title}：{module.title}",
                               f"已学{progress.done}/{progress.total}章", url))
     steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
-    first = db.session.scalar(select(func.count()).select_from(Message).where(Message.user_id == current_user.id)) == 0
+    first_visit = not studies.by_course and db.session.scalar(  # nothing studied and never a message
+        select(Message.id).where(Message.user_id == current_user.id).limit(1)) is None
     return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
                            level=STATUS_LEVEL.get(evaluation.status if evaluation else "", "off"),
-                           first_visit=first and not studied)
+                           first_visit=first_visit)
 
 
 @dataclass(frozen=True)
@@ -234,7 +244,7 @@ def courses():
     courses = content.courses_for(current_user.position, everyone=current_user.role in ("trainer", "admin"))
     studied = studied_by_course(current_user.id)  # for the progress bars and the certification alike
     progress = course_progress(current_user.id, courses, studied)
-    where = resume(current_user.id, courses, studied)
+    where = resume(Studies(current_user.id, studied), courses)
     at = now()
     pending = pending_for(current_user.id)
     g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too

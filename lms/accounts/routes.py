@@ -13,7 +13,7 @@ from ..extensions import db, limiter, login_manager
 from . import bp
 from .forms import LoginForm, PasswordForm
 from .models import User
-from .service import PasswordRefused, authenticate, change_own_password, log_out
+from .service import PasswordRefused, authenticate, change_own_password, log_out, person_for_request
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
@@ -26,8 +26,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or len(user_id) > 12:
         return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.auth_token == token else None
+    return person_for_request(int(user_id), token)
 
 
 def home_url_for(user: User) -> str:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, events
 from ..clock import now
@@ -19,6 +21,34 @@ from .webhooks import extra_origins, webhook_problem
 
 FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "position": "岗位", "store_id": "营业厅",
                 "hire_date": "入职日期", "email": "邮箱"}
+
+
+_PERSON = User.__table__
+_PERSON_BY_ID = select(*_PERSON.c).where(_PERSON.c.id == bindparam("user_id"))
+_PERSON_KEYS = tuple(User.__mapper__.get_property_by_column(c).key for c in _PERSON.c)
+
+
+def person_for_request(user_id: int, token: str) -> User | None:
+    """The logged-in person, checked against their session token on every request (a new password
+    or a log-out elsewhere changes the token: the next request is logged out).
+
+    This runs before every page, so it is one Core statement on the session's connection (a cached
+    compiled SELECT, the row as a tuple) instead of the ORM's `session.get` (about 0.1 ms less per
+    request, bench/floor.py); the row then becomes an ordinary persistent `User` of the session, as
+    the ORM would have made it, so relationships and changes work as usual."""
+    session = db.session()
+    known = session.identity_map.get(session.identity_key(User, user_id))
+    if known is not None:
+        return known if known.auth_token == token else None
+    row = session.connection().execute(_PERSON_BY_ID, {"user_id": user_id}).first()
+    if row is None or row.auth_token != token:
+        return None
+    person = User.__mapper__.class_manager.new_instance()
+    for key, value in zip(_PERSON_KEYS, row):
+        set_committed_value(person, key, value)
+    make_transient_to_detached(person)
+    session.add(person)
+    return person
 
 
 def find_by_emp_no(emp_no: str) -> User | None:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, events
-from ..catalog import CourseInfo, catalog, contribute
+from ..catalog import CourseInfo, ModuleInfo, catalog, contribute
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import db
@@ -162,6 +163,19 @@ def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, d
     return {c.id: CourseProgress(studied.get(c.id, (0, None))[0], totals.get(c.id, 0)) for c in courses}
 
 
+def studied_versions(user_id: int) -> dict[int, int]:
+    """The version of each module the person studied, by module id (one query, every module)."""
+    return dict(db.session.execute(select(ModuleProgress.module_id, ModuleProgress.version)
+                                   .where(ModuleProgress.user_id == user_id)).all())
+
+
+def next_module(course_id: int, versions: Mapping[int, int]) -> ModuleInfo | None:
+    """The course's first active module not studied in its current version (`versions`: from
+    studied_versions), else its first; None when it has none."""
+    modules = catalog().modules.get(course_id, ())
+    return next((m for m in modules if versions.get(m.id) != m.version), modules[0] if modules else None)
+
+
 def progress_for_modules(user_id: int, modules: list[Module]) -> dict[int, ModuleProgress]:
     """Return the person's progress rows for these modules, by module id."""
     ids = [m.id for m in modules]
@@ -255,10 +269,13 @@ def _catalog_part(session) -> dict:
     rows = [CourseInfo(c.id, c.slug, c.title, c.summary, c.sort_order, tuple(c.positions or ()), c.active)
             for c in session.execute(select(Course.id, Course.slug, Course.title, Course.summary, Course.sort_order,
                                             Course.positions, Course.active).order_by(Course.sort_order, Course.slug))]
-    totals = dict(session.execute(select(Module.course_id, func.count()).where(Module.active.is_(True))
-                                  .group_by(Module.course_id)).all())
+    modules: dict[int, list[ModuleInfo]] = {}
+    for row in session.execute(select(Module.id, Module.course_id, Module.slug, Module.title, Module.version)
+                               .where(Module.active.is_(True)).order_by(Module.course_id, Module.sort_order, Module.id)):
+        modules.setdefault(row.course_id, []).append(ModuleInfo(*row))
     return {"courses": tuple(c for c in rows if c.active), "course_by_slug": MappingProxyType({c.slug: c for c in rows}),
-            "module_totals": MappingProxyType(totals)}
+            "module_totals": MappingProxyType({cid: len(ms) for cid, ms in modules.items()}),
+            "modules": MappingProxyType({cid: tuple(ms) for cid, ms in modules.items()})}
 
 
 contribute("courses", _catalog_part)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, false, literal, or_
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -117,8 +118,9 @@ class NoticeAssignment(db.Model):
 
 
 def _sql(cls, condition: deadlines.Condition, at: datetime):
-    """One condition of deadlines.RULES as SQL on NoticeAssignment's columns."""
-    now = literal(at, UTCDateTime())
+    """One condition of deadlines.RULES as SQL on NoticeAssignment's columns (`at`: a moment, or a
+    bound parameter standing for one in a statement built once)."""
+    now = at if isinstance(at, ClauseElement) else literal(at, UTCDateTime())
     return deadlines.check(condition, lambda name: now if name == "now" else getattr(cls, name),
                            lambda column, present: column.is_not(None) if present else column.is_(None))
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, insert, select, update
+from sqlalchemy import bindparam, false, func, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from .. import audit
@@ -16,6 +17,7 @@ from ..accounts.models import Leave, Store, User
 from ..accounts.scoping import Scope
 from ..clock import now
 from ..courses.models import Module, ModuleProgress
+from ..dbtypes import UTCDateTime
 from ..errors import DomainError
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
@@ -231,26 +233,43 @@ def active_notices() -> list[Notice]:
     return db.session.scalars(select(Notice).where(Notice.withdrawn_at.is_(None))).all()
 
 
-def _mine(user_id: int, *states: str):
-    """The person's assignments of issued notices in one of `states` now, with their notices."""
-    at = now()
-    return select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice)).where(
-        NoticeAssignment.user_id == user_id, NoticeAssignment.in_state(at, *states), Notice.out_at(at))
+def _mine_where(*states: str) -> tuple:
+    """A person's assignments of issued notices in one of `states`: the person (`user_id`) and the
+    moment (`at`) are parameters bound when the statement runs."""
+    at = bindparam("at", type_=UTCDateTime())
+    return (NoticeAssignment.user_id == bindparam("user_id"), NoticeAssignment.in_state(at, *states), Notice.out_at(at))
+
+
+@lru_cache(maxsize=None)
+def _mine(*states: str):
+    """The statement of those assignments with their notices, most urgent first, built once per set
+    of states (they run on every learner page; building the state conditions cost more than running them)."""
+    return (select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice))
+            .where(*_mine_where(*states)).order_by(NoticeAssignment.due_at))
+
+
+@lru_cache(maxsize=None)
+def _any_overdue():
+    return select(select(NoticeAssignment.id).join(Notice).where(*_mine_where("overdue")).exists())
+
+
+def _now_for(user_id: int) -> dict:
+    return {"user_id": user_id, "at": now()}
 
 
 def pending_for(user_id: int) -> list[NoticeAssignment]:
     """The person's notices still to learn, most urgent first."""
-    return db.session.scalars(_mine(user_id, *OPEN_STATES).order_by(NoticeAssignment.due_at)).all()
+    return db.session.scalars(_mine(*OPEN_STATES), _now_for(user_id)).all()
 
 
 def overdue_for(user_id: int) -> list[NoticeAssignment]:
     """The person's notices past their deadline and not done (these block other training)."""
-    return db.session.scalars(_mine(user_id, "overdue").order_by(NoticeAssignment.due_at)).all()
+    return db.session.scalars(_mine("overdue"), _now_for(user_id)).all()
 
 
 def is_suspended(user_id: int) -> bool:
     """Tell whether the person has an overdue notice (their certificate shows 已暂停)."""
-    return bool(db.session.scalar(select(func.count()).select_from(_mine(user_id, "overdue").subquery())))
+    return bool(db.session.scalar(_any_overdue(), _now_for(user_id)))
 
 
 def overdue_people(user_ids: list[int]) -> set[int]:

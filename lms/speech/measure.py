@@ -50,6 +50,9 @@ PEAK_DIP_DB = 3.0  # the envelope falls at least this far between two syllables
 
 # Characters that are read: Chinese characters (CJK unified ideographs and extension A) and digits.
 _READ = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9０-９]")
+# 「##」 in the rulebook's phrases stands for a name the clerk says in its place (「您好，##电信路营业厅」:
+# the store's); it is counted as a name of this many characters, a typical road or district name.
+PLACEHOLDER, PLACEHOLDER_CHARACTERS = "##", 2
 
 
 class SpeechError(ValueError):
@@ -86,8 +89,10 @@ class Pace:
 
 
 def count_characters(text: str) -> int:
-    """Count what is read aloud: Chinese characters and digits, not punctuation, letters or spaces."""
-    return len(_READ.findall(text or ""))
+    """Count what is read aloud: Chinese characters and digits, not punctuation, letters or spaces;
+    each 「##」 is the name said in its place (PLACEHOLDER_CHARACTERS)."""
+    text = text or ""
+    return len(_READ.findall(text)) + text.count(PLACEHOLDER) * PLACEHOLDER_CHARACTERS
 
 
 def read_wav(data: bytes, max_seconds: float) -> array:

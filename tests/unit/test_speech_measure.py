@@ -46,10 +46,11 @@ def test_gaps_between_syllables_are_neither_pauses_nor_lost_time():
 
 def test_pace_band_and_characters():
     text = "您好，##电信路营业厅，请问有什么可以帮到您？10000号。"
-    assert count_characters(text) == 19 + 5  # 19 characters and 5 digits; punctuation and ## not read
-    samples, facts = reading([12, 0.5, 12])  # 24 syllables
+    assert count_characters(text) == 19 + 2 + 5  # 19 characters, the name said for ##, 5 digits; no punctuation
+    assert count_characters("请问，有什么可以帮您？") == 9
+    samples, facts = reading([13, 0.5, 13])  # 26 syllables
     p = pace(measure(wav_bytes(samples)), text, BAND)
-    assert p.characters == 24 and close(p.rate, 24 / (facts["voiced"] / 60))
+    assert p.characters == 26 and close(p.rate, 26 / (facts["voiced"] / 60))
     assert p.in_band is (BAND[0] <= p.rate <= BAND[1])
     slow = pace(measure(wav_bytes(reading([6, 0.5, 6, 0.5, 6, 0.5, 5])[0])), text, (20, 100))
     assert slow.in_band is False  # about 170 字/分: faster than 20–100

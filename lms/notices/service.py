@@ -287,17 +287,24 @@ def overdue_by_store() -> dict[int, int]:
                                    .where(a.in_state(now(), "overdue")).group_by(a.store_id)).all())
 
 
+@lru_cache(maxsize=None)
+def _open_states_of_people():
+    """(person, state) of the open assignments of issued notices of some people (`user_ids`) at a
+    moment (`at`); built once, as it runs on every manager's home and store page."""
+    a, at = NoticeAssignment, bindparam("at", type_=UTCDateTime())
+    return (select(a.user_id, a.state(at)).join(Notice)
+            .where(a.user_id.in_(bindparam("user_ids", expanding=True)), a.in_state(at, *OPEN_STATES),
+                   Notice.out_at(at)))
+
+
 def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per person: issued notices still to learn, and how many of those are overdue (one query)."""
     if not user_ids:
         return {}
-    at = now()
-    a = NoticeAssignment
     counts: dict[int, tuple[int, int]] = {}
-    for assignment in db.session.scalars(select(a).join(Notice).where(
-            a.user_id.in_(user_ids), a.in_state(at, *OPEN_STATES), Notice.out_at(at))):
-        open_, overdue = counts.get(assignment.user_id, (0, 0))
-        counts[assignment.user_id] = (open_ + 1, overdue + (assignment.state(at) == "overdue"))
+    for user_id, state in db.session.execute(_open_states_of_people(), {"user_ids": list(user_ids), "at": now()}):
+        open_, overdue = counts.get(user_id, (0, 0))
+        counts[user_id] = (open_ + 1, overdue + (state == "overdue"))
     return counts
 
 

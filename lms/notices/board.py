@@ -22,6 +22,7 @@ from .deadlines import DONE_STATES, OPEN_STATES, WINDOW, describe_left, duration
 from .models import Notice, NoticeAssignment
 
 BLOCKING_NAMES = 6  # names shown per store; the rest as a count
+STORES_PER_PAGE = 50  # store rows per page of the board, the most urgent first
 
 
 @dataclass
@@ -78,9 +79,12 @@ class StoreRow:
 @dataclass
 class Board:
     notice: Notice
-    rows: list[StoreRow]
+    rows: list[StoreRow]  # this page's stores, the most urgent first
     total: StoreRow
     timeline: list[tuple[int, int]]  # (hour since issue, completions by then)
+    page: int = 1
+    pages: int = 1
+    stores: int = 0  # stores with anyone in scope, on every page
 
 
 def _by_state(key, where, at: datetime):
@@ -122,8 +126,10 @@ def _timeline(notice: Notice, store_ids: list[int] | None, at: datetime, step: i
     return [(h, int(c or 0)) for h, c in zip(marks, counts)]
 
 
-def board(notice: Notice, store_ids: list[int] | None = None) -> Board:
-    """Build the board of a notice, limited to some stores (None: every store)."""
+def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> Board:
+    """Build the board of a notice, limited to some stores (None: every store): the totals and the
+    curve over all of them, and one page of store rows, the most urgent first (most overdue, then
+    the lowest share done); the names that block 100 % are looked up for that page only."""
     at = now()
     a = NoticeAssignment
     where = [a.notice_id == notice.id] + ([a.store_id.in_(store_ids)] if store_ids is not None else [])
@@ -132,14 +138,19 @@ def board(notice: Notice, store_ids: list[int] | None = None) -> Board:
     for store_id, state, count, next_due, last_done in _by_state(a.store_id, where, at):
         rows.setdefault(store_id, StoreRow(store_id)).add(state, count, next_due, last_done)
         total.add(state, count, next_due, last_done)
-    for store in db.session.scalars(select(Store).where(Store.id.in_(list(rows)))):
-        rows[store.id].code, rows[store.id].name = store.code, store.name
-    for store_id, names in _blocking(notice.id, store_ids, at).items():
-        rows[store_id].blocking = names
-    for row in (*rows.values(), total):
-        row.describe(notice.issued_at, at)
+    for store_id, code, name in db.session.execute(select(Store.id, Store.code, Store.name)
+                                                   .where(Store.id.in_(list(rows)))):
+        rows[store_id].code, rows[store_id].name = code, name
     ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.percent, r.code))
-    return Board(notice, ordered, total, _timeline(notice, store_ids, at))
+    pages = max(1, -(-len(ordered) // STORES_PER_PAGE))
+    page = min(max(1, page), pages)
+    shown = ordered[(page - 1) * STORES_PER_PAGE:page * STORES_PER_PAGE]
+    if shown:
+        for store_id, names in _blocking(notice.id, [r.store_id for r in shown], at).items():
+            rows[store_id].blocking = names
+    for row in (*shown, total):
+        row.describe(notice.issued_at, at)
+    return Board(notice, shown, total, _timeline(notice, store_ids, at), page, pages, len(ordered))
 
 
 def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, StoreRow]]:

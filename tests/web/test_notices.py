@@ -315,6 +315,31 @@ def test_board_numbers_against_a_hand_computed_fixture(app, org, frozen):
     assert "甲厅" in page and "乙厅" not in page and ">程<" not in page and "程、" not in page
 
 
+def test_the_board_pages_its_stores_the_most_urgent_first(app, org, frozen, monkeypatch):
+    """Totals and the curve count every store; the rows come a page at a time, and the names that
+    block 100 % are those of the page's stores."""
+    from lms.notices import board as board_module
+
+    monkeypatch.setattr(board_module, "STORES_PER_PAGE", 1)
+    notice_id = _publish(app, org)
+    frozen(T0 + timedelta(hours=5))
+    _complete(app, notice_id, org["manager"].id)
+    frozen(T0 + timedelta(hours=51))  # 甲厅: 1 of 4 done, 3 overdue; 乙厅: 1 overdue
+    with app.app_context():
+        first, second = (board(db.session.get(Notice, notice_id), page=n) for n in (1, 2))
+        assert [r.name for r in first.rows] == ["甲厅"] and [r.name for r in second.rows] == ["乙厅"]
+        assert (first.page, first.pages, first.stores, second.page) == (1, 2, 2, 2)
+        assert sorted(first.rows[0].blocking) == sorted(["库", "安", "波"]) and second.rows[0].blocking == ["程"]
+        assert first.total.in_scope == second.total.in_scope == 5 and first.total.done == 1
+        assert board(db.session.get(Notice, notice_id), page=99).page == 2  # past the end: the last page
+    trainer = app.test_client()
+    login(trainer, org["trainer"])
+    page = trainer.get(f"/notices/{notice_id}/board?page=2").get_data(as_text=True)
+    assert "2个营业厅，最急的在前。" in page and "第2/2页" in page and ">乙厅<" in page and ">甲厅<" not in page
+    assert f'href="/notices/{notice_id}/board?page=1"' in page and "下一页" not in page
+    assert trainer.get(f"/notices/{notice_id}/board?page=-3").status_code == 200
+
+
 def test_sign_in_sheet_exports(app, org, frozen):
     notice_id = _publish(app, org)
     frozen(T0 + timedelta(hours=3))

@@ -61,10 +61,10 @@ class CertificationRule:
 def scenario_minimums(spec: Mapping[str, Any]) -> dict[str, int]:
     """The scenarios a stored rule names and the score each needs: the full path's in its order, then
     those only the recertification path names (a scenario in both keeps the full path's minimum)."""
-    named = dict((spec.get("recertification") or {}).get("scenarios") or {})
-    named.update(spec.get("scenarios") or {})
-    ordered = list(spec.get("scenarios") or {}) + [slug for slug in named if slug not in (spec.get("scenarios") or {})]
-    return {str(slug): int(named[slug]) for slug in ordered}
+    full = spec.get("scenarios") or {}
+    renewal = (spec.get("recertification") or {}).get("scenarios") or {}
+    merged = {**full, **{slug: minimum for slug, minimum in renewal.items() if slug not in full}}
+    return {str(slug): int(minimum) for slug, minimum in merged.items()}
 
 
 def _line(mapping: Any, key: str, default: int | None) -> int | None:

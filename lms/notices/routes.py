@@ -191,7 +191,7 @@ def attest_view(notice_id: int):
 def board_page(notice_id: int):
     """The compliance board: per store, who is done, pending, overdue, on leave, and who blocks 100 %."""
     notice, _ = _notice_or_404(notice_id)
-    data = board(notice, _visible_store_ids(), request.args.get("page", 1, type=int) or 1)
+    data = board(notice, _visible_store_ids(), request.args.get("page", 1, type=int))
     return render_template("notices/board.html", board=data, notice=notice, form=ConfirmForm(),
                            can_withdraw=current_user.role in TRAINERS)
 

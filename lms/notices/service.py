@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import bindparam, false, func, insert, select, update
 from sqlalchemy.orm import contains_eager

@@ -63,8 +63,9 @@ def record_ring(user_id: int, greeting: str, data: bytes) -> SpeechAttempt:
     s = settings()
     m = measure(data, s.max_seconds)
     first = first_voice_outside(m, s.rings.windows(m.total_seconds))
-    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first, rings=s.rings.started(first) if first is not None else None,
-                  ring_limit=s.rings.limit, answered_in_time=s.rings.in_time(first))
+    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first,
+                  rings=None if first is None else s.rings.started(first), ring_limit=s.rings.limit,
+                  answered_in_time=s.rings.in_time(first))
 
 
 def record_turn(user_id: int, turn_id: int, title: str, reply: str, data: bytes) -> SpeechAttempt:

@@ -12,7 +12,7 @@ document.addEventListener("submit", function (event) {
   var ring = document.querySelector(".ringing[data-since]");
   if (!ring) { return; }
   var since = Date.parse(ring.getAttribute("data-since"));
-  var period = parseFloat(ring.getAttribute("data-period")) || 5;
+  var period = parseFloat(ring.getAttribute("data-period"));
   var out = ring.querySelector(".ring-count");
   function tick() {
     var seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));

@@ -105,9 +105,8 @@ def populate(people: int, stores: int, clients: int, instance: Path) -> dict:
     from lms import create_app
     from lms.accounts.models import Leave, User
     from lms.extensions import db
-    from lms.notices.service import NoticeData, publish
 
-    from bench.notices import populate as add_organisation
+    from bench.notices import populate as add_organisation, publish_under_way
 
     app = create_app(instance_path=str(instance))
     trainer_id, _, _ = add_organisation(app, people, stores)
@@ -116,8 +115,7 @@ def populate(people: int, stores: int, clients: int, instance: Path) -> dict:
         for i in range(1, clients):
             db.session.add(User(emp_no=f"BENCHT{i:02d}", name=f"基准培训{i}", role="trainer", position="培训",
                                 password_hash=trainer.password_hash, auth_token="t"))
-        notice, _ = publish(NoticeData("基准新业务", "内容", None, None, [], [], None), trainer_id)
-        db.session.commit()
+        notice_id = publish_under_way(trainer_id)
         on_leave = select(Leave.user_id)
         learners = db.session.scalars(select(User.emp_no).where(User.role == "staff", User.id.not_in(on_leave))
                                       .order_by(User.id.desc()).limit(clients)).all()
@@ -125,7 +123,7 @@ def populate(people: int, stores: int, clients: int, instance: Path) -> dict:
                                       .order_by(User.id).limit(clients)).all()
         trainers = db.session.scalars(select(User.emp_no).where(User.role == "trainer").order_by(User.emp_no)
                                       .limit(clients)).all()
-        ids = {"notice": notice.id, "learners": list(learners), "managers": [tuple(m) for m in managers],
+        ids = {"notice": notice_id, "learners": list(learners), "managers": [tuple(m) for m in managers],
                "trainers": list(trainers)}
         db.engine.dispose()
     return ids

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, insert, select  # noqa: E402
+from sqlalchemy import bindparam, event, insert, select  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.extensions import db  # noqa: E402
@@ -76,6 +76,30 @@ def populate(app, people: int, stores: int) -> tuple[int, str, int]:
         manager_emp = db.session.scalar(select(User.emp_no).where(User.role == "manager").limit(1))
         store_id = db.session.scalar(select(User.store_id).where(User.emp_no == manager_emp))
         return trainer.id, manager_emp, store_id
+
+
+def publish_under_way(trainer_id: int, done_share: int = 40) -> int:
+    """The pages' notice: issued 30 hours ago to everyone, about `done_share` % of them done since,
+    on time, spread over those hours — a board in the middle of its 48 hours, not an untouched one.
+    The completions are written in one statement and the board's counts recounted after it (as
+    `lms notices recount` does); call inside an app context. Returns the notice's id."""
+    from lms.clock import now
+    from lms.notices import tally
+    from lms.notices.models import NoticeAssignment as A
+    from lms.notices.service import NoticeData, publish
+
+    issued = now() - timedelta(hours=30)
+    notice, _ = publish(NoticeData("基准新业务", "内容", None, None, [], [], issued), trainer_id)
+    ids = db.session.scalars(select(A.id).where(A.notice_id == notice.id, A.available_from <= issued)).all()
+    done = [{"row": i, "at": issued + timedelta(hours=1 + i % 29, minutes=i % 60)}
+            for i in ids if i % 100 < done_share]
+    if done:
+        table = A.__table__
+        db.session.execute(table.update().where(table.c.id == bindparam("row")).values(
+            studied_at=bindparam("at"), completed_at=bindparam("at")), done)
+    tally.rebuild(db.session, [notice.id])
+    db.session.commit()
+    return notice.id
 
 
 def login(client, emp_no):

@@ -502,6 +502,28 @@ def notices_report_command(notice_id: int, fmt: str, output: str | None) -> None
         sys.exit(1)
 
 
+@notices_cli.command("recount")
+@click.option("--check", is_flag=True, help="Only compare; change nothing (exit 1 when they differ).")
+def notices_recount_command(check: bool) -> None:
+    """Compare the board's kept counts with the assignments, and recount them (they are kept in step
+    with every change; this repairs them after rows were edited outside the app)."""
+    from .notices import tally
+
+    problems = tally.differences(db.session)
+    if check:
+        for problem in problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        if problems:
+            click.echo(f"培训到人统计与名单有{len(problems)}处不一致，请运行「flask --app wsgi lms notices recount」重算。",
+                       err=True)
+            sys.exit(1)
+        click.echo("培训到人统计与名单一致。")
+        return
+    tally.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"已按名单重算培训到人统计（修正{len(problems)}处）。" if problems else "已重算，统计原本就与名单一致。")
+
+
 @lms_cli.command("demo")
 def demo_command() -> None:
     """Create the demo organisation if the database has no people yet."""

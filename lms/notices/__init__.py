@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("notices", __name__)
 
-from . import routes, subscribers  # noqa: E402,F401  (subscribers: its event receivers)
+# subscribers: its event receivers; tally: its flush listeners
+from . import routes, subscribers, tally  # noqa: E402,F401

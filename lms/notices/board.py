@@ -1,7 +1,8 @@
 """The compliance board (培训到人情况): per notice and store, in a fixed number of queries.
 
-Every figure comes from SQL grouped by the assignment's state (`NoticeAssignment.state`, built
-from deadlines.RULES), so the board costs the same whether a notice reaches 20 people or 20,000.
+Every figure comes from the counts kept per notice and store (lms/notices/tally.py), classified by
+deadlines.RULES at the moment of reading, so the board reads a few rows per store however many
+people a notice reaches; only the names that block 100 % are read from the page's assignments.
 "休假/未到岗" (on_leave) are people whose 48 hours have not started yet (on leave now, or joining
 later); "未到期" (pending) are those whose window is running; "不再要求" (cancelled) are people
 whose assignment was cancelled: the notice was withdrawn, or they left its scope.
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, select
 
 from ..accounts.models import Store, User
 from ..clock import LOCAL_TZ, now
+from ..dbtypes import UTCDateTime
 from ..exports import Table
 from ..extensions import db
-from .deadlines import DONE_STATES, OPEN_STATES, WINDOW, describe_left, duration_text
+from . import tally
+from .deadlines import DONE_STATES, OPEN_STATES, STATES, WINDOW, describe_left, duration_text
 from .models import Notice, NoticeAssignment
 
 BLOCKING_NAMES = 6  # names shown per store; the rest as a count
@@ -87,25 +91,24 @@ class Board:
     stores: int = 0  # stores with anyone in scope, on every page
 
 
-def _by_state(key, where, at: datetime):
-    """(key, state, count, earliest due, latest completion) of the assignments matching `where`."""
-    a = NoticeAssignment
-    rows = select(key.label("key"), a.state(at).label("state"), a.due_at, a.completed_at).where(*where).subquery()
-    return db.session.execute(select(rows.c.key, rows.c.state, func.count(), func.min(rows.c.due_at),
-                                     func.max(rows.c.completed_at)).group_by(rows.c.key, rows.c.state)).all()
-
-
-def _blocking(notice_id: int, store_ids: list[int] | None, at: datetime) -> dict[int, list[str]]:
+@lru_cache(maxsize=None)
+def _blocking_statement():
+    """The first `names` people still to learn in each of some stores (`store_ids`), by deadline
+    then 工号, for a notice (`notice_id`) at a moment (`at`); built once."""
     a = NoticeAssignment
     ranked = select(
-        a.store_id.label("store_id"), User.name.label("name"), a.due_at.label("due_at"),
+        a.store_id.label("store_id"), User.name.label("name"),
         func.row_number().over(partition_by=a.store_id, order_by=(a.due_at, User.emp_no)).label("n"),
-    ).join(User, User.id == a.user_id).where(a.notice_id == notice_id, a.in_state(at, *OPEN_STATES))
-    if store_ids is not None:
-        ranked = ranked.where(a.store_id.in_(store_ids))
-    ranked = ranked.subquery()
-    rows = db.session.execute(select(ranked.c.store_id, ranked.c.name).where(ranked.c.n <= BLOCKING_NAMES)
-                              .order_by(ranked.c.store_id, ranked.c.n)).all()
+    ).join(User, User.id == a.user_id).where(
+        a.notice_id == bindparam("notice_id"), a.store_id.in_(bindparam("store_ids", expanding=True)),
+        a.in_state(bindparam("at", type_=UTCDateTime()), *OPEN_STATES)).subquery()
+    return (select(ranked.c.store_id, ranked.c.name).where(ranked.c.n <= bindparam("names", type_=Integer))
+            .order_by(ranked.c.store_id, ranked.c.n))
+
+
+def _blocking(notice_id: int, store_ids: list[int], at: datetime) -> dict[int, list[str]]:
+    rows = db.session.execute(_blocking_statement(), {"notice_id": notice_id, "store_ids": store_ids, "at": at,
+                                                      "names": BLOCKING_NAMES})
     names: dict[int, list[str]] = {}
     for store_id, name in rows:
         names.setdefault(store_id, []).append(name)
@@ -114,43 +117,67 @@ def _blocking(notice_id: int, store_ids: list[int] | None, at: datetime) -> dict
 
 def _timeline(notice: Notice, store_ids: list[int] | None, at: datetime, step: int = 4) -> list[tuple[int, int]]:
     """Completions counted every `step` hours after issue, up to the window's end or now if earlier."""
-    a = NoticeAssignment
     hours = WINDOW // timedelta(hours=1)
     elapsed = int((at - notice.issued_at).total_seconds() // 3600)
     marks = list(range(0, max(0, min(hours, elapsed)) + 1, step))
-    columns = [func.sum(case((a.completed_at <= notice.issued_at + timedelta(hours=h), 1), else_=0)) for h in marks]
-    stmt = select(*columns).where(a.notice_id == notice.id, a.in_state(at, *DONE_STATES))
-    if store_ids is not None:
-        stmt = stmt.where(a.store_id.in_(store_ids))
-    counts = db.session.execute(stmt).one()
-    return [(h, int(c or 0)) for h, c in zip(marks, counts)]
+    by_hour = tally.completions_by_hour(notice, store_ids, at)
+    return [(h, sum(n for hour, n in by_hour.items() if hour <= h)) for h in marks]
+
+
+@lru_cache(maxsize=None)
+def _by_state(by_store: bool, by_notice: bool):
+    """(notice if by_notice, state, people, earliest deadline, latest completion) of the kept counts,
+    grouped in SQL (statement built once; values from tally.parameters)."""
+    counts = tally.counts(by_store)
+    key = (counts.c.notice_id,) if by_notice else ()
+    return select(*key, counts.c.state, func.sum(counts.c.people), func.min(counts.c.due),
+                  func.max(counts.c.done)).group_by(*key, counts.c.state)
+
+
+@lru_cache(maxsize=None)
+def _store_statements(by_store: bool):
+    """How many stores are counted, and one page of them, the most urgent first — most overdue,
+    then the smallest share done (StoreRow.percent, unrounded), then the store's code — ordered and
+    paged in SQL (the page bound as `limit` and `offset`)."""
+    counts = tally.counts(by_store)
+    people = {state: func.sum(case((counts.c.state == state, counts.c.people), else_=0)).label(state)
+              for state in STATES}
+    per_store = select(counts.c.store_id, *people.values(), func.min(counts.c.due).label("next_due"),
+                       func.max(counts.c.done).label("last_done")).group_by(counts.c.store_id).subquery()
+    done = sum((per_store.c[s] for s in DONE_STATES), literal(0))
+    in_scope = done + sum((per_store.c[s] for s in OPEN_STATES), literal(0))
+    share = case((in_scope == 0, 1.0), else_=cast(done, Float) / in_scope)
+    page = (select(per_store, Store.code, Store.name).join(Store, Store.id == per_store.c.store_id)
+            .order_by(per_store.c.overdue.desc(), share, Store.code)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    return select(func.count()).select_from(per_store), page
 
 
 def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> Board:
     """Build the board of a notice, limited to some stores (None: every store): the totals and the
-    curve over all of them, and one page of store rows, the most urgent first (most overdue, then
-    the lowest share done); the names that block 100 % are looked up for that page only."""
+    curve over all of them, and one page of store rows, the most urgent first; the names that block
+    100 % are looked up for that page only. Everything but those names comes from the kept counts."""
     at = now()
-    a = NoticeAssignment
-    where = [a.notice_id == notice.id] + ([a.store_id.in_(store_ids)] if store_ids is not None else [])
-    rows: dict[int, StoreRow] = {}
+    by_store = store_ids is not None
+    values = tally.parameters([notice.id], store_ids, at)
     total = StoreRow(0, name="合计")
-    for store_id, state, count, next_due, last_done in _by_state(a.store_id, where, at):
-        rows.setdefault(store_id, StoreRow(store_id)).add(state, count, next_due, last_done)
-        total.add(state, count, next_due, last_done)
-    for store_id, code, name in db.session.execute(select(Store.id, Store.code, Store.name)
-                                                   .where(Store.id.in_(list(rows)))):
-        rows[store_id].code, rows[store_id].name = code, name
-    ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.percent, r.code))
-    pages = max(1, -(-len(ordered) // STORES_PER_PAGE))
+    for state, people, next_due, last_done in db.session.execute(_by_state(by_store, False), values):
+        total.add(state, int(people), next_due, last_done)
+    count, page_of_stores = _store_statements(by_store)
+    stores = db.session.scalar(count, values)
+    pages = max(1, -(-stores // STORES_PER_PAGE))
     page = min(max(1, page), pages)
-    shown = ordered[(page - 1) * STORES_PER_PAGE:page * STORES_PER_PAGE]
+    shown = [StoreRow(r["store_id"], r["code"], r["name"], **{s: int(r[s]) for s in STATES},
+                      next_due=r["next_due"], last_done=r["last_done"])
+             for r in db.session.execute(page_of_stores, {**values, "limit": STORES_PER_PAGE,
+                                                          "offset": (page - 1) * STORES_PER_PAGE}).mappings()]
     if shown:
-        for store_id, names in _blocking(notice.id, [r.store_id for r in shown], at).items():
-            rows[store_id].blocking = names
+        names = _blocking(notice.id, [r.store_id for r in shown], at)
+        for row in shown:
+            row.blocking = names.get(row.store_id, [])
     for row in (*shown, total):
         row.describe(notice.issued_at, at)
-    return Board(notice, shown, total, _timeline(notice, store_ids, at), page, pages, len(ordered))
+    return Board(notice, shown, total, _timeline(notice, store_ids, at), page, pages, stores)
 
 
 def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, StoreRow]]:
@@ -161,11 +188,11 @@ def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, St
         Notice.issued_at >= at - timedelta(days=days), Notice.out_at(at), Notice.withdrawn_at.is_(None)))}
     if not notices:
         return []
-    a = NoticeAssignment
-    where = [a.notice_id.in_(list(notices))] + ([a.store_id == store_id] if store_id is not None else [])
+    values = tally.parameters(list(notices), [store_id] if store_id is not None else None, at)
     rows: dict[int, StoreRow] = {}
-    for notice_id, state, count, next_due, last_done in _by_state(a.notice_id, where, at):
-        rows.setdefault(notice_id, StoreRow(store_id or 0)).add(state, count, next_due, last_done)
+    grouped = db.session.execute(_by_state(store_id is not None, True), values)
+    for notice_id, state, people, next_due, last_done in grouped:
+        rows.setdefault(notice_id, StoreRow(store_id or 0)).add(state, int(people), next_due, last_done)
     result = []
     for notice_id, row in rows.items():
         if row.in_scope:  # everyone here left its scope: nothing for this store to do

@@ -159,6 +159,25 @@ def state(facts: Any, now: datetime) -> str:
     raise ValueError(f"no state for {named}")  # cannot happen while RULES cover every case
 
 
+def completion_hour(completed_at: datetime, issued_at: datetime) -> int:
+    """The hour after issue a completion falls in, rounded up: a completion counts by hour h exactly
+    when it is at most h hours after issue (0 for one at the issue instant)."""
+    return max(0, -((issued_at - completed_at) // timedelta(hours=1)))
+
+
+def tallied(facts: Any, issued_at: datetime) -> tuple[tuple, ...]:
+    """The counts an assignment is part of (the board's tallies, lms/notices/tally.py): while open,
+    its schedule ("open", available_from, due_at), whose state follows from the moment of reading;
+    once closed, its state, which no longer changes ("closed", state, completed_at), and once done,
+    the hour of its completion ("hour", h, None)."""
+    if facts.completed_at is None and getattr(facts, "cancelled_at", None) is None:
+        return (("open", facts.available_from, facts.due_at),)
+    closed = state(facts, facts.completed_at or facts.cancelled_at)  # no closed row reads "now"
+    if facts.completed_at is None:
+        return (("closed", closed, None),)
+    return (("closed", closed, facts.completed_at), ("hour", completion_hour(facts.completed_at, issued_at), None))
+
+
 def reminder_due(kind: str, facts: Any, now: datetime) -> bool:
     """Tell whether the `kind` reminder of an open assignment has come (Python side)."""
     reminder = REMINDERS[kind]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, false, literal, or_
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, case, false, literal, null, or_
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -61,10 +62,12 @@ class NoticeAssignment(db.Model):
     """One person's duty to learn one notice within 48 hours of being in the store."""
 
     __tablename__ = "notice_assignment"
-    __table_args__ = (UniqueConstraint("notice_id", "user_id"), Index("ix_notice_assignment_open", "user_id", "completed_at"))
+    __table_args__ = (UniqueConstraint("notice_id", "user_id"),
+                      Index("ix_notice_assignment_open", "user_id", "completed_at"),
+                      Index("ix_notice_assignment_store", "notice_id", "store_id", "completed_at"))  # a board page
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -117,9 +120,65 @@ class NoticeAssignment(db.Model):
         return deadlines.standing(self, at)
 
 
+class NoticeOpenTally(db.Model):
+    """How many of a notice's assignments in a store are still open with the same schedule.
+
+    Maintained in the same transaction as every change to the assignments (`lms/notices/tally.py`), so
+    the board reads a few rows per store instead of every person. The state of the row at any moment
+    (休假/未到岗, 未到期, 已逾期) follows from its two moments by deadlines.RULES, like an assignment's.
+    """
+
+    __tablename__ = "notice_open_tally"
+    __table_args__ = (UniqueConstraint("notice_id", "store_id", "available_from", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    available_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    people: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def state(cls, at: datetime):
+        """The state of the row's people at `at` as SQL: the rows of deadlines.RULES an open
+        assignment can meet, on the row's two moments (so it classifies exactly as its people would)."""
+        facts = SimpleNamespace(available_from=cls.available_from, due_at=cls.due_at, completed_at=null(),
+                                cancelled_at=null())
+        return case(*((_conditions(facts, name, at), name) for name in deadlines.OPEN_STATES))
+
+
+class NoticeClosedTally(db.Model):
+    """How many of a notice's assignments in a store are done on time, done late or cancelled (these
+    states do not change with time), with the latest completion among the done ones."""
+
+    __tablename__ = "notice_closed_tally"
+    __table_args__ = (UniqueConstraint("notice_id", "store_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    state: Mapped[str] = mapped_column(String(20))  # done_on_time | done_late | cancelled
+    people: Mapped[int] = mapped_column(default=0)
+    last_done: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NoticeHourTally(db.Model):
+    """How many people completed a notice within each hour after its issue (hour h: more than h−1 and
+    at most h hours after), over every store: the board's curve."""
+
+    __tablename__ = "notice_hour_tally"
+    __table_args__ = (UniqueConstraint("notice_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))
+    hour: Mapped[int] = mapped_column()
+    people: Mapped[int] = mapped_column(default=0)
+
+
 def _sql(cls, condition: deadlines.Condition, at: datetime):
-    """One condition of deadlines.RULES as SQL on NoticeAssignment's columns (`at`: a moment, or a
-    bound parameter standing for one in a statement built once)."""
+    """One condition of deadlines.RULES as SQL on the columns of `cls` (NoticeAssignment's, or a
+    tally's) named like the moments (`at`: a moment, or a bound parameter standing for one in a
+    statement built once)."""
     now = at if isinstance(at, ClauseElement) else literal(at, UTCDateTime())
     return deadlines.check(condition, lambda name: now if name == "now" else getattr(cls, name),
                            lambda column, present: column.is_not(None) if present else column.is_(None))

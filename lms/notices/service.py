@@ -22,6 +22,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import markdown_problem, render_markdown
+from . import tally
 from .deadlines import DONE_STATES, OPEN_STATES, schedule
 from .models import Notice, NoticeAssignment
 
@@ -107,6 +108,7 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
                      "start_at": issued, "available_from": begin, "due_at": due})
     if rows:
         db.session.execute(insert(NoticeAssignment), rows)  # one statement, however many people
+        tally.count_new(db.session, rows, issued)
     audit.record("notice.published", actor_id=actor_id, subject_id=None, object_type="notice",
                  object_id=notice.id, title=notice.title, assigned=len(rows), issued_at=issued.isoformat())
     return notice, len(rows)
@@ -179,6 +181,7 @@ def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
     a = NoticeAssignment
     db.session.execute(update(a).where(a.notice_id == notice.id, a.in_state(at, *OPEN_STATES))
                        .values(cancelled_at=at, cancel_reason=WITHDRAWN))
+    tally.cancel_open(db.session, notice.id)
     audit.record("notice.withdrawn", actor_id=actor_id, subject_id=None, object_type="notice", object_id=notice.id,
                  reason=notice.withdraw_reason)
     db.session.flush()
@@ -416,6 +419,10 @@ def attest(assignment: NoticeAssignment) -> bool:
     """「已学习并掌握」: record the completion once; return whether it was recorded now."""
     if assignment.completed_at is not None:
         return False
+    db.session.flush()
+    db.session.refresh(assignment, with_for_update=True)  # as it is now, held until commit: its counts move with it
+    if assignment.completed_at is not None:
+        return False
     if assignment.state(now()) == "cancelled":
         raise DomainError("这条通知已不需要您学习。")
     if assignment.studied_at is None or not module_done(assignment):
@@ -423,12 +430,14 @@ def attest(assignment: NoticeAssignment) -> bool:
     if not check_passed(assignment):
         raise DomainError("请先通过本通知的小测。")
     at = now()
+    before = tally.facts_of(assignment)
     claimed = db.session.execute(
         NoticeAssignment.__table__.update()
         .where(NoticeAssignment.id == assignment.id, NoticeAssignment.completed_at.is_(None))
         .values(completed_at=at)).rowcount
     db.session.refresh(assignment)
     if claimed:
+        tally.moved(db.session, before, tally.facts_of(assignment), assignment.notice.issued_at)
         audit.record("notice.completed", actor_id=assignment.user_id, object_type="notice",
                      object_id=assignment.notice_id, at=at, due=assignment.due_at.isoformat(),
                      on_time=assignment.state(at) == "done_on_time")

@@ -254,3 +254,40 @@ def test_many_writers_at_once_lose_nothing_and_duplicate_nothing(live):
         assert len(done) == 8 and all(a.completed_at is not None for a in done)
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "notice.completed", AuditEvent.object_id == str(notice_id))) == 8
+        from lms.notices import tally
+
+        assert tally.differences(db.session, [notice_id]) == []  # the board's counts moved with every one
+
+
+def test_people_completing_while_the_notice_is_withdrawn(live):
+    """Six people press 「已学习并掌握」 as the trainer withdraws the notice: each ends done or no longer
+    required, never both or neither, and the board's counts say the same as the assignments."""
+    app, person = live
+    from lms.notices import tally
+    from lms.notices.models import Notice, NoticeAssignment
+    from lms.notices.service import withdraw
+
+    logins, clients, notice_id = _people_and_notice(app, person, "WD", "撤回时确认", count=6)
+    for client in clients:
+        client.post(f"/notices/{notice_id}/read", data={"csrf_token": csrf_token(client, f"/notices/{notice_id}")})
+    tokens = [csrf_token(c, f"/notices/{notice_id}") for c in clients]
+
+    def pull_back():
+        with app.app_context():
+            try:
+                withdraw(db.session.get(Notice, notice_id), "发错了", person.id)
+                db.session.commit()
+                return "withdrawn"
+            finally:
+                db.session.remove()
+
+    calls = [(lambda c=c, t=t: c.post(f"/notices/{notice_id}/attest", data={"csrf_token": t}).status_code)
+             for c, t in zip(clients, tokens)]
+    results = _together([*calls, pull_back])
+    assert results[-1] == "withdrawn" and all(code in (302, 409, 400) for code in results[:-1]), results
+    with app.app_context():
+        rows = db.session.scalars(select(NoticeAssignment).where(
+            NoticeAssignment.notice_id == notice_id, NoticeAssignment.user_id.in_([u.id for u in logins]))).all()
+        assert len(rows) == 6
+        assert all((a.completed_at is None) != (a.cancelled_at is None) for a in rows)
+        assert tally.differences(db.session, [notice_id]) == []

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, select
+from sqlalchemy.orm import aliased
 
 from ..accounts.models import Store, User
 from ..clock import LOCAL_TZ, now
@@ -94,16 +95,15 @@ class Board:
 @lru_cache(maxsize=None)
 def _blocking_statement():
     """The first `names` people still to learn in each of some stores (`store_ids`), by deadline
-    then 工号, for a notice (`notice_id`) at a moment (`at`); built once."""
-    a = NoticeAssignment
-    ranked = select(
-        a.store_id.label("store_id"), User.name.label("name"),
-        func.row_number().over(partition_by=a.store_id, order_by=(a.due_at, User.emp_no)).label("n"),
-    ).join(User, User.id == a.user_id).where(
-        a.notice_id == bindparam("notice_id"), a.store_id.in_(bindparam("store_ids", expanding=True)),
-        a.in_state(bindparam("at", type_=UTCDateTime()), *OPEN_STATES)).subquery()
-    return (select(ranked.c.store_id, ranked.c.name).where(ranked.c.n <= bindparam("names", type_=Integer))
-            .order_by(ranked.c.store_id, ranked.c.n))
+    then by when they joined the system, for a notice (`notice_id`) at a moment (`at`); built once.
+    Per store a subquery walks the index on (notice, store, deadline, person) and stops at the
+    `names`-th open one, so a page costs the same however large its stores or the organisation."""
+    a, b = NoticeAssignment, aliased(NoticeAssignment)
+    first = (select(b.id).where(b.notice_id == bindparam("notice_id"), b.store_id == Store.id,
+                                b.in_state(bindparam("at", type_=UTCDateTime()), *OPEN_STATES))
+             .order_by(b.due_at, b.user_id).limit(bindparam("names", type_=Integer)).correlate(Store))
+    return (select(Store.id, User.name).select_from(Store).join(a, a.id.in_(first)).join(User, User.id == a.user_id)
+            .where(Store.id.in_(bindparam("store_ids", expanding=True))).order_by(Store.id, a.due_at, a.user_id))
 
 
 def _blocking(notice_id: int, store_ids: list[int], at: datetime) -> dict[int, list[str]]:
@@ -135,10 +135,11 @@ def _by_state(by_store: bool, by_notice: bool):
 
 
 @lru_cache(maxsize=None)
-def _store_statements(by_store: bool):
-    """How many stores are counted, and one page of them, the most urgent first — most overdue,
-    then the smallest share done (StoreRow.percent, unrounded), then the store's code — ordered and
-    paged in SQL (the page bound as `limit` and `offset`)."""
+def _store_page(by_store: bool):
+    """One page of stores, the most urgent first — most overdue, then the smallest share done
+    (StoreRow.percent, unrounded), then the store's code — ordered and paged in SQL (the page bound
+    as `limit` and `offset`), each row also carrying what is over every store: how many stores, and
+    the totals (`all_<state>`, `all_next_due`, `all_last_done`). One statement, built once."""
     counts = tally.counts(by_store)
     people = {state: func.sum(case((counts.c.state == state, counts.c.people), else_=0)).label(state)
               for state in STATES}
@@ -147,10 +148,12 @@ def _store_statements(by_store: bool):
     done = sum((per_store.c[s] for s in DONE_STATES), literal(0))
     in_scope = done + sum((per_store.c[s] for s in OPEN_STATES), literal(0))
     share = case((in_scope == 0, 1.0), else_=cast(done, Float) / in_scope)
-    page = (select(per_store, Store.code, Store.name).join(Store, Store.id == per_store.c.store_id)
+    over_all = [func.count().over().label("stores"), func.min(per_store.c.next_due).over().label("all_next_due"),
+                func.max(per_store.c.last_done).over().label("all_last_done"),
+                *(func.sum(per_store.c[s]).over().label(f"all_{s}") for s in STATES)]
+    return (select(per_store, Store.code, Store.name, *over_all).join(Store, Store.id == per_store.c.store_id)
             .order_by(per_store.c.overdue.desc(), share, Store.code)
             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
-    return select(func.count()).select_from(per_store), page
 
 
 def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> Board:
@@ -158,25 +161,32 @@ def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> 
     curve over all of them, and one page of store rows, the most urgent first; the names that block
     100 % are looked up for that page only. Everything but those names comes from the kept counts."""
     at = now()
-    by_store = store_ids is not None
     values = tally.parameters([notice.id], store_ids, at)
+
+    def rows_of(number: int) -> list:
+        return db.session.execute(_store_page(store_ids is not None), {
+            **values, "limit": STORES_PER_PAGE, "offset": (number - 1) * STORES_PER_PAGE}).mappings().all()
+
+    page = max(1, page)
+    rows = rows_of(page)
+    if not rows and page > 1:  # past the last page (an old link): show the last one
+        first = rows_of(1)
+        page = max(1, -(-first[0]["stores"] // STORES_PER_PAGE)) if first else 1
+        rows = rows_of(page) if page > 1 else first
+    stores = rows[0]["stores"] if rows else 0
     total = StoreRow(0, name="合计")
-    for state, people, next_due, last_done in db.session.execute(_by_state(by_store, False), values):
-        total.add(state, int(people), next_due, last_done)
-    count, page_of_stores = _store_statements(by_store)
-    stores = db.session.scalar(count, values)
-    pages = max(1, -(-stores // STORES_PER_PAGE))
-    page = min(max(1, page), pages)
+    if rows:
+        total = StoreRow(0, name="合计", **{s: int(rows[0][f"all_{s}"]) for s in STATES},
+                         next_due=rows[0]["all_next_due"], last_done=rows[0]["all_last_done"])
     shown = [StoreRow(r["store_id"], r["code"], r["name"], **{s: int(r[s]) for s in STATES},
-                      next_due=r["next_due"], last_done=r["last_done"])
-             for r in db.session.execute(page_of_stores, {**values, "limit": STORES_PER_PAGE,
-                                                          "offset": (page - 1) * STORES_PER_PAGE}).mappings()]
+                      next_due=r["next_due"], last_done=r["last_done"]) for r in rows]
     if shown:
         names = _blocking(notice.id, [r.store_id for r in shown], at)
         for row in shown:
             row.blocking = names.get(row.store_id, [])
     for row in (*shown, total):
         row.describe(notice.issued_at, at)
+    pages = max(1, -(-stores // STORES_PER_PAGE))
     return Board(notice, shown, total, _timeline(notice, store_ids, at), page, pages, stores)
 
 

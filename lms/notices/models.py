@@ -64,7 +64,7 @@ class NoticeAssignment(db.Model):
     __tablename__ = "notice_assignment"
     __table_args__ = (UniqueConstraint("notice_id", "user_id"),
                       Index("ix_notice_assignment_open", "user_id", "completed_at"),
-                      Index("ix_notice_assignment_store", "notice_id", "store_id", "completed_at"))  # a board page
+                      Index("ix_notice_assignment_store", "notice_id", "store_id", "due_at", "user_id"))  # a board page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))

@@ -21,7 +21,7 @@ from lms.accounts.service import PersonData, add_leave, create_person, remove_le
 from lms.errors import DomainError
 from lms.extensions import db
 from lms.notices import tally
-from lms.notices.board import board
+from lms.notices.board import BLOCKING_NAMES, board
 from lms.notices.deadlines import DONE_STATES, OPEN_STATES, STATES
 from lms.notices.models import Notice, NoticeAssignment
 from lms.notices.service import NoticeData, attest, mark_read, publish, withdraw
@@ -51,7 +51,14 @@ def _direct(notice: Notice, store_ids: list[int] | None, at: datetime) -> dict:
     completed = db.session.scalars(select(a.completed_at).where(
         a.notice_id == notice.id, a.completed_at.is_not(None),
         *([a.store_id.in_(store_ids)] if store_ids is not None else []))).all()
-    return {"rows": figures, "completed": completed}
+    names: dict = {}
+    for store_id, name in db.session.execute(
+            select(a.store_id, User.name).join(User, User.id == a.user_id).where(
+                a.notice_id == notice.id, a.in_state(at, *OPEN_STATES),
+                *([a.store_id.in_(store_ids)] if store_ids is not None else [])).order_by(a.due_at, a.user_id)):
+        names.setdefault(store_id, []).append(name)
+    return {"rows": figures, "completed": completed,
+            "blocking": {s: n[:BLOCKING_NAMES] for s, n in names.items()}}
 
 
 def _shown(notice: Notice, store_ids: list[int] | None, at: datetime) -> dict:
@@ -59,12 +66,14 @@ def _shown(notice: Notice, store_ids: list[int] | None, at: datetime) -> dict:
     assert shown.pages == 1
     rows = {r.store_id: {s: getattr(r, s) for s in STATES} | {"next_due": r.next_due, "last_done": r.last_done}
             for r in shown.rows}
-    return {"rows": rows, "timeline": shown.timeline, "total": shown.total}
+    blocking = {r.store_id: r.blocking for r in shown.rows if r.blocking}
+    return {"rows": rows, "timeline": shown.timeline, "total": shown.total, "blocking": blocking}
 
 
 def _agree(notice: Notice, store_ids: list[int] | None, at: datetime) -> None:
     shown, direct = _shown(notice, store_ids, at), _direct(notice, store_ids, at)
     assert shown["rows"] == direct["rows"]
+    assert shown["blocking"] == direct["blocking"]  # the first names still open, by deadline, per store
     for state in STATES:
         assert getattr(shown["total"], state) == sum(r[state] for r in direct["rows"].values())
     for hour, count in shown["timeline"]:
@@ -78,7 +87,7 @@ def test_kept_counts_follow_every_change(app, factory, frozen, seed):
     stores = [factory.store() for _ in range(3)]
     admin_id = factory.person("admin").id
     trainer_id = factory.person("trainer", None, "培训").id
-    for n in range(8):
+    for n in range(24):  # some stores hold more than the board names
         factory.person("staff", rng.choice(stores), rng.choice(POSITIONS))
     steps = []
     with app.app_context():

@@ -26,8 +26,8 @@ depends_on = None
 
 
 def upgrade():
-    # a board page reads the open assignments of its fifty stores only (the names that block 100 %)
-    op.create_index('ix_notice_assignment_store', 'notice_assignment', ['notice_id', 'store_id', 'completed_at'],
+    # a board page reads the first few open assignments of each of its stores (the names that block 100 %)
+    op.create_index('ix_notice_assignment_store', 'notice_assignment', ['notice_id', 'store_id', 'due_at', 'user_id'],
                     unique=False)
     op.drop_index(op.f('ix_notice_assignment_notice_id'), table_name='notice_assignment')  # its first column
     open_tally = op.create_table('notice_open_tally',

@@ -27,7 +27,7 @@ from .courses.service import course_progress, next_module, studied_by_course, st
 from .errors import DomainError
 from .extensions import db
 from .notices.models import Message
-from .notices.service import pending_for
+from .notices.service import has_messages, pending_for
 from .reports.matrix import STATUS_ORDER, build as build_matrix
 from .trainer_home import trainer_home
 
@@ -141,8 +141,7 @@ def learner_today():
             steps.append(Step("继续学习", f"{course.title}：{module.title}",
                               f"已学{progress.done}/{progress.total}章", url))
     steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
-    first_visit = not studies.by_course and db.session.scalar(  # nothing studied and never a message
-        select(Message.id).where(Message.user_id == current_user.id).limit(1)) is None
+    first_visit = not studies.by_course and not has_messages(current_user.id)  # nothing studied, never a message
     return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
                            level=STATUS_LEVEL.get(evaluation.status if evaluation else "", "off"),
                            first_visit=first_visit)

@@ -158,14 +158,10 @@ def init_app(app: Flask) -> None:
 
         if not has_request_context() or not current_user.is_authenticated:
             return {"overdue_notices": [], "unread_messages": 0}
-        from .notices.models import Message
-        from .notices.service import overdue_for
-        from sqlalchemy import func, select
+        from .notices.service import overdue_for, unread_count
 
         overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know
-        return {"overdue_notices": overdue,
-                "unread_messages": db.session.scalar(select(func.count()).select_from(Message).where(
-                    Message.user_id == current_user.id, Message.read_at.is_(None))) or 0}
+        return {"overdue_notices": overdue, "unread_messages": unread_count(current_user.id)}
 
     @app.after_request
     def security_headers(response):

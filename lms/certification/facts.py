@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Collection, Iterable, Mapping
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..catalog import Catalog, CertificationInfo, catalog
@@ -56,6 +57,37 @@ def rule_for(certification: Certification | CertificationInfo, content: Catalog 
                 int(spec.get("validity_months", 12)), recertification)
 
 
+@lru_cache(maxsize=None)
+def _statements() -> dict:
+    """The statements of load_facts, built once with the people and items as bound parameters (they
+    run on every learner's home page; building them cost more than running them)."""
+    ids = bindparam("ids", expanding=True)
+    return {
+        "study": current_study(ModuleProgress.user_id, Module.course_id, func.count(),
+                               func.max(ModuleProgress.completed_at))
+        .where(ModuleProgress.user_id.in_(ids), Module.course_id.in_(bindparam("course_ids", expanding=True)))
+        .group_by(ModuleProgress.user_id, Module.course_id),
+        # per score reached: the last time a passed typing-mode run reached it
+        "runs": select(Run.user_id, Run.scenario_id, Run.score,
+                       func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))))
+        .where(Run.user_id.in_(ids), Run.scenario_id.in_(bindparam("scenario_ids", expanding=True)),
+               Run.status == "finished")
+        .group_by(Run.user_id, Run.scenario_id, Run.score),
+        "exams": select(Attempt.user_id, Attempt.exam_id, func.max(Attempt.score),
+                        func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))))
+        .where(Attempt.user_id.in_(ids), Attempt.exam_id.in_(bindparam("exam_ids", expanding=True)),
+               Attempt.kind == "exam")
+        .group_by(Attempt.user_id, Attempt.exam_id),
+        # newest first: the first one of each certification is the current one
+        "certificates": select(Certificate.id, Certificate.code, Certificate.user_id, Certificate.certification_id,
+                               Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at,
+                               Certificate.valid_from)
+        .where(Certificate.user_id.in_(ids),
+               Certificate.certification_id.in_(bindparam("certification_ids", expanding=True)))
+        .order_by(*NEWEST_FIRST),
+    }
+
+
 def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collection[int],
                studied: Mapping[int, StudiedByCourse] | None = None) -> dict[int, PersonFacts]:
     """Load the facts of these people for these rules (`suspended`: the ids of people with an overdue
@@ -76,19 +108,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
             study[user_id] = {c: Studied(n, last) for c, (n, last) in studied[user_id].items()}
     elif course_ids:
         for user_id, course_id, n, last in db.session.execute(
-                current_study(ModuleProgress.user_id, Module.course_id, func.count(),
-                               func.max(ModuleProgress.completed_at))
-                .where(ModuleProgress.user_id.in_(ids), Module.course_id.in_(course_ids))
-                .group_by(ModuleProgress.user_id, Module.course_id)):
+                _statements()["study"], {"ids": ids, "course_ids": course_ids}):
             study[user_id][course_id] = Studied(n, last)
 
     runs: dict[tuple[int, int], list[tuple[int | None, datetime | None]]] = defaultdict(list)
     if scenario_ids:  # per score reached: the last time a passed typing-mode run reached it
         for user_id, scenario_id, score, last in db.session.execute(
-                select(Run.user_id, Run.scenario_id, Run.score,
-                       func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))))
-                .where(Run.user_id.in_(ids), Run.scenario_id.in_(scenario_ids), Run.status == "finished")
-                .group_by(Run.user_id, Run.scenario_id, Run.score)):
+                _statements()["runs"], {"ids": ids, "scenario_ids": scenario_ids}):
             runs[(user_id, scenario_id)].append((score, last))
     practised: dict[int, dict[int, Practised]] = defaultdict(dict)
     for (user_id, scenario_id), rows in runs.items():
@@ -98,19 +124,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     examined: dict[int, dict[int, Examined]] = defaultdict(dict)
     if exam_ids:
         for user_id, exam_id, best, passed_at in db.session.execute(
-                select(Attempt.user_id, Attempt.exam_id, func.max(Attempt.score),
-                       func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))))
-                .where(Attempt.user_id.in_(ids), Attempt.exam_id.in_(exam_ids), Attempt.kind == "exam")
-                .group_by(Attempt.user_id, Attempt.exam_id)):
+                _statements()["exams"], {"ids": ids, "exam_ids": exam_ids}):
             examined[user_id][exam_id] = Examined(best, passed_at)
 
     newest: dict[int, dict[int, CertificateFacts]] = defaultdict(dict)
     if certification_ids:  # newest first: the first one of each certification is the current one
         for c in db.session.execute(
-                select(Certificate.id, Certificate.code, Certificate.user_id, Certificate.certification_id,
-                       Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at, Certificate.valid_from)
-                .where(Certificate.user_id.in_(ids), Certificate.certification_id.in_(certification_ids))
-                .order_by(*NEWEST_FIRST)):
+                _statements()["certificates"], {"ids": ids, "certification_ids": certification_ids}):
             # the newest is never renewed (its successor would be newer): renewed_at stays None
             newest[c.user_id].setdefault(c.certification_id, facts_of(c))
     overdue = set(suspended)

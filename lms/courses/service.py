@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, events
@@ -140,13 +141,19 @@ def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
 def studied_by_course(user_id: int, course_ids: list[int] | None = None) -> dict[int, tuple[int, datetime]]:
     """Per course: how many active modules the person studied in their current version, and when
     the last of them was studied (one query; all courses unless `course_ids` is given)."""
+    if course_ids is not None and not course_ids:
+        return {}
+    values = {"user_id": user_id} | ({"course_ids": list(course_ids)} if course_ids is not None else {})
+    return {course_id: (count, last)
+            for course_id, count, last in db.session.execute(_studied(course_ids is not None), values)}
+
+
+@lru_cache(maxsize=None)
+def _studied(some_courses: bool):
+    """studied_by_course's statement, built once (it runs on every learner page)."""
     query = (current_study(Module.course_id, func.count(), func.max(ModuleProgress.completed_at))
-             .where(ModuleProgress.user_id == user_id).group_by(Module.course_id))
-    if course_ids is not None:
-        if not course_ids:
-            return {}
-        query = query.where(Module.course_id.in_(course_ids))
-    return {course_id: (count, last) for course_id, count, last in db.session.execute(query)}
+             .where(ModuleProgress.user_id == bindparam("user_id")).group_by(Module.course_id))
+    return query.where(Module.course_id.in_(bindparam("course_ids", expanding=True))) if some_courses else query
 
 
 def module_totals() -> dict[int, int]:
@@ -165,8 +172,10 @@ def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, d
 
 def studied_versions(user_id: int) -> dict[int, int]:
     """The version of each module the person studied, by module id (one query, every module)."""
-    return dict(db.session.execute(select(ModuleProgress.module_id, ModuleProgress.version)
-                                   .where(ModuleProgress.user_id == user_id)).all())
+    return dict(db.session.execute(_VERSIONS, {"user_id": user_id}).all())
+
+
+_VERSIONS = select(ModuleProgress.module_id, ModuleProgress.version).where(ModuleProgress.user_id == bindparam("user_id"))
 
 
 def next_module(course_id: int, versions: Mapping[int, int]) -> ModuleInfo | None:

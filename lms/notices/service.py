@@ -24,7 +24,7 @@ from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import markdown_problem, render_markdown
 from . import tally
 from .deadlines import DONE_STATES, OPEN_STATES, schedule
-from .models import Notice, NoticeAssignment
+from .models import Message, Notice, NoticeAssignment
 
 MAX_BACKDATE = timedelta(days=7)
 MAX_SCHEDULE = timedelta(days=30)
@@ -309,6 +309,23 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
         open_, overdue = counts.get(user_id, (0, 0))
         counts[user_id] = (open_ + 1, overdue + (state == "overdue"))
     return counts
+
+
+_UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bindparam("user_id"),
+                                                          Message.read_at.is_(None))
+
+
+def unread_count(user_id: int) -> int:
+    """How many in-app messages the person has not read (the header's badge, on every page)."""
+    return db.session.scalar(_UNREAD, {"user_id": user_id}) or 0
+
+
+def has_messages(user_id: int) -> bool:
+    """Tell whether the person has ever been sent a message."""
+    return db.session.scalar(_ANY_MESSAGE, {"user_id": user_id}) is not None
+
+
+_ANY_MESSAGE = select(Message.id).where(Message.user_id == bindparam("user_id")).limit(1)
 
 
 def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:

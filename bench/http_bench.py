@@ -5,7 +5,7 @@
 For each database (SQLite always unless --no-sqlite; PostgreSQL when --database-url is given)
 the run builds a fresh database with the app's own `flask lms init`, adds a generated
 organisation (20,000 people in 400 stores, as bench/notices.py) and a notice published to
-everyone, then serves, one after the other, bench/bare_app.py and wsgi:app with identical
+everyone 30 hours ago, 40 % of them done since (bench/notices.py `publish_under_way`), then serves, one after the other, bench/bare_app.py and wsgi:app with identical
 gunicorn settings (2 gthread workers, 4 threads each, keep-alive). A closed-loop load
 generator in this process (one thread and one keep-alive connection per client, each logged in
 as its own person) measures requests per second and p50/p95 latency per endpoint. Any answer

@@ -10,11 +10,12 @@ moment follows from deadlines.RULES like the assignment's own; a closed one unde
 no longer changes; a completion also under the hour after issue it came in (the board's curve).
 Which counts an assignment is part of is one pure rule, `deadlines.tallied`.
 
-Every change to the assignments moves the counts in the same transaction: the service's bulk
-statements (publish, withdraw, attest) call `Changes` themselves, and every change made through
-the ORM (a person moved, on leave, deactivated; a late roster entry) is caught at flush by the
-listeners at the end of this module. `differences()` compares the counts with the assignments
-(tests, and `flask --app wsgi lms notice-tally --check`); `rebuild()` recounts them.
+Every change to the assignments moves the counts in the same transaction: the service's own
+statements say what they changed (publish: `count_new`, withdraw: `cancel_open`, attest: `moved`),
+and every change made through the ORM (a person moved, on leave, deactivated; a late roster entry;
+the demo data) is caught at flush by the listeners at the end of this module, which read the rows
+before and after from the database. `differences()` compares the counts with the assignments
+(tests, and `flask --app wsgi lms notices recount --check`); `rebuild()` recounts them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ from .extensions import db
 
 T = TypeVar("T")
 
-NOTICE_FAN_OUT = 48_000  # advisory lock: publishing notices vs people changing scope
+# advisory lock: publishing, withdrawing and recounting notices and people changing scope take it
+# exclusively, a completion shared (they all move the board's counts: lms/notices/tally.py)
+NOTICE_FAN_OUT = 48_000
 
 
 def lock_row(model: type[T], row_id: int, *criteria) -> T | None:
@@ -47,7 +49,9 @@ def _release(session: Session, transaction) -> None:
     session.info.pop("locked_rows", None)
 
 
-def advisory_lock(key: int) -> None:
-    """Serialise a kind of change across processes (PostgreSQL; SQLite needs nothing)."""
+def advisory_lock(key: int, shared: bool = False) -> None:
+    """Serialise a kind of change across processes until the transaction ends (PostgreSQL; SQLite
+    needs nothing). Shared holders run together and wait only for an exclusive one, and it for them."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        db.session.execute(text(f"SELECT {function}(:key)"), {"key": key})

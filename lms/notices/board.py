@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, select, true
 from sqlalchemy.orm import aliased
 
 from ..accounts.models import Store, User
@@ -28,6 +28,7 @@ from .models import Notice, NoticeAssignment
 
 BLOCKING_NAMES = 6  # names shown per store; the rest as a count
 STORES_PER_PAGE = 50  # store rows per page of the board, the most urgent first
+MAX_PAGE = 100_000  # no organisation has this many pages of stores
 
 
 @dataclass
@@ -93,22 +94,33 @@ class Board:
 
 
 @lru_cache(maxsize=None)
-def _blocking_statement():
+def _blocking_statement(dialect: str):
     """The first `names` people still to learn in each of some stores (`store_ids`), by deadline
-    then by when they joined the system, for a notice (`notice_id`) at a moment (`at`); built once.
-    Per store a subquery walks the index on (notice, store, deadline, person) and stops at the
-    `names`-th open one, so a page costs the same however large its stores or the organisation."""
+    then by when they joined the system, for a notice (`notice_id`) at a moment (`at`); built once
+    per database kind. Per store a subquery walks the index on (notice, store, deadline, person)
+    and stops at the `names`-th open one, so a page costs the same however large its stores or the
+    organisation: a LATERAL join on PostgreSQL, whose planner would otherwise test every assignment
+    against each store's subquery; on SQLite, which has no LATERAL, the same subquery as `IN (…)`."""
     a, b = NoticeAssignment, aliased(NoticeAssignment)
-    first = (select(b.id).where(b.notice_id == bindparam("notice_id"), b.store_id == Store.id,
-                                b.in_state(bindparam("at", type_=UTCDateTime()), *OPEN_STATES))
-             .order_by(b.due_at, b.user_id).limit(bindparam("names", type_=Integer)).correlate(Store))
-    return (select(Store.id, User.name).select_from(Store).join(a, a.id.in_(first)).join(User, User.id == a.user_id)
-            .where(Store.id.in_(bindparam("store_ids", expanding=True))).order_by(Store.id, a.due_at, a.user_id))
+    first = (select(b.id, b.user_id, b.due_at).where(
+        b.notice_id == bindparam("notice_id"), b.store_id == Store.id,
+        b.in_state(bindparam("at", type_=UTCDateTime()), *OPEN_STATES))
+        .order_by(b.due_at, b.user_id).limit(bindparam("names", type_=Integer)))
+    stores = Store.id.in_(bindparam("store_ids", expanding=True))
+    if dialect == "postgresql":
+        first = first.lateral()
+        return (select(Store.id, User.name).select_from(Store).join(first, true())
+                .join(User, User.id == first.c.user_id).where(stores)
+                .order_by(Store.id, first.c.due_at, first.c.user_id))
+    ids = first.with_only_columns(b.id).correlate(Store)
+    return (select(Store.id, User.name).select_from(Store).join(a, a.id.in_(ids)).join(User, User.id == a.user_id)
+            .where(stores).order_by(Store.id, a.due_at, a.user_id))
 
 
 def _blocking(notice_id: int, store_ids: list[int], at: datetime) -> dict[int, list[str]]:
-    rows = db.session.execute(_blocking_statement(), {"notice_id": notice_id, "store_ids": store_ids, "at": at,
-                                                      "names": BLOCKING_NAMES})
+    statement = _blocking_statement(db.session.get_bind().dialect.name)
+    rows = db.session.execute(statement, {"notice_id": notice_id, "store_ids": store_ids, "at": at,
+                                          "names": BLOCKING_NAMES})
     names: dict[int, list[str]] = {}
     for store_id, name in rows:
         names.setdefault(store_id, []).append(name)
@@ -125,13 +137,12 @@ def _timeline(notice: Notice, store_ids: list[int] | None, at: datetime, step: i
 
 
 @lru_cache(maxsize=None)
-def _by_state(by_store: bool, by_notice: bool):
-    """(notice if by_notice, state, people, earliest deadline, latest completion) of the kept counts,
-    grouped in SQL (statement built once; values from tally.parameters)."""
+def _by_notice_and_state(by_store: bool):
+    """(notice, state, people, earliest deadline, latest completion) of the kept counts, grouped in
+    SQL (statement built once; values from tally.parameters)."""
     counts = tally.counts(by_store)
-    key = (counts.c.notice_id,) if by_notice else ()
-    return select(*key, counts.c.state, func.sum(counts.c.people), func.min(counts.c.due),
-                  func.max(counts.c.done)).group_by(*key, counts.c.state)
+    return select(counts.c.notice_id, counts.c.state, func.sum(counts.c.people), func.min(counts.c.due),
+                  func.max(counts.c.done)).group_by(counts.c.notice_id, counts.c.state)
 
 
 @lru_cache(maxsize=None)
@@ -167,7 +178,7 @@ def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> 
         return db.session.execute(_store_page(store_ids is not None), {
             **values, "limit": STORES_PER_PAGE, "offset": (number - 1) * STORES_PER_PAGE}).mappings().all()
 
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)  # a made-up number must not overflow the statement's OFFSET
     rows = rows_of(page)
     if not rows and page > 1:  # past the last page (an old link): show the last one
         first = rows_of(1)
@@ -200,7 +211,7 @@ def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, St
         return []
     values = tally.parameters(list(notices), [store_id] if store_id is not None else None, at)
     rows: dict[int, StoreRow] = {}
-    grouped = db.session.execute(_by_state(store_id is not None, True), values)
+    grouped = db.session.execute(_by_notice_and_state(store_id is not None), values)
     for notice_id, state, people, next_due, last_done in grouped:
         rows.setdefault(notice_id, StoreRow(store_id or 0)).add(state, int(people), next_due, last_done)
     result = []

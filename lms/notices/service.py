@@ -176,6 +176,7 @@ def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
         raise DomainError("撤回通知必须填写原因。")
     if notice.withdrawn_at is not None:
         raise DomainError("这条通知已经撤回。")
+    advisory_lock(NOTICE_FAN_OUT)  # nobody's assignment of it opens, moves or completes meanwhile
     at = now()
     notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = at, actor_id, reason[:500]
     a = NoticeAssignment
@@ -436,6 +437,9 @@ def attest(assignment: NoticeAssignment) -> bool:
     """「已学习并掌握」: record the completion once; return whether it was recorded now."""
     if assignment.completed_at is not None:
         return False
+    # completions run together, but not beside a withdrawal or a change of people (which move the
+    # same counts): without this, one could hold its row and wait for a count the other holds
+    advisory_lock(NOTICE_FAN_OUT, shared=True)
     db.session.flush()
     db.session.refresh(assignment, with_for_update=True)  # as it is now, held until commit: its counts move with it
     if assignment.completed_at is not None:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from ..clock import now
 from ..dbtypes import UTCDateTime
 from ..extensions import db
+from ..locks import NOTICE_FAN_OUT, advisory_lock
 from . import deadlines
 from .models import Notice, NoticeAssignment, NoticeClosedTally, NoticeHourTally, NoticeOpenTally
 
@@ -216,9 +217,10 @@ def _stored(session: Session, notice_ids: list[int] | None) -> Changes:
         for *key, people in session.execute(stmt):
             counts[tuple(key)] = people
     c = NoticeClosedTally
-    stored.last_done = {(n, s, st): last for n, s, st, last in session.execute(
-        select(c.notice_id, c.store_id, c.state, c.last_done).where(c.last_done.is_not(None)))
-        if notice_ids is None or n in notice_ids}
+    latest = select(c.notice_id, c.store_id, c.state, c.last_done).where(c.last_done.is_not(None))
+    if notice_ids is not None:
+        latest = latest.where(c.notice_id.in_(notice_ids))
+    stored.last_done = {(n, s, st): last for n, s, st, last in session.execute(latest)}
     return stored
 
 
@@ -226,7 +228,9 @@ KINDS = {"open": "未完成人数", "closed": "已结束人数", "hours": "各�
 
 
 def differences(session: Session, notice_ids: list[int] | None = None) -> list[str]:
-    """Where the kept counts differ from the assignments (empty when they agree)."""
+    """Where the kept counts differ from the assignments (empty when they agree). Holds the notices'
+    lock to the end of the transaction, so no change moves either side while they are read."""
+    advisory_lock(NOTICE_FAN_OUT)
     want, have = recount(session, notice_ids), _stored(session, notice_ids)
     problems = []
     for name in ("open", "closed", "hours", "last_done"):
@@ -239,7 +243,9 @@ def differences(session: Session, notice_ids: list[int] | None = None) -> list[s
 
 
 def rebuild(session: Session, notice_ids: list[int] | None = None) -> None:
-    """Recount from the assignments, replacing the kept counts."""
+    """Recount from the assignments, replacing the kept counts (under the notices' lock, as
+    `differences`, so a completion meanwhile is neither lost nor counted twice)."""
+    advisory_lock(NOTICE_FAN_OUT)
     for model in (NoticeOpenTally, NoticeClosedTally, NoticeHourTally):
         stmt = delete(model)
         session.execute(stmt if notice_ids is None else stmt.where(model.notice_id.in_(notice_ids)))

@@ -338,6 +338,8 @@ def test_the_board_pages_its_stores_the_most_urgent_first(app, org, frozen, monk
     assert "2个营业厅，最急的在前。" in page and "第2/2页" in page and ">乙厅<" in page and ">甲厅<" not in page
     assert f'href="/notices/{notice_id}/board?page=1"' in page and "下一页" not in page
     assert trainer.get(f"/notices/{notice_id}/board?page=-3").status_code == 200
+    huge = trainer.get(f"/notices/{notice_id}/board?page=99999999999999999999")  # past any OFFSET's range
+    assert huge.status_code == 200 and "第2/2页" in huge.get_data(as_text=True)
 
 
 def test_sign_in_sheet_exports(app, org, frozen):

@@ -26,7 +26,7 @@ from ..courses.models import Module, ModuleProgress
 # studied_by_course are built on it): here it is grouped by person as well, with the last time.
 from ..courses.service import current_study
 from ..exams.models import Attempt
-from ..extensions import db
+from ..extensions import core_rows, db
 from ..roleplay.models import Run
 from .models import NEWEST_FIRST, Certificate, Certification
 from .status import (CertificateFacts, CourseItem, Evaluation, Examined, ExamItem, PersonFacts, Practised,
@@ -107,13 +107,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
         for user_id in ids:
             study[user_id] = {c: Studied(n, last) for c, (n, last) in studied[user_id].items()}
     elif course_ids:
-        for user_id, course_id, n, last in db.session.execute(
+        for user_id, course_id, n, last in core_rows(
                 _statements()["study"], {"ids": ids, "course_ids": course_ids}):
             study[user_id][course_id] = Studied(n, last)
 
     runs: dict[tuple[int, int], list[tuple[int | None, datetime | None]]] = defaultdict(list)
     if scenario_ids:  # per score reached: the last time a passed typing-mode run reached it
-        for user_id, scenario_id, score, last in db.session.execute(
+        for user_id, scenario_id, score, last in core_rows(
                 _statements()["runs"], {"ids": ids, "scenario_ids": scenario_ids}):
             runs[(user_id, scenario_id)].append((score, last))
     practised: dict[int, dict[int, Practised]] = defaultdict(dict)
@@ -123,13 +123,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
 
     examined: dict[int, dict[int, Examined]] = defaultdict(dict)
     if exam_ids:
-        for user_id, exam_id, best, passed_at in db.session.execute(
+        for user_id, exam_id, best, passed_at in core_rows(
                 _statements()["exams"], {"ids": ids, "exam_ids": exam_ids}):
             examined[user_id][exam_id] = Examined(best, passed_at)
 
     newest: dict[int, dict[int, CertificateFacts]] = defaultdict(dict)
     if certification_ids:  # newest first: the first one of each certification is the current one
-        for c in db.session.execute(
+        for c in core_rows(
                 _statements()["certificates"], {"ids": ids, "certification_ids": certification_ids}):
             # the newest is never renewed (its successor would be newer): renewed_at stays None
             newest[c.user_id].setdefault(c.certification_id, facts_of(c))

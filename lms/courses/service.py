@@ -16,7 +16,7 @@ from .. import audit, events
 from ..catalog import CourseInfo, ModuleInfo, catalog, contribute
 from ..clock import now
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import core_rows, db
 from ..sanitize import markdown_problem, render_markdown
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .loader import Content, module_file_text
@@ -145,7 +145,7 @@ def studied_by_course(user_id: int, course_ids: list[int] | None = None) -> dict
         return {}
     values = {"user_id": user_id} | ({"course_ids": list(course_ids)} if course_ids is not None else {})
     return {course_id: (count, last)
-            for course_id, count, last in db.session.execute(_studied(course_ids is not None), values)}
+            for course_id, count, last in core_rows(_studied(course_ids is not None), values)}
 
 
 @lru_cache(maxsize=None)
@@ -172,10 +172,11 @@ def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, d
 
 def studied_versions(user_id: int) -> dict[int, int]:
     """The version of each module the person studied, by module id (one query, every module)."""
-    return dict(db.session.execute(_VERSIONS, {"user_id": user_id}).all())
+    return dict(core_rows(_VERSIONS, {"user_id": user_id}).all())
 
 
-_VERSIONS = select(ModuleProgress.module_id, ModuleProgress.version).where(ModuleProgress.user_id == bindparam("user_id"))
+_VERSIONS = (select(ModuleProgress.module_id, ModuleProgress.version)
+             .where(ModuleProgress.user_id == bindparam("user_id")))
 
 
 def next_module(course_id: int, versions: Mapping[int, int]) -> ModuleInfo | None:

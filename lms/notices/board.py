@@ -21,7 +21,7 @@ from ..accounts.models import Store, User
 from ..clock import LOCAL_TZ, now
 from ..dbtypes import UTCDateTime
 from ..exports import Table
-from ..extensions import db
+from ..extensions import core_rows, db
 from . import tally
 from .deadlines import DONE_STATES, OPEN_STATES, STATES, WINDOW, describe_left, duration_text
 from .models import Notice, NoticeAssignment
@@ -119,10 +119,9 @@ def _blocking_statement(dialect: str):
 
 def _blocking(notice_id: int, store_ids: list[int], at: datetime) -> dict[int, list[str]]:
     statement = _blocking_statement(db.session.get_bind().dialect.name)
-    rows = db.session.execute(statement, {"notice_id": notice_id, "store_ids": store_ids, "at": at,
-                                          "names": BLOCKING_NAMES})
+    found = core_rows(statement, {"notice_id": notice_id, "store_ids": store_ids, "at": at, "names": BLOCKING_NAMES})
     names: dict[int, list[str]] = {}
-    for store_id, name in rows:
+    for store_id, name in found:
         names.setdefault(store_id, []).append(name)
     return names
 
@@ -175,7 +174,7 @@ def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> 
     values = tally.parameters([notice.id], store_ids, at)
 
     def rows_of(number: int) -> list:
-        return db.session.execute(_store_page(store_ids is not None), {
+        return core_rows(_store_page(store_ids is not None), {
             **values, "limit": STORES_PER_PAGE, "offset": (number - 1) * STORES_PER_PAGE}).mappings().all()
 
     page = min(max(1, page), MAX_PAGE)  # a made-up number must not overflow the statement's OFFSET
@@ -211,7 +210,7 @@ def store_summary(store_id: int | None, days: int = 30) -> list[tuple[Notice, St
         return []
     values = tally.parameters(list(notices), [store_id] if store_id is not None else None, at)
     rows: dict[int, StoreRow] = {}
-    grouped = db.session.execute(_by_notice_and_state(store_id is not None), values)
+    grouped = core_rows(_by_notice_and_state(store_id is not None), values)
     for notice_id, state, people, next_due, last_done in grouped:
         rows.setdefault(notice_id, StoreRow(store_id or 0)).add(state, int(people), next_due, last_done)
     result = []

@@ -19,7 +19,7 @@ from ..clock import now
 from ..courses.models import Module, ModuleProgress
 from ..dbtypes import UTCDateTime
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import core_rows, db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import markdown_problem, render_markdown
 from . import tally
@@ -306,7 +306,7 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
     if not user_ids:
         return {}
     counts: dict[int, tuple[int, int]] = {}
-    for user_id, state in db.session.execute(_open_states_of_people(), {"user_ids": list(user_ids), "at": now()}):
+    for user_id, state in core_rows(_open_states_of_people(), {"user_ids": list(user_ids), "at": now()}):
         open_, overdue = counts.get(user_id, (0, 0))
         counts[user_id] = (open_ + 1, overdue + (state == "overdue"))
     return counts
@@ -318,12 +318,12 @@ _UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bin
 
 def unread_count(user_id: int) -> int:
     """How many in-app messages the person has not read (the header's badge, on every page)."""
-    return db.session.scalar(_UNREAD, {"user_id": user_id}) or 0
+    return core_rows(_UNREAD, {"user_id": user_id}).scalar() or 0
 
 
 def has_messages(user_id: int) -> bool:
     """Tell whether the person has ever been sent a message."""
-    return db.session.scalar(_ANY_MESSAGE, {"user_id": user_id}) is not None
+    return core_rows(_ANY_MESSAGE, {"user_id": user_id}).first() is not None
 
 
 _ANY_MESSAGE = select(Message.id).where(Message.user_id == bindparam("user_id")).limit(1)

@@ -11,7 +11,7 @@ in SQL (`NoticeAssignment.state`, the rule's own CASE), for a trainer and for on
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select

@@ -166,6 +166,13 @@ def _store_page(by_store: bool):
             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
 
 
+def _figures(row, prefix: str = "") -> dict:
+    """A StoreRow's counts and moments from a row of `_store_page` (its own, or with prefix "all_"
+    those over every store)."""
+    return {**{state: int(row[prefix + state]) for state in STATES}, "next_due": row[prefix + "next_due"],
+            "last_done": row[prefix + "last_done"]}
+
+
 def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> Board:
     """Build the board of a notice, limited to some stores (None: every store): the totals and the
     curve over all of them, and one page of store rows, the most urgent first; the names that block
@@ -184,12 +191,8 @@ def board(notice: Notice, store_ids: list[int] | None = None, page: int = 1) -> 
         page = max(1, -(-first[0]["stores"] // STORES_PER_PAGE)) if first else 1
         rows = rows_of(page) if page > 1 else first
     stores = rows[0]["stores"] if rows else 0
-    total = StoreRow(0, name="合计")
-    if rows:
-        total = StoreRow(0, name="合计", **{s: int(rows[0][f"all_{s}"]) for s in STATES},
-                         next_due=rows[0]["all_next_due"], last_done=rows[0]["all_last_done"])
-    shown = [StoreRow(r["store_id"], r["code"], r["name"], **{s: int(r[s]) for s in STATES},
-                      next_due=r["next_due"], last_done=r["last_done"]) for r in rows]
+    total = StoreRow(0, name="合计", **_figures(rows[0], "all_")) if rows else StoreRow(0, name="合计")
+    shown = [StoreRow(r["store_id"], r["code"], r["name"], **_figures(r)) for r in rows]
     if shown:
         names = _blocking(notice.id, [r.store_id for r in shown], at)
         for row in shown:

@@ -314,6 +314,7 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 _UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bindparam("user_id"),
                                                           Message.read_at.is_(None))
+_ANY_MESSAGE = select(Message.id).where(Message.user_id == bindparam("user_id")).limit(1)
 
 
 def unread_count(user_id: int) -> int:
@@ -324,9 +325,6 @@ def unread_count(user_id: int) -> int:
 def has_messages(user_id: int) -> bool:
     """Tell whether the person has ever been sent a message."""
     return core_rows(_ANY_MESSAGE, {"user_id": user_id}).first() is not None
-
-
-_ANY_MESSAGE = select(Message.id).where(Message.user_id == bindparam("user_id")).limit(1)
 
 
 def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:

@@ -57,6 +57,12 @@ def facts_of(assignment) -> Facts:
     return Facts(*(getattr(assignment, name) for name in FIELDS))
 
 
+# Each table of counts, the attribute of Changes holding its deltas, and the columns of its key.
+TABLES = ((NoticeOpenTally, "open", ("notice_id", "store_id", "available_from", "due_at")),
+          (NoticeClosedTally, "closed", ("notice_id", "store_id", "state")),
+          (NoticeHourTally, "hours", ("notice_id", "hour")))
+
+
 class Changes:
     """Counts to add and take away, gathered and then written in one statement per table."""
 
@@ -83,10 +89,8 @@ class Changes:
         """Apply the changes (after the assignments themselves are written)."""
         insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
         shrunk = False
-        for model, counts, keys in ((NoticeOpenTally, self.open, ("notice_id", "store_id", "available_from", "due_at")),
-                                    (NoticeClosedTally, self.closed, ("notice_id", "store_id", "state")),
-                                    (NoticeHourTally, self.hours, ("notice_id", "hour"))):
-            rows = [dict(zip(keys, key), people=n) for key, n in sorted(counts.items(), key=_order) if n]
+        for model, name, keys in TABLES:
+            rows = [dict(zip(keys, key), people=n) for key, n in sorted(getattr(self, name).items(), key=_order) if n]
             if not rows:
                 continue
             shrunk = shrunk or any(row["people"] < 0 for row in rows)
@@ -113,8 +117,8 @@ class Changes:
                 session.execute(update(NoticeClosedTally).where(
                     NoticeClosedTally.notice_id == notice_id, NoticeClosedTally.store_id == store_id,
                     NoticeClosedTally.state == state).values(last_done=latest.scalar_subquery()))
-        notices = {key[0] for counts in (self.open, self.closed, self.hours) for key in counts}
-        for model in (NoticeOpenTally, NoticeClosedTally, NoticeHourTally):
+        notices = {key[0] for _, name, _ in TABLES for key in getattr(self, name)}
+        for model, _, _ in TABLES:
             session.execute(delete(model).where(model.notice_id.in_(notices), model.people == 0))
 
 
@@ -208,14 +212,12 @@ def recount(session: Session, notice_ids: list[int] | None = None) -> Changes:
 
 def _stored(session: Session, notice_ids: list[int] | None) -> Changes:
     stored = Changes()
-    for model, counts, keys in ((NoticeOpenTally, stored.open, ("notice_id", "store_id", "available_from", "due_at")),
-                                (NoticeClosedTally, stored.closed, ("notice_id", "store_id", "state")),
-                                (NoticeHourTally, stored.hours, ("notice_id", "hour"))):
+    for model, name, keys in TABLES:
         stmt = select(*(getattr(model, k) for k in keys), model.people).where(model.people != 0)
         if notice_ids is not None:
             stmt = stmt.where(model.notice_id.in_(notice_ids))
         for *key, people in session.execute(stmt):
-            counts[tuple(key)] = people
+            getattr(stored, name)[tuple(key)] = people
     c = NoticeClosedTally
     latest = select(c.notice_id, c.store_id, c.state, c.last_done).where(c.last_done.is_not(None))
     if notice_ids is not None:
@@ -246,7 +248,7 @@ def rebuild(session: Session, notice_ids: list[int] | None = None) -> None:
     """Recount from the assignments, replacing the kept counts (under the notices' lock, as
     `differences`, so a completion meanwhile is neither lost nor counted twice)."""
     advisory_lock(NOTICE_FAN_OUT)
-    for model in (NoticeOpenTally, NoticeClosedTally, NoticeHourTally):
+    for model, _, _ in TABLES:
         stmt = delete(model)
         session.execute(stmt if notice_ids is None else stmt.where(model.notice_id.in_(notice_ids)))
     recount(session, notice_ids).write(session)

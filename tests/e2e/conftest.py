@@ -27,8 +27,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
+    # One server serves every journey, and the journeys log the same 工号 in from the same address
+    # far more often than a person would: the log-in limits (tested in tests/web/test_auth.py) are
+    # raised here so that a fast run does not trip them halfway through a journey.
     app = make_app(tmp, DATABASE_URL=f"sqlite:///{tmp / 'e2e.sqlite3'}", TESTING=False,
-                   RATELIMIT_STORAGE_URI="memory://")
+                   RATELIMIT_STORAGE_URI="memory://", LOGIN_RATE_LIMIT="1000 per minute",
+                   LOGIN_RATE_LIMIT_PER_ADDRESS="1000 per minute")
     result = app.test_cli_runner().invoke(args=["lms", "init"])
     assert result.exit_code == 0, result.output
     accounts = {}

@@ -14,20 +14,21 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .accounts.access import role_required
 from .accounts.models import User
 from .accounts.scoping import Scope
+from .accounts.service import store_name
 from .catalog import catalog
 from .certification.facts import evaluate_person, rule_for
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
 from .clock import LOCAL_TZ, now
 from .courses.service import course_progress, next_module, studied_by_course, studied_versions
 from .errors import DomainError
-from .extensions import db
+from .extensions import core_rows, db
 from .notices.models import Message
-from .notices.service import has_messages, pending_for
+from .notices.service import message_counts, pending_for
 from .reports.matrix import STATUS_ORDER, build as build_matrix
 from .trainer_home import trainer_home
 
@@ -127,7 +128,7 @@ def learner_today():
     steps = []
     for a in sorted(pending, key=lambda a: (not a.in_state(at, "overdue"), a.due_at)):
         standing = a.standing(at)
-        steps.append(Step("新业务", a.notice.title, standing.left, url_for("notices.view", notice_id=a.notice_id),
+        steps.append(Step("新业务", a.title, standing.left, url_for("notices.view", notice_id=a.notice_id),
                           standing.level))
     studies = Studies(current_user.id, studied_by_course(current_user.id))
     certification, evaluation, cert_steps = certification_steps(studies, current_user.position, bool(g.overdue_notices))
@@ -141,8 +142,10 @@ def learner_today():
             steps.append(Step("继续学习", f"{course.title}：{module.title}",
                               f"已学{progress.done}/{progress.total}章", url))
     steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
-    first_visit = not studies.by_course and not has_messages(current_user.id)  # nothing studied, never a message
+    g.unread_messages, sent = message_counts(current_user.id)  # the header's badge asks for the first
+    first_visit = not studies.by_course and not sent  # nothing studied, never a message
     return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
+                           store_name=store_name(current_user.store_id),
                            level=STATUS_LEVEL.get(evaluation.status if evaluation else "", "off"),
                            first_visit=first_visit)
 
@@ -184,9 +187,11 @@ def attention_rows(people: list[User]) -> list[Attention]:
     return sorted(rows, key=lambda a: (not a.overdue, order.get(a.status, 99), a.person.emp_no))
 
 
-def _store_people(scope: Scope, store_id: int) -> list[User]:
-    return db.session.scalars(scope.people().where(User.store_id == store_id, User.active.is_(True),
-                                                   User.id != current_user.id).order_by(User.emp_no)).all()
+def _store_people(scope: Scope, store_id: int) -> list:
+    """The store's active people but the manager, as rows of what the page shows of them (id, 工号,
+    name, position): the page lists up to a whole store on every visit, and ORM objects cost more."""
+    return core_rows(scope.people().with_only_columns(User.id, User.emp_no, User.name, User.position).where(
+        User.store_id == store_id, User.active.is_(True), User.id != current_user.id).order_by(User.emp_no)).all()
 
 
 def manager_today():
@@ -209,12 +214,15 @@ def _today_start() -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
+_REMINDED = (select(Message.user_id).where(Message.user_id.in_(bindparam("user_ids", expanding=True)),
+                                          Message.title == REMINDER_TITLE, Message.created_at >= bindparam("since")))
+
+
 def reminded_today(user_ids: list[int]) -> set[int]:
     """The people the store manager already reminded today (one reminder a person a day)."""
     if not user_ids:
         return set()
-    return set(db.session.scalars(select(Message.user_id).where(
-        Message.user_id.in_(user_ids), Message.title == REMINDER_TITLE, Message.created_at >= _today_start())))
+    return set(core_rows(_REMINDED, {"user_ids": list(user_ids), "since": _today_start()}).scalars())
 
 
 @bp.route("/today/remind/<int:user_id>", methods=["POST"])
@@ -251,6 +259,7 @@ def courses():
     cert_status = (evaluate_person(current_user.id, certification, bool(g.overdue_notices), studied).status
                    if certification else None)
     return render_template("courses/home.html", courses=courses, progress=progress, where=where,
+                           store_name=store_name(current_user.store_id),
                            pending=pending, now=at,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))

@@ -161,7 +161,8 @@ def init_app(app: Flask) -> None:
         from .notices.service import overdue_for, unread_count
 
         overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know
-        return {"overdue_notices": overdue, "unread_messages": unread_count(current_user.id)}
+        unread = g.unread_messages if "unread_messages" in g else unread_count(current_user.id)
+        return {"overdue_notices": overdue, "unread_messages": unread}
 
     @app.after_request
     def security_headers(response):

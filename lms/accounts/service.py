@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import audit, events
 from ..clock import now
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import core_rows, db
 from .models import Leave, Region, Store, User, password_method
 from .passwords import generate_password, password_problem, verify
 from .roster import RosterCheck
@@ -49,6 +49,14 @@ def person_for_request(user_id: int, token: str) -> User | None:
     make_transient_to_detached(person)
     session.add(person)
     return person
+
+
+_STORE_NAME = select(Store.name).where(Store.id == bindparam("store_id"))
+
+
+def store_name(store_id: int | None) -> str | None:
+    """A store's name (a page's header line under the person's name), without loading the store."""
+    return None if store_id is None else core_rows(_STORE_NAME, {"store_id": store_id}).scalar()
 
 
 def find_by_emp_no(emp_no: str) -> User | None:

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import bindparam, false, func, insert, select, update
-from sqlalchemy.orm import contains_eager
 
 from .. import audit
 from ..accounts.models import Leave, Store, User
@@ -22,7 +21,7 @@ from ..errors import DomainError
 from ..extensions import core_rows, db
 from ..locks import NOTICE_FAN_OUT, advisory_lock
 from ..sanitize import markdown_problem, render_markdown
-from . import tally
+from . import deadlines, tally
 from .deadlines import DONE_STATES, OPEN_STATES, schedule
 from .models import Message, Notice, NoticeAssignment
 
@@ -244,12 +243,39 @@ def _mine_where(*states: str) -> tuple:
     return (NoticeAssignment.user_id == bindparam("user_id"), NoticeAssignment.in_state(at, *states), Notice.out_at(at))
 
 
+@dataclass(frozen=True)
+class OpenNotice:
+    """One of a person's notices still to learn, as pages show it: the assignment's moments (its
+    state and time left follow from them by the rule in deadlines, as for the assignment itself)
+    and the notice's title and module. Read as plain columns: every page a learner opens asks for
+    these (the header's overdue banner), and ORM objects with the notice's whole text cost more."""
+
+    assignment_id: int
+    notice_id: int
+    title: str
+    module_id: int | None
+    available_from: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+
+    def in_state(self, at: datetime, *states: str) -> bool:
+        """Tell whether the assignment is in one of `states` at `at`."""
+        return deadlines.state(self, at) in states
+
+    def standing(self, at: datetime) -> deadlines.Standing:
+        """State, label, badge class and time left, for a page."""
+        return deadlines.standing(self, at)
+
+
 @lru_cache(maxsize=None)
 def _mine(*states: str):
-    """The statement of those assignments with their notices, most urgent first, built once per set
-    of states (they run on every learner page; building the state conditions cost more than running them)."""
-    return (select(NoticeAssignment).join(Notice).options(contains_eager(NoticeAssignment.notice))
-            .where(*_mine_where(*states)).order_by(NoticeAssignment.due_at))
+    """The statement of those assignments with their notices' titles, most urgent first, built once
+    per set of states (they run on every learner page; building the state conditions cost more
+    than running them)."""
+    a = NoticeAssignment
+    return (select(a.id, a.notice_id, Notice.title, Notice.module_id, a.available_from, a.due_at, a.completed_at,
+                   a.cancelled_at).join(Notice).where(*_mine_where(*states)).order_by(a.due_at, a.id))
 
 
 @lru_cache(maxsize=None)
@@ -261,14 +287,14 @@ def _now_for(user_id: int) -> dict:
     return {"user_id": user_id, "at": now()}
 
 
-def pending_for(user_id: int) -> list[NoticeAssignment]:
+def pending_for(user_id: int) -> list[OpenNotice]:
     """The person's notices still to learn, most urgent first."""
-    return db.session.scalars(_mine(*OPEN_STATES), _now_for(user_id)).all()
+    return [OpenNotice(*row) for row in core_rows(_mine(*OPEN_STATES), _now_for(user_id))]
 
 
-def overdue_for(user_id: int) -> list[NoticeAssignment]:
+def overdue_for(user_id: int) -> list[OpenNotice]:
     """The person's notices past their deadline and not done (these block other training)."""
-    return db.session.scalars(_mine("overdue"), _now_for(user_id)).all()
+    return [OpenNotice(*row) for row in core_rows(_mine("overdue"), _now_for(user_id))]
 
 
 def is_suspended(user_id: int) -> bool:
@@ -314,7 +340,8 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 _UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bindparam("user_id"),
                                                           Message.read_at.is_(None))
-_ANY_MESSAGE = select(Message.id).where(Message.user_id == bindparam("user_id")).limit(1)
+_COUNTS = select(func.count().filter(Message.read_at.is_(None)), func.count()).select_from(Message).where(
+    Message.user_id == bindparam("user_id"))
 
 
 def unread_count(user_id: int) -> int:
@@ -322,12 +349,14 @@ def unread_count(user_id: int) -> int:
     return core_rows(_UNREAD, {"user_id": user_id}).scalar() or 0
 
 
-def has_messages(user_id: int) -> bool:
-    """Tell whether the person has ever been sent a message."""
-    return core_rows(_ANY_MESSAGE, {"user_id": user_id}).first() is not None
+def message_counts(user_id: int) -> tuple[int, int]:
+    """How many in-app messages the person has not read, and how many they were ever sent (one
+    statement, for a page that wants both: the header's badge and whether anything came yet)."""
+    unread, sent = core_rows(_COUNTS, {"user_id": user_id}).one()
+    return unread or 0, sent or 0
 
 
-def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | None:
+def blocking(user_id: int, module_id: int | None = None) -> OpenNotice | None:
     """The overdue notice that stops the person starting other training (None if nothing blocks).
 
     Studying the module of any notice the person still has to learn is always allowed.
@@ -335,7 +364,7 @@ def blocking(user_id: int, module_id: int | None = None) -> NoticeAssignment | N
     overdue = overdue_for(user_id)
     if not overdue:
         return None
-    if module_id is not None and module_id in {a.notice.module_id for a in pending_for(user_id)}:
+    if module_id is not None and module_id in {a.module_id for a in pending_for(user_id)}:
         return None
     return overdue[0]
 

@@ -28,7 +28,7 @@ def _start_requested(sender, user_id: int, module_id: int | None = None, **_):
     assignment = blocking(user_id, module_id)
     if assignment is None:
         return None
-    return events.Refusal(f"请先完成已逾期的新业务培训「{assignment.notice.title}」，完成后才能开始其他培训。",
+    return events.Refusal(f"请先完成已逾期的新业务培训「{assignment.title}」，完成后才能开始其他培训。",
                           url_for("notices.view", notice_id=assignment.notice_id))
 
 

@@ -55,6 +55,7 @@ def test_a_learners_today_lists_notices_then_the_certificate_then_practice(app, 
     steps = _steps(page)
     kinds = [kind for _, kind, _ in steps]
     assert steps[0] == (f"/notices/{late}", "新业务", "新业务：已逾期的套餐")
+    assert f'<strong>新业务培训已逾期：</strong><a href="/notices/{late}">新业务：已逾期的套餐</a>。' in page  # the banner
     assert steps[1] == (f"/notices/{soon}", "新业务", "新业务：刚发布的套餐")
     assert kinds[2:] == ["上岗证"] * (len(kinds) - 3) + ["练习"]
     titles = {title: url for url, _, title in steps}
@@ -121,3 +122,30 @@ def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world,
     learner = app.test_client()
     login(learner, world["staff_b"])
     assert post(learner, f"/today/remind/{staff.id}").status_code == 403
+
+
+def test_a_learners_today_names_their_store_and_stops_welcoming_once_a_message_came(app, world, frozen):
+    frozen(T0)
+    staff = world["staff_a"]
+    client = app.test_client()
+    login(client, staff)
+    page = client.get("/").get_data(as_text=True)
+    assert f"{staff.name} · 综合受理 · 甲营业厅</p>" in page
+    assert "欢迎！" in page and '消息<span class="badge' not in page
+    with app.app_context():
+        db.session.add(Message(user_id=staff.id, title="营业厅经理提醒", body="请完成新业务培训。", link="/"))
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "欢迎！" not in page  # nothing studied yet, but somebody has written to them
+    assert '消息<span class="badge bad">1</span>' in page  # the header's count, read with it
+    assert "甲营业厅</p>" in client.get("/my-courses").get_data(as_text=True)
+
+
+def test_an_overdue_notice_refuses_other_training_by_its_title(app, world, frozen):
+    frozen(T0)
+    late = _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))
+    client = app.test_client()
+    login(client, world["staff_a"])
+    page = post(client, "/practice/long-wait/start", data={"mode": "text"}, follow_redirects=True).get_data(as_text=True)
+    assert "请先完成已逾期的新业务培训「新业务：已逾期的套餐」" in page
+    assert f'<a href="/notices/{late}">新业务：已逾期的套餐</a>' in page  # and the banner points at it

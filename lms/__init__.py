@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from . import config as default_config
 from .sqlitegate import GatedConnection, gate_for
 from .urls import url_problem
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate, reading_request
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -157,8 +157,7 @@ def _sqlite_begin(conn) -> None:
     lms/web.py) stay deferred so they run side by side.
     """
     if conn.dialect.name == "sqlite":
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-        if reading:
+        if reading_request():
             conn.exec_driver_sql("BEGIN")
             return
         dbapi = conn.connection.dbapi_connection

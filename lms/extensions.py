@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 
 # Deterministic constraint names, so Alembic migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
@@ -19,7 +23,41 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+# Requests that only look: they never change data (lms/web.py refuses a write while answering one,
+# lms/locks.py a lock).
+READS = ("GET", "HEAD", "OPTIONS")
+
+
+def reading_request() -> bool:
+    """Tell whether the current request, if any, only looks (GET, HEAD, OPTIONS)."""
+    return has_request_context() and request.method in READS
+
+
+class RequestSession(FlaskSession):
+    """The app's session. On PostgreSQL a request that only looks reads in autocommit mode.
+
+    Under PostgreSQL's READ COMMITTED every statement takes its own snapshot, in a transaction or
+    not, so a page reads the same either way; without the transaction it spares the BEGIN and the
+    ROLLBACK, two round trips to the server on every page (bench/floor.py). Writes (POST) keep
+    their transaction. SQLite keeps a deferred BEGIN on reads (lms/__init__.py): there the
+    transaction is what holds one snapshot for the page, and it costs no round trip.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if isinstance(engine, Engine) and engine.dialect.name == "postgresql" and reading_request():
+            return _autocommit(engine)
+        return engine
+
+
+@lru_cache(maxsize=16)
+def _autocommit(engine: Engine) -> Engine:
+    """The engine with its connections in autocommit mode (same pool; the mode is undone when a
+    connection goes back to it)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": RequestSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

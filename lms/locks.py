@@ -13,7 +13,7 @@ from typing import TypeVar
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from .extensions import db
+from .extensions import db, reading_request
 
 T = TypeVar("T")
 
@@ -29,6 +29,7 @@ def lock_row(model: type[T], row_id: int, *criteria) -> T | None:
     Locking the same row again in the same transaction returns it as it stands in the session,
     without reading it again: it has been locked, so only this transaction has changed it since.
     """
+    _refuse_on_reads()
     session = db.session()
     locked = session.info.setdefault("locked_rows", set())
     if (model, row_id) in locked and not criteria:
@@ -52,6 +53,14 @@ def _release(session: Session, transaction) -> None:
 def advisory_lock(key: int, shared: bool = False) -> None:
     """Serialise a kind of change across processes until the transaction ends (PostgreSQL; SQLite
     needs nothing). Shared holders run together and wait only for an exclusive one, and it for them."""
+    _refuse_on_reads()
     if db.session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         db.session.execute(text(f"SELECT {function}(:key)"), {"key": key})
+
+
+def _refuse_on_reads() -> None:
+    """A lock serves a change; a request that only looks makes none (on PostgreSQL it reads in
+    autocommit mode, where a lock would end with its own statement: lms/extensions.py)."""
+    if reading_request():
+        raise RuntimeError("a GET, HEAD or OPTIONS request takes no lock: make the change a POST")

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
 from .errors import DomainError
-from .extensions import db
+from .extensions import READS, db
 from .urls import configured, is_development
 
 ERROR_TEXT = {
@@ -58,9 +58,6 @@ def local_date(value: date | datetime | None) -> str:
 def _error_page(code: int, detail: str | None = None):
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
-
-
-READS = ("GET", "HEAD", "OPTIONS")
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,10 +1,12 @@
 """Benchmark: where a request's time goes, in one process, without HTTP or a load generator.
 
-    .venv/bin/python bench/floor.py [--people 20000] [--stores 400] [--reps 300]
+    .venv/bin/python bench/floor.py [--people 20000] [--stores 400] [--reps 300] \
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/floor]
 
 `bench/http_bench.py` compares the LMS with a bare Flask endpoint under gunicorn. This script
-explains its figures: through Flask's test client, on one SQLite database (the organisation of
-bench/notices.py, one notice published to everyone 30 hours ago, 40 % of them done since), it times, each as the median of `--reps`
+explains its figures: through Flask's test client, on one database (a SQLite file, or PostgreSQL
+with `--database-url`) holding the organisation of bench/notices.py, one notice published to
+everyone 30 hours ago and 40 % of them done since, it times, each as the median of `--reps`
 requests, in one run:
 
 - the bare Flask endpoint of bench/bare_app.py;
@@ -34,7 +36,7 @@ from flask_login import current_user, login_required  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, answer_for  # noqa: E402
+from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, answer_for, prepare_postgres  # noqa: E402
 from bench.notices import build, login, publish_under_way  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
@@ -161,9 +163,11 @@ GROWS = ("manager home `GET /` (今天)", "store page `GET /store/<id>`", "store
 GROWTH_TARGET = 1.5  # the same page at `--people` and at `--small` people: at most this much slower
 
 
-def organisation(people: int, stores: int):
+def organisation(people: int, stores: int, database_url: str | None = None):
     """A fresh database of this size with one notice to everyone; the clients and the calls to time."""
-    app, trainer_id, manager_emp, store_id = build(people, stores)
+    if database_url:
+        prepare_postgres(database_url)
+    app, trainer_id, manager_emp, store_id = build(people, stores, database_url)
     _noop_routes(app)
     from lms.accounts.models import Leave, User
 
@@ -195,7 +199,12 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=400)
     parser.add_argument("--small", type=int, default=2000, help="the smaller organisation of the growth rows (0: none)")
     parser.add_argument("--reps", type=int, default=300)
+    parser.add_argument("--database-url", help="PostgreSQL instead of a SQLite file, e.g. "
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/floor (dropped and recreated; the "
+                        "smaller organisation's database gets the name with _small)")
     args = parser.parse_args()
+    small_url = f"{args.database_url}_small" if args.database_url else None
+    database = "PostgreSQL" if args.database_url else "SQLite"
 
     import flask
 
@@ -206,8 +215,8 @@ def main() -> None:
         return args.reps if label in (FLOOR, "LMS, a no-op route, anonymous") or "home" in label or "turn" in label \
             or "save" in label else max(20, args.reps // 10)
 
-    app, engine, rows = organisation(args.people, args.stores)
-    print(f"{args.people} people in {args.stores} stores, SQLite, Flask test client, median of {args.reps} "
+    app, engine, rows = organisation(args.people, args.stores, args.database_url)
+    print(f"{args.people} people in {args.stores} stores, {database}, Flask test client, median of {args.reps} "
           f"({max(20, args.reps // 10)} for the store and board pages)")
     print("| request | ms | SQL statements | × bare | ratio to | target |")
     print("|---|---|---|---|---|---|")
@@ -226,7 +235,7 @@ def main() -> None:
             print(f"| {label} | {ms:.2f} | {statements} | {ms / base:.1f} |  |  |", flush=True)
     if args.small:
         small_stores = max(1, args.stores * args.small // args.people)
-        small_app, _, small_rows = organisation(args.small, small_stores)
+        small_app, _, small_rows = organisation(args.small, small_stores, small_url)
         print(f"\nThe same pages at {args.small} people in {small_stores} stores (a store holds as many people), "
               f"both organisations timed in alternating rounds:")
         print(f"| request | ms at {args.small} | ms at {args.people} | growth | target |")

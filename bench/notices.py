@@ -32,9 +32,11 @@ from lms.extensions import db  # noqa: E402
 POSITIONS = ["咨询引导", "前台销售", "综合受理", "投诉接待", "维系挽留", "值班经理", "库管", "稽核"]
 
 
-def build(people: int, stores: int):
+def build(people: int, stores: int, database_url: str | None = None):
+    """A fresh database with the organisation: a SQLite file in a temporary folder, or the (already
+    empty) database of `database_url`."""
     tmp = Path(tempfile.mkdtemp(prefix="lms-bench-"))
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
                       "RATELIMIT_ENABLED": False, "PUBLIC_URL": "http://127.0.0.1"},  # required outside development
                      instance_path=str(tmp))
     result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])

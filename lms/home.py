@@ -24,7 +24,7 @@ from .catalog import catalog
 from .certification.facts import evaluate_person, rule_for
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
 from .clock import LOCAL_TZ, now
-from .courses.service import course_progress, next_module, studied_by_course, studied_versions
+from .courses.service import course_progress, next_module, study_of
 from .errors import DomainError
 from .extensions import core_rows, db
 from .notices.models import Message
@@ -48,18 +48,18 @@ class Step:
     level: str = "off"  # the badge colour of the detail
 
 
+@dataclass(frozen=True)
 class Studies:
-    """What one person has studied, read at most once per page: per course (studied_by_course) and,
-    when a next module is asked for, the version of each module (studied_versions)."""
+    """What one person has studied, read once per page (courses.service.study_of): per course
+    (modules studied in their current version, the last time) and the version of each module."""
 
-    def __init__(self, user_id: int, by_course: dict):
-        self.user_id, self.by_course, self._versions = user_id, by_course, None
+    user_id: int
+    by_course: dict
+    versions: dict
 
-    @property
-    def versions(self) -> dict[int, int]:
-        if self._versions is None:
-            self._versions = studied_versions(self.user_id)
-        return self._versions
+    @classmethod
+    def of(cls, user_id: int) -> "Studies":
+        return cls(user_id, *study_of(user_id))
 
 
 def resume(studies: Studies, courses: list) -> tuple | None:
@@ -130,7 +130,7 @@ def learner_today():
         standing = a.standing(at)
         steps.append(Step("新业务", a.title, standing.left, url_for("notices.view", notice_id=a.notice_id),
                           standing.level))
-    studies = Studies(current_user.id, studied_by_course(current_user.id))
+    studies = Studies.of(current_user.id)
     certification, evaluation, cert_steps = certification_steps(studies, current_user.position, bool(g.overdue_notices))
     steps += cert_steps
     content = catalog()
@@ -249,9 +249,10 @@ def courses():
     """Show the person's pending notices, courses with a progress bar each, and their 上岗证 status."""
     content = catalog()
     courses = content.courses_for(current_user.position, everyone=current_user.role in ("trainer", "admin"))
-    studied = studied_by_course(current_user.id)  # for the progress bars and the certification alike
+    studies = Studies.of(current_user.id)  # for the progress bars, where to go on and the certification alike
+    studied = studies.by_course
     progress = course_progress(current_user.id, courses, studied)
-    where = resume(Studies(current_user.id, studied), courses)
+    where = resume(studies, courses)
     at = now()
     pending = pending_for(current_user.id)
     g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, events
@@ -121,10 +121,14 @@ class CourseProgress:
         return self.total > 0 and self.done >= self.total
 
 
+def _current():
+    """The condition on a progress row joined to its module: an active module studied in its current version."""
+    return and_(Module.active.is_(True), ModuleProgress.version == Module.version)
+
+
 def current_study(*columns):
     """Progress rows of active modules studied in their current version, selecting `columns`."""
-    return (select(*columns).join(Module, Module.id == ModuleProgress.module_id)
-            .where(Module.active.is_(True), ModuleProgress.version == Module.version))
+    return select(*columns).join(Module, Module.id == ModuleProgress.module_id).where(_current())
 
 
 def progress_by_course(user_ids: list[int]) -> dict[tuple[int, int], int]:
@@ -170,18 +174,27 @@ def course_progress(user_id: int, courses: list, studied: dict[int, tuple[int, d
     return {c.id: CourseProgress(studied.get(c.id, (0, None))[0], totals.get(c.id, 0)) for c in courses}
 
 
-def studied_versions(user_id: int) -> dict[int, int]:
-    """The version of each module the person studied, by module id (one query, every module)."""
-    return dict(core_rows(_VERSIONS, {"user_id": user_id}).all())
+def study_of(user_id: int) -> tuple[dict[int, tuple[int, datetime]], dict[int, int]]:
+    """What the person studied, in one query: per course what studied_by_course gives (modules
+    studied in their current version, the last time), and the version of each module studied."""
+    by_course: dict[int, tuple[int, datetime]] = {}
+    versions: dict[int, int] = {}
+    for module_id, version, course_id, current, completed_at in core_rows(_STUDY, {"user_id": user_id}):
+        versions[module_id] = version
+        if current:
+            count, last = by_course.get(course_id, (0, None))
+            by_course[course_id] = (count + 1, max(completed_at, last) if last is not None else completed_at)
+    return by_course, versions
 
 
-_VERSIONS = (select(ModuleProgress.module_id, ModuleProgress.version)
-             .where(ModuleProgress.user_id == bindparam("user_id")))
+_STUDY = (select(ModuleProgress.module_id, ModuleProgress.version, Module.course_id, _current().label("is_current"),
+                 ModuleProgress.completed_at).join(Module, Module.id == ModuleProgress.module_id)
+          .where(ModuleProgress.user_id == bindparam("user_id")))
 
 
 def next_module(course_id: int, versions: Mapping[int, int]) -> ModuleInfo | None:
     """The course's first active module not studied in its current version (`versions`: from
-    studied_versions), else its first; None when it has none."""
+    study_of), else its first; None when it has none."""
     modules = catalog().modules.get(course_id, ())
     return next((m for m in modules if versions.get(m.id) != m.version), modules[0] if modules else None)
 

@@ -149,3 +149,25 @@ def test_an_overdue_notice_refuses_other_training_by_its_title(app, world, froze
     page = post(client, "/practice/long-wait/start", data={"mode": "text"}, follow_redirects=True).get_data(as_text=True)
     assert "请先完成已逾期的新业务培训「新业务：已逾期的套餐」" in page
     assert f'<a href="/notices/{late}">新业务：已逾期的套餐</a>' in page  # and the banner points at it
+
+
+def test_one_read_of_study_counts_what_the_course_pages_count(app, world, frozen):
+    """The home's single read (study_of) and studied_by_course give the same per-course figures: a
+    module studied in an older version, or one taken out of the course, does not count in either."""
+    from lms.courses.service import study_of, studied_by_course
+
+    person = world["staff_a"].id
+    _study(app, person, "communication", 3, T0 - timedelta(days=2))
+    _study(app, person, "etiquette", 2, T0 - timedelta(days=1))
+    with app.test_request_context("/", method="POST"):
+        course = db.session.scalar(select(Course).where(Course.slug == "communication"))
+        first, second = active_modules(course)[:2]
+        first.version += 1  # rewritten since it was studied
+        second.active = False  # taken out of the course
+        db.session.flush()
+        by_course, versions = study_of(person)
+        assert by_course == studied_by_course(person)
+        assert by_course[course.id][0] == 1  # of three studied, one still counts
+        assert versions[first.id] == first.version - 1  # the version that was studied
+        assert second.id in versions  # the version studied is kept, whether the module counts or not
+        db.session.rollback()

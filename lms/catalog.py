@@ -154,8 +154,24 @@ _STAMP = select(ContentStamp.value).where(ContentStamp.id == 1)
 MAX_AGE = 60.0  # seconds
 
 
+def stamp_column():
+    """The stamp as a column for a statement every request runs anyway (the logged-in person's row:
+    lms/accounts/service.py); hand what it read to `note_stamp`, and catalog() reads it no more."""
+    return _STAMP.scalar_subquery().label("content_stamp")
+
+
+def note_stamp(value: int | None) -> None:
+    """Keep the stamp a statement of this request read with `stamp_column`, for catalog()."""
+    if has_request_context():
+        g.lms_content_stamp = value
+
+
+_NOT_READ = object()
+
+
 def catalog() -> Catalog:
-    """The content catalogue as of now (one small query per request; a reload after a change)."""
+    """The content catalogue as of now (one small query per request, or none when the request read
+    the stamp already; a reload after a change)."""
     session = db.session()
     if session.info.get("content_changed") or _content_in(session):
         return _load(None)  # this transaction changes content: read it as it stands, keep nothing
@@ -163,7 +179,9 @@ def catalog() -> Catalog:
         return g.lms_catalog
     holder = current_app.extensions.setdefault("lms_catalog", _Holder())
     with session.no_autoflush:  # nothing of this session's own is read into what is kept
-        stamp = session.scalar(_STAMP)
+        stamp = g.pop("lms_content_stamp", _NOT_READ) if has_request_context() else _NOT_READ
+        if stamp is _NOT_READ:
+            stamp = session.scalar(_STAMP)
         current = holder.catalog
         if (current is None or stamp is None or current.stamp != stamp
                 or time.monotonic() - current.loaded_at > MAX_AGE):

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from .accounts.access import role_required
 from .accounts.models import User
 from .accounts.scoping import Scope
-from .accounts.service import store_name
+from .accounts.service import STORE_NAME
 from .catalog import catalog
 from .certification.facts import evaluate_person, rule_for
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
@@ -28,7 +28,7 @@ from .courses.service import course_progress, next_module, study_of
 from .errors import DomainError
 from .extensions import core_rows, db
 from .notices.models import Message
-from .notices.service import message_counts, pending_for
+from .notices.service import MESSAGE_COUNTS, pending_for
 from .reports.matrix import STATUS_ORDER, build as build_matrix
 from .trainer_home import trainer_home
 
@@ -106,6 +106,17 @@ def certification_steps(studies: Studies, position: str | None, suspended: bool)
     return certification, evaluation, steps
 
 
+_HEADER = select(STORE_NAME, MESSAGE_COUNTS.c.unread, MESSAGE_COUNTS.c.sent)
+
+
+def header_facts() -> tuple[str | None, int]:
+    """The small facts at the top of a learner's page, in one statement: their store's name, and how
+    many messages they were ever sent; the unread ones are kept for the header's badge (web.py)."""
+    store_name, g.unread_messages, sent = core_rows(_HEADER, {"store_id": current_user.store_id,
+                                                              "user_id": current_user.id}).one()
+    return store_name, sent
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -142,10 +153,10 @@ def learner_today():
             steps.append(Step("继续学习", f"{course.title}：{module.title}",
                               f"已学{progress.done}/{progress.total}章", url))
     steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
-    g.unread_messages, sent = message_counts(current_user.id)  # the header's badge asks for the first
+    store_name, sent = header_facts()
     first_visit = not studies.by_course and not sent  # nothing studied, never a message
     return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
-                           store_name=store_name(current_user.store_id),
+                           store_name=store_name,
                            level=STATUS_LEVEL.get(evaluation.status if evaluation else "", "off"),
                            first_visit=first_visit)
 
@@ -259,8 +270,9 @@ def courses():
     certification = content.certification_for(current_user.position)
     cert_status = (evaluate_person(current_user.id, certification, bool(g.overdue_notices), studied).status
                    if certification else None)
+    store_name, _ = header_facts()
     return render_template("courses/home.html", courses=courses, progress=progress, where=where,
-                           store_name=store_name(current_user.store_id),
+                           store_name=store_name,
                            pending=pending, now=at,
                            certification=certification, cert_status=cert_status,
                            cert_level=STATUS_LEVEL.get(cert_status or "", "off"))

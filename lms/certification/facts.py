@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Collection, Iterable, Mapping
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ..catalog import Catalog, CertificationInfo, catalog
@@ -58,32 +58,39 @@ def rule_for(certification: Certification | CertificationInfo, content: Catalog 
 
 
 @lru_cache(maxsize=None)
-def _statements() -> dict:
+def _statements(batch: bool = True) -> dict:
     """The statements of load_facts, built once with the people and items as bound parameters (they
-    run on every learner's home page; building them cost more than running them)."""
-    ids = bindparam("ids", expanding=True)
+    run on every learner's home page; building them cost more than running them).
+
+    For a batch, the people (`ids`) and the items are expanding IN lists. For one person (`batch`
+    False) the person is one bound value (`ids`) and the items are not listed: the person's few
+    rows of other items are read and left unused, and a statement with IN lists, rendered anew on
+    every run, costs twice one without (bench/floor.py: the learner pages ask for one person)."""
+    def people(column):
+        return column.in_(bindparam("ids", expanding=True)) if batch else column == bindparam("ids")
+
+    def items(column, name: str):
+        return column.in_(bindparam(name, expanding=True)) if batch else true()
+
     return {
         "study": current_study(ModuleProgress.user_id, Module.course_id, func.count(),
                                func.max(ModuleProgress.completed_at))
-        .where(ModuleProgress.user_id.in_(ids), Module.course_id.in_(bindparam("course_ids", expanding=True)))
+        .where(people(ModuleProgress.user_id), items(Module.course_id, "course_ids"))
         .group_by(ModuleProgress.user_id, Module.course_id),
         # per score reached: the last time a passed typing-mode run reached it
         "runs": select(Run.user_id, Run.scenario_id, Run.score,
                        func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))))
-        .where(Run.user_id.in_(ids), Run.scenario_id.in_(bindparam("scenario_ids", expanding=True)),
-               Run.status == "finished")
+        .where(people(Run.user_id), items(Run.scenario_id, "scenario_ids"), Run.status == "finished")
         .group_by(Run.user_id, Run.scenario_id, Run.score),
         "exams": select(Attempt.user_id, Attempt.exam_id, func.max(Attempt.score),
                         func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))))
-        .where(Attempt.user_id.in_(ids), Attempt.exam_id.in_(bindparam("exam_ids", expanding=True)),
-               Attempt.kind == "exam")
+        .where(people(Attempt.user_id), items(Attempt.exam_id, "exam_ids"), Attempt.kind == "exam")
         .group_by(Attempt.user_id, Attempt.exam_id),
         # newest first: the first one of each certification is the current one
         "certificates": select(Certificate.id, Certificate.code, Certificate.user_id, Certificate.certification_id,
                                Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at,
                                Certificate.valid_from)
-        .where(Certificate.user_id.in_(ids),
-               Certificate.certification_id.in_(bindparam("certification_ids", expanding=True)))
+        .where(people(Certificate.user_id), items(Certificate.certification_id, "certification_ids"))
         .order_by(*NEWEST_FIRST),
     }
 
@@ -101,6 +108,11 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     scenario_ids = sorted({s.scenario_id for r in (*rules, *paths) for s in r.scenarios})
     exam_ids = sorted({r.exam.exam_id for r in (*rules, *paths) if r.exam})
     certification_ids = sorted({r.certification_id for r in rules})
+    batch = len(ids) > 1
+    statements = _statements(batch)
+
+    def values(**items: list[int]) -> dict:
+        return {"ids": ids, **items} if batch else {"ids": ids[0]}
 
     study: dict[int, dict[int, Studied]] = defaultdict(dict)
     if studied is not None and set(ids) <= set(studied):  # the caller's own studied_by_course: no query
@@ -108,13 +120,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
             study[user_id] = {c: Studied(n, last) for c, (n, last) in studied[user_id].items()}
     elif course_ids:
         for user_id, course_id, n, last in core_rows(
-                _statements()["study"], {"ids": ids, "course_ids": course_ids}):
+                statements["study"], values(course_ids=course_ids)):
             study[user_id][course_id] = Studied(n, last)
 
     runs: dict[tuple[int, int], list[tuple[int | None, datetime | None]]] = defaultdict(list)
     if scenario_ids:  # per score reached: the last time a passed typing-mode run reached it
         for user_id, scenario_id, score, last in core_rows(
-                _statements()["runs"], {"ids": ids, "scenario_ids": scenario_ids}):
+                statements["runs"], values(scenario_ids=scenario_ids)):
             runs[(user_id, scenario_id)].append((score, last))
     practised: dict[int, dict[int, Practised]] = defaultdict(dict)
     for (user_id, scenario_id), rows in runs.items():
@@ -124,13 +136,13 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
     examined: dict[int, dict[int, Examined]] = defaultdict(dict)
     if exam_ids:
         for user_id, exam_id, best, passed_at in core_rows(
-                _statements()["exams"], {"ids": ids, "exam_ids": exam_ids}):
+                statements["exams"], values(exam_ids=exam_ids)):
             examined[user_id][exam_id] = Examined(best, passed_at)
 
     newest: dict[int, dict[int, CertificateFacts]] = defaultdict(dict)
     if certification_ids:  # newest first: the first one of each certification is the current one
         for c in core_rows(
-                _statements()["certificates"], {"ids": ids, "certification_ids": certification_ids}):
+                statements["certificates"], values(certification_ids=certification_ids)):
             # the newest is never renewed (its successor would be newer): renewed_at stays None
             newest[c.user_id].setdefault(c.certification_id, facts_of(c))
     overdue = set(suspended)

@@ -340,20 +340,15 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 _UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bindparam("user_id"),
                                                           Message.read_at.is_(None))
-_COUNTS = select(func.count().filter(Message.read_at.is_(None)), func.count()).select_from(Message).where(
-    Message.user_id == bindparam("user_id"))
+# A person's (`user_id`) unread messages and all they were ever sent, as a subquery for a page's
+# one statement of small facts (lms/home.py): the header's badge, and whether anything came yet.
+MESSAGE_COUNTS = select(func.count().filter(Message.read_at.is_(None)).label("unread"), func.count().label("sent")
+                        ).select_from(Message).where(Message.user_id == bindparam("user_id")).subquery()
 
 
 def unread_count(user_id: int) -> int:
     """How many in-app messages the person has not read (the header's badge, on every page)."""
     return core_rows(_UNREAD, {"user_id": user_id}).scalar() or 0
-
-
-def message_counts(user_id: int) -> tuple[int, int]:
-    """How many in-app messages the person has not read, and how many they were ever sent (one
-    statement, for a page that wants both: the header's badge and whether anything came yet)."""
-    unread, sent = core_rows(_COUNTS, {"user_id": user_id}).one()
-    return unread or 0, sent or 0
 
 
 def blocking(user_id: int, module_id: int | None = None) -> OpenNotice | None:

@@ -8,7 +8,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 
 from .. import audit, events
 from ..catalog import note_stamp, stamp_column
@@ -48,9 +48,8 @@ def person_for_request(user_id: int, token: str) -> User | None:
         return None
     note_stamp(row.content_stamp)
     person = User.__mapper__.class_manager.new_instance()
-    for key, value in zip(_PERSON_KEYS, row):
-        set_committed_value(person, key, value)
-    make_transient_to_detached(person)
+    instance_dict(person).update(zip(_PERSON_KEYS, row))  # a new object: nothing to track yet
+    make_transient_to_detached(person)  # marks what is loaded as committed, as a load would
     session.add(person)
     return person
 

@@ -1,7 +1,8 @@
 """Certification facts: what people did that a certification's requirements look at, loaded in batch.
 
 `load_facts` reads, for any number of people, the facts `status.evaluate` works on, in at most
-four grouped queries whatever the head count (study, scenario runs, exam sittings, certificates).
+two grouped queries whatever the head count (study; scenario runs, exam sittings and certificates
+in one).
 A single person is a batch of one: the learner's 上岗证 page, issuance and renewal, the manager's
 matrix and its XLSX, the store page, the archive and the list of expiring certificates all go
 through here. `load_history` reads every certificate people held (one query), `current_certificates`
@@ -16,12 +17,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Collection, Iterable, Mapping
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, true
+from sqlalchemy import (Float, Integer, String, and_, bindparam, case, cast, exists, func, literal_column, null, or_,
+                        select, true, union_all)
 from sqlalchemy.orm import aliased
 
 from ..catalog import Catalog, CertificationInfo, catalog
 from ..clock import LOCAL_TZ, now
 from ..courses.models import Module, ModuleProgress
+from ..dbtypes import UTCDateTime
 # The one query shape of "studied in the current version" (courses own it; progress_by_course and
 # studied_by_course are built on it): here it is grouped by person as well, with the last time.
 from ..courses.service import current_study
@@ -60,7 +63,9 @@ def rule_for(certification: Certification | CertificationInfo, content: Catalog 
 @lru_cache(maxsize=None)
 def _statements(batch: bool = True) -> dict:
     """The statements of load_facts, built once with the people and items as bound parameters (they
-    run on every learner's home page; building them cost more than running them).
+    run on every learner's home page; building them cost more than running them): what was studied,
+    and the rest — scenario runs, exam sittings, the current certificates — as one statement, each
+    kind of row marked in its first column (on PostgreSQL every statement is a round trip).
 
     For a batch, the people (`ids`) and the items are expanding IN lists. For one person (`batch`
     False) the person is one bound value (`ids`) and the items are not listed: the person's few
@@ -72,27 +77,39 @@ def _statements(batch: bool = True) -> dict:
     def items(column, name: str):
         return column.in_(bindparam(name, expanding=True)) if batch else true()
 
+    # the current certificate of each person and certification: the newest (NEWEST_FIRST)
+    ranked = select(Certificate, func.row_number().over(
+        partition_by=(Certificate.user_id, Certificate.certification_id), order_by=NEWEST_FIRST).label("rank")
+    ).where(people(Certificate.user_id), items(Certificate.certification_id, "certification_ids")).subquery()
+    moment, nothing = cast(null(), UTCDateTime()), null()
     return {
         "study": current_study(ModuleProgress.user_id, Module.course_id, func.count(),
                                func.max(ModuleProgress.completed_at))
         .where(people(ModuleProgress.user_id), items(Module.course_id, "course_ids"))
         .group_by(ModuleProgress.user_id, Module.course_id),
-        # per score reached: the last time a passed typing-mode run reached it
-        "runs": select(Run.user_id, Run.scenario_id, Run.score,
-                       func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))))
-        .where(people(Run.user_id), items(Run.scenario_id, "scenario_ids"), Run.status == "finished")
-        .group_by(Run.user_id, Run.scenario_id, Run.score),
-        "exams": select(Attempt.user_id, Attempt.exam_id, func.max(Attempt.score),
-                        func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))))
-        .where(people(Attempt.user_id), items(Attempt.exam_id, "exam_ids"), Attempt.kind == "exam")
-        .group_by(Attempt.user_id, Attempt.exam_id),
-        # newest first: the first one of each certification is the current one
-        "certificates": select(Certificate.id, Certificate.code, Certificate.user_id, Certificate.certification_id,
-                               Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at,
-                               Certificate.valid_from)
-        .where(people(Certificate.user_id), items(Certificate.certification_id, "certification_ids"))
-        .order_by(*NEWEST_FIRST),
+        # (kind, person, item, score, moment, then the certificate's other columns): the first part's
+        # labels name the columns, so a certificate row reads as one (facts_of)
+        "done": union_all(
+            select(literal_column(f"'{CERTIFICATE}'", String).label("kind"), ranked.c.user_id,
+                   ranked.c.certification_id.label("item_id"), cast(nothing, Float).label("score"),
+                   ranked.c.issued_at, ranked.c.expires_at, ranked.c.revoked_at, ranked.c.valid_from, ranked.c.code,
+                   ranked.c.id).where(ranked.c.rank == 1),
+            # per score reached: the last time a passed typing-mode run reached it
+            select(literal_column(f"'{RUN}'", String), Run.user_id, Run.scenario_id, cast(Run.score, Float),
+                   func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))),
+                   moment, moment, moment, cast(nothing, String), cast(nothing, Integer))
+            .where(people(Run.user_id), items(Run.scenario_id, "scenario_ids"), Run.status == "finished")
+            .group_by(Run.user_id, Run.scenario_id, Run.score),
+            # the best score of any sitting, and the last pass
+            select(literal_column(f"'{SITTING}'", String), Attempt.user_id, Attempt.exam_id,
+                   cast(func.max(Attempt.score), Float), func.max(case((Attempt.passed.is_(True), Attempt.submitted_at))),
+                   moment, moment, moment, cast(nothing, String), cast(nothing, Integer))
+            .where(people(Attempt.user_id), items(Attempt.exam_id, "exam_ids"), Attempt.kind == "exam")
+            .group_by(Attempt.user_id, Attempt.exam_id)),
     }
+
+
+CERTIFICATE, RUN, SITTING = "certificate", "run", "sitting"  # the kinds of rows of _statements()["done"]
 
 
 def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collection[int],
@@ -124,27 +141,23 @@ def load_facts(user_ids: Iterable[int], rules: Iterable[Rule], suspended: Collec
             study[user_id][course_id] = Studied(n, last)
 
     runs: dict[tuple[int, int], list[tuple[int | None, datetime | None]]] = defaultdict(list)
-    if scenario_ids:  # per score reached: the last time a passed typing-mode run reached it
-        for user_id, scenario_id, score, last in core_rows(
-                statements["runs"], values(scenario_ids=scenario_ids)):
-            runs[(user_id, scenario_id)].append((score, last))
+    examined: dict[int, dict[int, Examined]] = defaultdict(dict)
+    newest: dict[int, dict[int, CertificateFacts]] = defaultdict(dict)
+    if scenario_ids or exam_ids or certification_ids:
+        for row in core_rows(statements["done"], values(scenario_ids=scenario_ids, exam_ids=exam_ids,
+                                                        certification_ids=certification_ids)):
+            kind, user_id, item_id, score, at = row[:5]
+            if kind == RUN:
+                runs[(user_id, item_id)].append((None if score is None else int(score), at))
+            elif kind == SITTING:
+                examined[user_id][item_id] = Examined(score, at)
+            else:  # the current one; the newest is never renewed (its successor would be newer)
+                newest[user_id][item_id] = facts_of(row)
     practised: dict[int, dict[int, Practised]] = defaultdict(dict)
     for (user_id, scenario_id), rows in runs.items():
         passes = tuple(sorted((score, last) for score, last in rows if score is not None and last is not None))
         practised[user_id][scenario_id] = Practised(True, passes)
 
-    examined: dict[int, dict[int, Examined]] = defaultdict(dict)
-    if exam_ids:
-        for user_id, exam_id, best, passed_at in core_rows(
-                statements["exams"], values(exam_ids=exam_ids)):
-            examined[user_id][exam_id] = Examined(best, passed_at)
-
-    newest: dict[int, dict[int, CertificateFacts]] = defaultdict(dict)
-    if certification_ids:  # newest first: the first one of each certification is the current one
-        for c in core_rows(
-                statements["certificates"], values(certification_ids=certification_ids)):
-            # the newest is never renewed (its successor would be newer): renewed_at stays None
-            newest[c.user_id].setdefault(c.certification_id, facts_of(c))
     overdue = set(suspended)
     return {user_id: PersonFacts(study.get(user_id, {}), practised.get(user_id, {}), examined.get(user_id, {}),
                                  newest.get(user_id, {}), user_id in overdue) for user_id in ids}

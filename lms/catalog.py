@@ -244,6 +244,7 @@ def _bump_on_content_change(session: Session, flush_context, instances) -> None:
                                  .values(value=ContentStamp.value + 1))
     if has_request_context():
         g.pop("lms_catalog", None)
+        g.pop("lms_content_stamp", None)  # read before this change: never to be matched again
 
 
 @event.listens_for(Session, "after_transaction_end")

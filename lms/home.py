@@ -165,7 +165,7 @@ def learner_today():
 class Attention:
     """A person of the store a manager should act on, and why."""
 
-    person: User
+    person: User  # or a row with its id, emp_no, name and position (the manager's list: _store_people)
     reasons: tuple[str, ...]
     status: str
     level: str

@@ -60,9 +60,11 @@ def _error_page(code: int, detail: str | None = None):
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 
 
-@event.listens_for(Session, "before_flush")
+@event.listens_for(Session, "before_flush", insert=True)
 def _no_writes_on_reads(session: Session, flush_context, instances) -> None:
-    """Refuse to write while answering a GET: looking at a page never changes data."""
+    """Refuse to write while answering a GET: looking at a page never changes data. First of the
+    flush hooks, before any of them writes (the content stamp, the notice counts): on PostgreSQL a
+    read runs in autocommit mode (lms/extensions.py), where what they wrote would stay."""
     from flask import has_request_context
 
     if has_request_context() and request.method in READS and (session.new or session.dirty or session.deleted):

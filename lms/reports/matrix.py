@@ -24,7 +24,7 @@ STATUS_ORDER = ("已暂停", "已过期", "已撤销", "即将到期", "进行�
 
 @dataclass
 class MatrixRow:
-    person: User
+    person: User  # or a row with its id, emp_no, name and position (the manager's 今天: lms/home.py)
     certification: CertificationInfo | None
     cells: tuple[Requirement, ...] = ()  # one per requirement: the column is its title, the cell its detail
     certificate: CertificateFacts | None = None

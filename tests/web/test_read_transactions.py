@@ -4,7 +4,7 @@ on every page), a change keeps its transaction, and a read never takes a lock.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from lms.accounts.models import User
 from lms.extensions import db
@@ -33,6 +33,30 @@ def test_a_page_read_opens_no_transaction_and_a_change_still_has_one(tmp_path):
             db.engine.dispose()
 
 
+@pytest.mark.no_db
+@pytest.mark.skipif(not (TEST_DB_URL or "").startswith("postgresql"), reason="PostgreSQL only (SQLite keeps BEGIN)")
+def test_a_page_on_postgresql_is_read_through_the_apps_own_session_without_a_transaction(app, tmp_path):
+    """The other database tests bind their session to a connection they roll back; this one uses the
+    app's own session (`app`: the schema and content are in place, nothing is written)."""
+    from psycopg.pq import TransactionStatus
+
+    own = make_app(tmp_path)
+    seen = []
+
+    @own.after_request
+    def transaction_status(response):
+        seen.append(db.session.connection().connection.dbapi_connection.info.transaction_status)
+        return response
+
+    try:
+        page = own.test_client().get("/verify/NO-SUCH-CODE")  # a public page that reads the database
+        assert page.status_code == 404 and "门店培训认证平台" in page.get_data(as_text=True)
+        assert seen == [TransactionStatus.IDLE]
+    finally:
+        with own.app_context():
+            db.engine.dispose()
+
+
 def test_a_read_takes_no_lock(app, world):
     with app.test_request_context("/", method="GET"):
         with pytest.raises(RuntimeError, match="takes no lock"):
@@ -41,3 +65,20 @@ def test_a_read_takes_no_lock(app, world):
             lock_row(User, world["staff_a"].id)
     with app.test_request_context("/", method="POST"):
         assert lock_row(User, world["staff_a"].id).id == world["staff_a"].id
+
+
+def test_a_read_that_tries_to_write_changes_nothing_not_even_the_content_stamp(app, world):
+    """The refusal comes before any flush hook writes: on PostgreSQL a read runs in autocommit mode,
+    where a bumped content stamp would stay (and every process would reload its catalogue)."""
+    from lms.catalog import ContentStamp
+    from lms.courses.models import Module
+
+    with app.test_request_context("/", method="GET"):
+        stamp = db.session.scalar(select(ContentStamp.value))
+        module = db.session.scalar(select(Module).order_by(Module.id).limit(1))
+        module.title += "（改）"
+        with pytest.raises(RuntimeError, match="tried to change data"):
+            db.session.flush()
+        with db.session.no_autoflush:
+            assert db.session.scalar(select(ContentStamp.value)) == stamp
+        db.session.rollback()

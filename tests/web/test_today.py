@@ -148,7 +148,7 @@ def test_an_overdue_notice_refuses_other_training_by_its_title(app, world, froze
     login(client, world["staff_a"])
     page = post(client, "/practice/long-wait/start", data={"mode": "text"}, follow_redirects=True).get_data(as_text=True)
     assert "请先完成已逾期的新业务培训「新业务：已逾期的套餐」" in page
-    assert f'<a href="/notices/{late}">新业务：已逾期的套餐</a>' in page  # and the banner points at it
+    assert f'<strong>新业务培训已逾期：</strong><a href="/notices/{late}">新业务：已逾期的套餐</a>。' in page  # the banner
 
 
 def test_one_read_of_study_counts_what_the_course_pages_count(app, world, frozen):

@@ -28,7 +28,7 @@ from .courses.service import course_progress, next_module, study_of
 from .errors import DomainError
 from .extensions import core_rows, db
 from .notices.models import Message
-from .notices.service import MESSAGE_COUNTS, pending_for
+from .notices.service import MESSAGE_COUNTS, overdue_among, pending_for
 from .reports.matrix import STATUS_ORDER, build as build_matrix
 from .trainer_home import trainer_home
 
@@ -135,7 +135,7 @@ def learner_today():
     to their 上岗证, then where they left off and practice."""
     at = now()
     pending = pending_for(current_user.id)
-    g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too
+    g.overdue_notices = overdue_among(pending, at)  # the header's banner asks for these too
     steps = []
     for a in sorted(pending, key=lambda a: (not a.in_state(at, "overdue"), a.due_at)):
         standing = a.standing(at)
@@ -266,7 +266,7 @@ def courses():
     where = resume(studies, courses)
     at = now()
     pending = pending_for(current_user.id)
-    g.overdue_notices = [a for a in pending if a.in_state(at, "overdue")]  # the header's banner asks for these too
+    g.overdue_notices = overdue_among(pending, at)  # the header's banner asks for these too
     certification = content.certification_for(current_user.position)
     cert_status = (evaluate_person(current_user.id, certification, bool(g.overdue_notices), studied).status
                    if certification else None)

@@ -292,6 +292,12 @@ def pending_for(user_id: int) -> list[OpenNotice]:
     return [OpenNotice(*row) for row in core_rows(_mine(*OPEN_STATES), _now_for(user_id))]
 
 
+def overdue_among(pending: list[OpenNotice], at: datetime) -> list[OpenNotice]:
+    """Those of a person's notices still to learn (pending_for) that are past their deadline at `at`:
+    what overdue_for reads, without reading again."""
+    return [a for a in pending if a.in_state(at, "overdue")]
+
+
 def overdue_for(user_id: int) -> list[OpenNotice]:
     """The person's notices past their deadline and not done (these block other training)."""
     return [OpenNotice(*row) for row in core_rows(_mine("overdue"), _now_for(user_id))]
@@ -338,12 +344,11 @@ def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
     return counts
 
 
-_UNREAD = select(func.count()).select_from(Message).where(Message.user_id == bindparam("user_id"),
-                                                          Message.read_at.is_(None))
 # A person's (`user_id`) unread messages and all they were ever sent, as a subquery for a page's
 # one statement of small facts (lms/home.py): the header's badge, and whether anything came yet.
 MESSAGE_COUNTS = select(func.count().filter(Message.read_at.is_(None)).label("unread"), func.count().label("sent")
                         ).select_from(Message).where(Message.user_id == bindparam("user_id")).subquery()
+_UNREAD = select(MESSAGE_COUNTS.c.unread)
 
 
 def unread_count(user_id: int) -> int:
@@ -356,10 +361,11 @@ def blocking(user_id: int, module_id: int | None = None) -> OpenNotice | None:
 
     Studying the module of any notice the person still has to learn is always allowed.
     """
-    overdue = overdue_for(user_id)
+    pending = pending_for(user_id)
+    overdue = overdue_among(pending, now())
     if not overdue:
         return None
-    if module_id is not None and module_id in {a.module_id for a in pending_for(user_id)}:
+    if module_id is not None and module_id in {a.module_id for a in pending}:
         return None
     return overdue[0]
 

@@ -119,7 +119,11 @@ def run_migrations_online():
                         raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
         finally:
             if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                # Not PRAGMA foreign_keys=ON: Alembic leaves this connection inside a transaction,
+                # where the pragma does nothing, and the pool would hand the connection on with its
+                # keys off to the rest of the command (the demo data of `lms init`, a test's app).
+                # Closed instead; the pool opens a new one with the usual settings (lms/__init__.py).
+                connection.invalidate()
 
 
 if context.is_offline_mode():

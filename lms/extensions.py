@@ -65,9 +65,14 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def core_rows(statement, parameters: dict | None = None):
-    """Run a statement that selects columns (no ORM objects) on the session's connection, after
-    flushing pending changes as the ORM would: the rows come back without the ORM's result
-    handling, about 30 µs less a statement — for statements on every page, built once."""
+    """Run a Core statement on the session's connection, after flushing pending changes as the ORM
+    would: a SELECT of columns, whose rows come back without the ORM's result handling (about 30 µs
+    less a statement), or an INSERT or UPDATE on a hot write path (a role-play turn) without the
+    unit of work — statements built once. Like a flush, it refuses to change data while answering
+    a request that only looks (lms/web.py)."""
+    if statement.is_dml and reading_request():
+        raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
+                           "make it an explicit action (a POST)")
     session = db.session()
     session.flush()
     return session.connection().execute(statement, parameters or {})

@@ -17,7 +17,7 @@ from . import bp
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
 from .service import (answer_review, category_title, exam_spec, exam_status, expire_if_due,
-                      save_answer, spec_of, start_check, start_exam, submit)
+                      response_at, save_answer, spec_of, start_check, start_exam, submit)
 from .grading import read_response
 
 
@@ -131,7 +131,7 @@ def question(attempt_id: int, position: int):
         return redirect(url_for("exams.overview", attempt_id=attempt.id))
     if not attempt.open:
         return _after_submit(attempt)
-    response = next((r for r in attempt.responses if r.position == position), None)
+    response = response_at(attempt, position, every=request.method != "POST")  # the page counts the answers
     if response is None:
         abort(404)
     form = ConfirmForm()
@@ -141,7 +141,7 @@ def question(attempt_id: int, position: int):
         spec = spec_of(response)
         values = {key: request.form.getlist(key) for key in request.form}
         try:
-            save_answer(attempt, position, read_response(spec, values, response.order))
+            save_answer(attempt, response, read_response(spec, values, response.order))
         except DomainError as exc:
             flash(str(exc), "error")
             return _after_submit(attempt)

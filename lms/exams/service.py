@@ -244,15 +244,24 @@ def spec_of(response: Response) -> QuestionSpec:
                           lambda: response.question_version.as_spec, maxsize=4096)
 
 
-def save_answer(attempt: Attempt, position: int, answer) -> Response:
-    """Save one answer as it is given; refused once the attempt is closed or its time is up."""
+def response_at(attempt: Attempt, position: int, every: bool = False) -> Response | None:
+    """The response at `position` of an attempt: from its list when that is loaded already or
+    wanted anyway (`every`: a page that counts the answers), else that one row (a save touches one
+    answer of many: the page saves each answer as it is given)."""
+    if every or "responses" in attempt.__dict__:
+        return next((r for r in attempt.responses if r.position == position), None)
+    return db.session.scalar(select(Response).where(Response.attempt_id == attempt.id, Response.position == position))
+
+
+def save_answer(attempt: Attempt, response: Response, answer) -> Response:
+    """Save one answer (a response of the attempt) as it is given; refused once the attempt is
+    closed or its time is up."""
     attempt = lock_row(Attempt, attempt.id)  # never store an answer into a graded attempt
     if expire_if_due(attempt):
         raise DomainError("考试时间已到，答卷已按已保存的答案自动提交。")
     if not attempt.open:
         raise DomainError("答卷已提交，不能再修改。")
-    response = next((r for r in attempt.responses if r.position == position), None)
-    if response is None:
+    if response.attempt_id != attempt.id:
         raise DomainError("没有这道题。")
     response.answer, response.saved_at = answer, now()
     db.session.flush()

@@ -182,7 +182,7 @@ def turn(run_id: int):
         flash("这次演练已被新的演练取代。", "info")
         return redirect(url_for("roleplay.intro", slug=run.scenario.slug))
     try:
-        _, recorded = take_turn(run, form.seq.data, form.reply.data or "", form.option.data or None)
+        take_turn(run, form.seq.data, form.reply.data or "", form.option.data or None)
     except DomainError as exc:  # shown beside the reply box, which keeps what was typed
         db.session.rollback()
         flash(str(exc), "error")

@@ -10,14 +10,14 @@ from types import MappingProxyType
 
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, events, rings
 from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import core_rows, db
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from . import scenario as engine
 from .models import Phrasebook, PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
@@ -187,20 +187,35 @@ def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVers
     return run
 
 
-def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None) -> tuple[Turn | None, bool]:
-    """Record the learner's reply as turn `seq` of the run, once.
+_RUN = Run.__table__
+_TURN = Turn.__table__
+# Claim turn `seq` of a run: the conditional UPDATE lets one of two racing submits through (on
+# PostgreSQL the second waits for the first's row lock, then finds turn_count moved on). Built once,
+# run on the session's connection: a turn is the most frequent write of all (bench/floor.py).
+_CLAIM = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count == bindparam("previous"))
+          .values(turn_count=bindparam("seq"), node=bindparam("next_node"),
+                  variables=bindparam("new_variables", type_=_RUN.c.variables.type), node_shown_at=bindparam("at")))
+_INSERT_TURN = insert(_TURN)
+_SCORED_TURNS = (select(_TURN.c.points, _TURN.c.max_points, _TURN.c.fraction, _TURN.c.critical, _TURN.c.stage)
+                 .where(_TURN.c.run_id == bindparam("run_id")).order_by(_TURN.c.seq))
+
+
+def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None) -> bool:
+    """Record the learner's reply as turn `seq` of the run, once; tell whether it was recorded.
 
     `seq` is the turn number the page was showing; a second submission of the same number (a
-    double click, a resend after a lost connection) records nothing and returns (None, False).
+    double click, a resend after a lost connection) records nothing and returns False. The turn's
+    row is written with Core (lms/extensions.py: core_rows), not added to the session: nothing
+    reads it back as an object in the request that takes it.
     """
     if run.status != "active":
-        return None, False
+        return False
     if seq != run.turn_count + 1:
-        return None, False
+        return False
     spec = run_scenario(run)
     node = spec.nodes[run.node]
     if node.end:
-        return None, False
+        return False
     if option_id:
         if node.option(option_id) is None or not (node.mode == "choice" or run.mode == "beginner"):
             raise DomainError("请选择一个选项。" if node.mode == "choice" else "请输入您要对客户说的话。")
@@ -214,36 +229,33 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     result = engine.step(spec, node, run.variables, reply, run_phrasebook(run),
                          option_id=option_id, elapsed=elapsed, turns=seq, rings=rings.from_config(current_app.config))
     customer_text = node.customer_line(run.variables)  # as the customer said it, before this turn's effects
-    # Claim the turn first: the conditional UPDATE lets one of two racing submits through (on
-    # PostgreSQL the second waits for the first's row lock, then finds turn_count moved on).
-    values = {"turn_count": seq, "node": result.next_node, "variables": dict(result.variables),
-              "node_shown_at": at}
-    claimed = db.session.execute(
-        update(Run).where(Run.id == run.id, Run.turn_count == seq - 1).values(**values)
-        .execution_options(synchronize_session=False)).rowcount
+    values = {"turn_count": seq, "node": result.next_node, "variables": dict(result.variables), "node_shown_at": at}
+    claimed = core_rows(_CLAIM, {"run_id": run.id, "previous": seq - 1, "seq": seq, "next_node": result.next_node,
+                                 "new_variables": values["variables"], "at": at}).rowcount
     if claimed != 1:
         db.session.refresh(run)
-        return None, False
+        return False
     for key, value in values.items():  # the row now holds these; no need to read it back
         set_committed_value(run, key, value)
-    turn = Turn(run_id=run.id, seq=seq, node=node.id, customer_text=customer_text,
-                reply=reply, option_id=option_id, analysis=result.analysis.to_json(), points=result.turn.points,
-                max_points=result.turn.max_points, fraction=result.turn.fraction, forbidden=result.forbidden,
-                critical=result.analysis.critical, stage=node.expect.stage, missing=list(result.turn.missing),
-                patterns_missing=list(result.turn.patterns_missing), next_node=result.next_node, elapsed=elapsed,
-                created_at=at)
-    db.session.add(turn)
+    core_rows(_INSERT_TURN, {
+        "run_id": run.id, "seq": seq, "node": node.id, "customer_text": customer_text, "reply": reply,
+        "option_id": option_id, "analysis": result.analysis.to_json(), "points": result.turn.points,
+        "max_points": result.turn.max_points, "fraction": result.turn.fraction, "forbidden": result.forbidden,
+        "critical": result.analysis.critical, "stage": node.expect.stage, "missing": list(result.turn.missing),
+        "patterns_missing": list(result.turn.patterns_missing), "next_node": result.next_node, "elapsed": elapsed,
+        "created_at": at})
+    if "turns" in run.__dict__:  # a list loaded earlier in this request no longer holds every turn
+        db.session.expire(run, ["turns"])
     if spec.nodes[result.next_node].end:
         finish_run(run, spec)
-    return turn, True
+    return True
 
 
 def finish_run(run: Run, spec: engine.Scenario) -> None:
     """Score a run that reached an ending and record the result in the archive."""
     ending = spec.nodes[run.node]
-    turns = db.session.scalars(select(Turn).where(Turn.run_id == run.id).order_by(Turn.seq)).all()
-    result = score_run([TurnRecord(t.points, t.max_points, t.fraction, t.critical, t.stage) for t in turns],
-                       spec.pass_score, ending.outcome, spec.require_stages)
+    turns = core_rows(_SCORED_TURNS, {"run_id": run.id})
+    result = score_run([TurnRecord(*t) for t in turns], spec.pass_score, ending.outcome, spec.require_stages)
     run.status, run.finished_at, run.score, run.passed = "finished", now(), result.score, result.passed
     run.outcome = ending.outcome
     run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}

@@ -82,3 +82,21 @@ def test_a_read_that_tries_to_write_changes_nothing_not_even_the_content_stamp(a
         with db.session.no_autoflush:
             assert db.session.scalar(select(ContentStamp.value)) == stamp
         db.session.rollback()
+
+
+def test_a_read_cannot_write_through_a_core_statement_either(app, world):
+    """The hot write paths (a role-play turn) write with Core statements, past the flush hooks; the
+    same refusal holds for them, before anything reaches the database."""
+    from sqlalchemy import update
+
+    from lms.extensions import core_rows
+
+    person = world["staff_a"]
+    with app.test_request_context("/", method="GET"):
+        with pytest.raises(RuntimeError, match="tried to change data"):
+            core_rows(update(User.__table__).where(User.__table__.c.id == person.id).values(name="改过的名字"))
+        assert core_rows(select(User.__table__.c.name).where(User.__table__.c.id == person.id)).scalar() == person.name
+    with app.test_request_context("/", method="POST"):
+        assert core_rows(update(User.__table__).where(User.__table__.c.id == person.id)
+                         .values(name="改过的名字")).rowcount == 1
+        db.session.rollback()

@@ -27,8 +27,7 @@ def _play(app, user_id: int, slug: str, reply: str = "", mode: str = "text", opt
     with app.app_context():
         scenario = db.session.scalar(select(Scenario).where(Scenario.slug == slug))
         run = start_run(user_id, scenario, mode)
-        turn, recorded = take_turn(run, 1, reply, option_id=option)
-        assert recorded
+        assert take_turn(run, 1, reply, option_id=option)
         db.session.commit()
 
 

@@ -58,7 +58,7 @@ def sit(user_id: int, exam_slug: str, names: list[str], wrong: set[str]) -> None
             answer = "先道歉，再说明办理时限。"
         else:
             raise AssertionError(f"no answer written for {spec.qtype}")
-        save_answer(attempt, response.position, answer)
+        save_answer(attempt, response, answer)
         assert spec.qtype == "essay" or (grade(spec, answer).fraction == 1) == (spec.name not in wrong)
     submit(attempt)
 

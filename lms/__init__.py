@@ -158,22 +158,39 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions explicitly (see _sqlite_pragmas).
 
-    A transaction that may write takes the write lock at once (BEGIN IMMEDIATE): a deferred one
-    that reads first and writes later fails with "database is locked" when another writer got
-    in between, which busy_timeout cannot fix. Requests that only look (GET: they never write,
-    lms/web.py) stay deferred so they run side by side.
+    Requests that only look (GET: they never write, lms/web.py) read in one deferred transaction,
+    one snapshot for the page, side by side with everything else. A transaction that may write
+    takes SQLite's one write lock at its first write or lock (lms/sqlitegate.py: `defer`, then
+    `_sqlite_first_write` below), with BEGIN IMMEDIATE: a deferred transaction that read first and
+    wrote later would fail with "database is locked" when another writer got in between, which
+    busy_timeout cannot fix. Until then its reads run without a transaction, each statement on its
+    own snapshot, as under PostgreSQL's READ COMMITTED: the code is written for that already (the
+    conditional claim of a role-play turn, lms/locks.py for check-then-write).
     """
     if conn.dialect.name == "sqlite":
         if reading_request():
             conn.exec_driver_sql("BEGIN")
             return
         dbapi = conn.connection.dbapi_connection
-        gated = isinstance(dbapi, GatedConnection)
-        if gated:  # queue behind this installation's other writers (lms/sqlitegate.py)
-            dbapi.take(gate_for(conn.engine.url.database))
-        try:
+        if isinstance(dbapi, GatedConnection):  # queue behind this installation's other writers then
+            dbapi.defer(conn.engine.url.database)
+        else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if gated:
-                dbapi.give_back()
-            raise
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_first_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Take the write lock of a deferred SQLite transaction before its first statement that writes
+    or locks: anything but a SELECT, and a SELECT … FOR UPDATE (SQLite drops the clause; the lock
+    it asks for is the write lock here)."""
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        if getattr(dbapi, "pending", None) is not None and _writes_or_locks(statement, context):
+            dbapi.write_now()
+
+
+def _writes_or_locks(statement: str, context) -> bool:
+    if statement.lstrip()[:6].upper() != "SELECT":  # a CTE (WITH …) counts as a write: early, never late
+        return True
+    compiled = getattr(context, "compiled", None)
+    return compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None

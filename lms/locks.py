@@ -1,9 +1,11 @@
 """Row and advisory locks for check-then-write use cases.
 
-On PostgreSQL two requests can read the same state and both act on it (two hand-ins grading
-twice, two exam starts passing the attempt limit). Locking the row they both depend on makes the
-second wait and then see the first one's result. On SQLite writing transactions are already
-serialised (BEGIN IMMEDIATE), and FOR UPDATE is ignored.
+Two requests can read the same state and both act on it (two hand-ins grading twice, two exam
+starts passing the attempt limit). Locking the row they both depend on makes the second wait and
+then see the first one's result. On SQLite a transaction that may write reads without a lock until
+its first write or lock (lms/sqlitegate.py); a lock here takes SQLite's one write lock (SQLite drops
+FOR UPDATE, and the app takes the write lock before such a statement: lms/__init__.py), which
+serialises it with every other writer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from .extensions import db, reading_request
+from .sqlitegate import GatedConnection
 
 T = TypeVar("T")
 
@@ -51,12 +54,17 @@ def _release(session: Session, transaction) -> None:
 
 
 def advisory_lock(key: int, shared: bool = False) -> None:
-    """Serialise a kind of change across processes until the transaction ends (PostgreSQL; SQLite
-    needs nothing). Shared holders run together and wait only for an exclusive one, and it for them."""
+    """Serialise a kind of change across processes until the transaction ends (PostgreSQL; on SQLite
+    the one write lock, which serialises every writer). Shared holders run together and wait only for
+    an exclusive one, and it for them."""
     _refuse_on_reads()
     if db.session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         db.session.execute(text(f"SELECT {function}(:key)"), {"key": key})
+        return
+    dbapi = db.session.connection().connection.dbapi_connection
+    if isinstance(dbapi, GatedConnection):  # SQLite: its one write lock, now (it serialises every writer)
+        dbapi.write_now()
 
 
 def _refuse_on_reads() -> None:

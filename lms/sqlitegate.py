@@ -97,9 +97,38 @@ def gate_for(path: str | None) -> WriteGate | None:
 
 
 class GatedConnection(sqlite3.Connection):
-    """A sqlite3 connection that gives the gate back when its transaction ends."""
+    """A sqlite3 connection that takes the write lock at its transaction's first write, and gives
+    the gate back when the transaction ends.
+
+    A transaction that may write (a POST, a command) starts without a database transaction
+    (`defer`): its reads run as SQLite's autocommit statements, each on its own snapshot, as every
+    statement does under PostgreSQL's READ COMMITTED. Its first write, or first lock
+    (lms/locks.py), takes the gate and then `BEGIN IMMEDIATE` (`write_now`), and everything after
+    runs in that one transaction. So a save holds SQLite's one write lock from its first change to
+    its commit, not from its first read: the log-in check, loading what it changes and, for a
+    role-play turn, the phrase analysis run beside other writers.
+    """
 
     gate: WriteGate | None = None
+    pending: str | None = None  # the database file whose write lock the open transaction takes at its first write
+
+    def defer(self, path: str | None) -> None:
+        """Open a transaction that may write, without taking the write lock yet."""
+        self.pending = path or ""
+
+    def write_now(self) -> None:
+        """Take the write lock for the deferred transaction, if it has not yet (gate, then BEGIN IMMEDIATE)."""
+        if self.pending is None:
+            return
+        path, self.pending = self.pending, None
+        if self.in_transaction:  # begun by hand on the driver (a SAVEPOINT in autocommit mode, say)
+            return
+        self.take(gate_for(path))
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.give_back()
+            raise
 
     def take(self, gate: WriteGate | None) -> None:
         """Take the gate before BEGIN IMMEDIATE (if it can be had in time)."""
@@ -107,6 +136,7 @@ class GatedConnection(sqlite3.Connection):
             self.gate = gate
 
     def give_back(self) -> None:
+        self.pending = None
         gate, self.gate = self.gate, None
         if gate is not None:
             gate.release()

@@ -189,10 +189,12 @@ def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVers
 
 _RUN = Run.__table__
 _TURN = Turn.__table__
-# Claim turn `seq` of a run: the conditional UPDATE lets one of two racing submits through (on
-# PostgreSQL the second waits for the first's row lock, then finds turn_count moved on). Built once,
-# run on the session's connection: a turn is the most frequent write of all (bench/floor.py).
-_CLAIM = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count == bindparam("previous"))
+# Claim turn `seq` of a run: the conditional UPDATE lets one of two racing submits through (the
+# second waits for the first's lock, the row's on PostgreSQL, the database's on SQLite, then finds
+# turn_count moved on); the run was read before, without a lock. Built once, run on the session's
+# connection: a turn is the most frequent write of all (bench/floor.py).
+_CLAIM = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count == bindparam("previous"),
+                            _RUN.c.status == "active")  # not replaced by a new run since it was read
           .values(turn_count=bindparam("seq"), node=bindparam("next_node"),
                   variables=bindparam("new_variables", type_=_RUN.c.variables.type), node_shown_at=bindparam("at")))
 _INSERT_TURN = insert(_TURN)

@@ -35,8 +35,8 @@ def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_p
     def second():
         first_in.wait()
         with engine.begin() as conn:
-            events.append("second begins")
             conn.execute(text("INSERT INTO log VALUES ('second')"))
+            events.append("second wrote")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for t in threads:
@@ -46,7 +46,7 @@ def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_p
     assert not gate.acquire(timeout=0.05)  # the first writer holds the gate, not only SQLite's lock
     for t in threads:
         t.join()
-    assert events == ["first commits", "second begins"]
+    assert events == ["first commits", "second wrote"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all() == ["first", "second"]
     engine.dispose()
@@ -74,6 +74,60 @@ def test_the_gate_is_given_back_however_the_transaction_ends(tmp_path, end):
     assert gate.acquire(timeout=0.05)
     gate.release()
     conn.close()
+    engine.dispose()
+
+
+
+def test_a_writer_reads_beside_another_writer_and_waits_only_at_its_first_write(tmp_path):
+    """A save holds the write lock from its first change to its commit, not from its first read."""
+    path = tmp_path / "c.sqlite3"
+    engine = _engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE log (who TEXT)"))
+        conn.execute(text("INSERT INTO log VALUES ('before')"))
+    events, first_in = [], threading.Event()
+
+    def first():
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO log VALUES ('first')"))
+            first_in.set()
+            time.sleep(0.3)
+            events.append("first commits")
+
+    def second():
+        first_in.wait()
+        with engine.begin() as conn:
+            seen = conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
+            events.append(f"second read {seen}")  # at once: the first's row is not committed yet
+            conn.execute(text("INSERT INTO log VALUES ('second')"))
+            events.append("second wrote")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert events == ["second read ['before']", "first commits", "second wrote"]
+    engine.dispose()
+
+
+def test_a_lock_takes_the_write_lock_and_a_transaction_that_only_reads_takes_none(tmp_path):
+    from sqlalchemy import Column, Integer, MetaData, Table, select
+
+    path = tmp_path / "d.sqlite3"
+    engine = _engine(path)
+    table = Table("t", MetaData(), Column("x", Integer))
+    with engine.begin() as conn:
+        table.create(conn)
+    gate = gate_for(str(path))
+    with engine.begin() as conn:
+        conn.execute(select(table))
+        assert gate.acquire(timeout=0.05)  # reading took nothing
+        gate.release()
+        conn.execute(select(table).with_for_update())  # lms/locks.py: lock_row
+        assert not gate.acquire(timeout=0.05)  # a lock is the write lock here
+    assert gate.acquire(timeout=0.05)
+    gate.release()
     engine.dispose()
 
 

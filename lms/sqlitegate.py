@@ -126,8 +126,9 @@ class GatedConnection(sqlite3.Connection):
         self.take(gate_for(path))
         try:
             self.execute("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException:  # locked past the busy timeout: the transaction must not go on without the lock
             self.give_back()
+            self.pending = path  # a next write tries again (until the rollback that normally follows)
             raise
 
     def take(self, gate: WriteGate | None) -> None:

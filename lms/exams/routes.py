@@ -17,7 +17,7 @@ from . import bp
 from .models import Attempt, Exam
 from .questions import QTYPE_LABELS
 from .service import (answer_review, category_title, exam_spec, exam_status, expire_if_due,
-                      response_at, save_answer, spec_of, start_check, start_exam, submit)
+                      own_response, save_answer, spec_of, start_check, start_exam, submit)
 from .grading import read_response
 
 
@@ -119,40 +119,53 @@ def _context(attempt: Attempt) -> dict:
             "total": len(attempt.responses), "labels": QTYPE_LABELS}
 
 
+def _save(attempt_id: int, position: int):
+    """Save one answer (the page's autosave, or a move to another question). What it answers is read
+    and the answer worked out first; the attempt is locked only for the write, where it is checked
+    still open (on SQLite that lock is the database's one write lock: lms/sqlitegate.py)."""
+    response = own_response(current_user.id, attempt_id, position)
+    if response is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    values = {key: request.form.getlist(key) for key in request.form}
+    answer = read_response(spec_of(response), values, response.order)
+    attempt = _own_attempt(attempt_id, lock=True)
+    if expire_if_due(attempt):
+        flash("考试时间已到，答卷已按已保存的答案自动提交。", "info")
+        return _after_submit(attempt)
+    if not attempt.open:
+        return _after_submit(attempt)
+    try:
+        save_answer(attempt, response, answer)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return _after_submit(attempt)
+    go = request.form.get("go", "next")
+    if go == "stay":  # the page's autosave: nothing to show
+        return "", 204
+    if go == "prev" and position > 1:
+        return redirect(url_for("exams.question", attempt_id=attempt.id, position=position - 1))
+    if go == "next" and position < len(attempt.responses):
+        return redirect(url_for("exams.question", attempt_id=attempt.id, position=position + 1))
+    return redirect(url_for("exams.overview", attempt_id=attempt.id))
+
+
 @bp.route("/attempts/<int:attempt_id>/<int:position>", methods=["GET", "POST"])
 @login_required
 def question(attempt_id: int, position: int):
     """Show one question; saving it keeps the answer at once (a closed tab loses nothing)."""
-    attempt = _own_attempt(attempt_id, lock=request.method == "POST")
-    if attempt.time_up and request.method == "POST" and expire_if_due(attempt):
-        flash("考试时间已到，答卷已按已保存的答案自动提交。", "info")
-        return _after_submit(attempt)
+    if request.method == "POST":
+        return _save(attempt_id, position)
+    attempt = _own_attempt(attempt_id)
     if attempt.time_up:  # looking changes nothing: the overview offers the hand-in (the sweep does it too)
         return redirect(url_for("exams.overview", attempt_id=attempt.id))
     if not attempt.open:
         return _after_submit(attempt)
-    response = response_at(attempt, position, every=request.method != "POST")  # the page counts the answers
+    response = next((r for r in attempt.responses if r.position == position), None)  # the page counts them all
     if response is None:
         abort(404)
     form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        spec = spec_of(response)
-        values = {key: request.form.getlist(key) for key in request.form}
-        try:
-            save_answer(attempt, response, read_response(spec, values, response.order))
-        except DomainError as exc:
-            flash(str(exc), "error")
-            return _after_submit(attempt)
-        go = request.form.get("go", "next")
-        if go == "stay":  # the page's autosave: nothing to show
-            return "", 204
-        if go == "prev" and position > 1:
-            return redirect(url_for("exams.question", attempt_id=attempt.id, position=position - 1))
-        if go == "next" and position < len(attempt.responses):
-            return redirect(url_for("exams.question", attempt_id=attempt.id, position=position + 1))
-        return redirect(url_for("exams.overview", attempt_id=attempt.id))
     spec = spec_of(response)
     rights = []
     if spec.qtype == "matching":

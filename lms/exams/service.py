@@ -244,13 +244,12 @@ def spec_of(response: Response) -> QuestionSpec:
                           lambda: response.question_version.as_spec, maxsize=4096)
 
 
-def response_at(attempt: Attempt, position: int, every: bool = False) -> Response | None:
-    """The response at `position` of an attempt: from its list when that is loaded already or
-    wanted anyway (`every`: a page that counts the answers), else that one row (a save touches one
-    answer of many: the page saves each answer as it is given)."""
-    if every or "responses" in attempt.__dict__:
-        return next((r for r in attempt.responses if r.position == position), None)
-    return db.session.scalar(select(Response).where(Response.attempt_id == attempt.id, Response.position == position))
+def own_response(user_id: int, attempt_id: int, position: int) -> Response | None:
+    """A person's response at `position` of their attempt (None: not theirs, or no such question),
+    read without locking the attempt: a save reads what it answers first, then locks the attempt
+    for the write alone (save_answer)."""
+    return db.session.scalar(select(Response).join(Attempt, Attempt.id == Response.attempt_id).where(
+        Response.attempt_id == attempt_id, Response.position == position, Attempt.user_id == user_id))
 
 
 def save_answer(attempt: Attempt, response: Response, answer) -> Response:

@@ -220,6 +220,32 @@ def test_attempts_are_private(app, world, exam):
     assert manager_a.get(f"/attempts/{attempt_id}/result").status_code == 200
 
 
+def test_a_save_into_someone_elses_or_a_handed_in_attempt_changes_no_answer(app, world, exam):
+    """A save reads what it answers before it locks the attempt: it must still be the person's own
+    attempt, and still open when the answer is written."""
+    slug = exam()
+    owner = app.test_client()
+    login(owner, world["staff_a"])
+    attempt_id = _start(owner, slug)
+    position, name, order = _responses(app, attempt_id)[0]
+    other = app.test_client()
+    login(other, world["staff_b"])
+    page = f"/attempts/{attempt_id}/{position}"
+    token = csrf_token(other, "/")
+    assert other.post(page, data={**_right_answer(name, order), "go": "stay", "csrf_token": token}).status_code == 404
+    assert owner.post(page, data={**_right_answer(name, order), "go": "stay",
+                                  "csrf_token": csrf_token(owner, page)}).status_code == 204
+    post(owner, f"/attempts/{attempt_id}/submit", page=f"/attempts/{attempt_id}")
+    with app.app_context():
+        kept = db.session.scalar(select(Response.answer).where(Response.attempt_id == attempt_id,
+                                                                Response.position == position))
+    late = owner.post(page, data={"answer": "改过的答案", "go": "stay", "csrf_token": csrf_token(owner, "/")})
+    assert late.status_code == 302 and late.headers["Location"].endswith(f"/attempts/{attempt_id}/result")
+    with app.app_context():
+        assert db.session.scalar(select(Response.answer).where(Response.attempt_id == attempt_id,
+                                                                Response.position == position)) == kept
+
+
 def test_knowledge_check_completes_the_module(app, client, world):
     with app.app_context():
         module = db.session.scalar(select(Module).join(Course).where(Course.slug == "etiquette",

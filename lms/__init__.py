@@ -164,8 +164,9 @@ def _sqlite_begin(conn) -> None:
     `_sqlite_first_write` below), with BEGIN IMMEDIATE: a deferred transaction that read first and
     wrote later would fail with "database is locked" when another writer got in between, which
     busy_timeout cannot fix. Until then its reads run without a transaction, each statement on its
-    own snapshot, as under PostgreSQL's READ COMMITTED: the code is written for that already (the
-    conditional claim of a role-play turn, lms/locks.py for check-then-write).
+    own snapshot, as under PostgreSQL's READ COMMITTED, where the app runs in production: what must
+    not race takes a lock first (lms/locks.py) or claims with a conditional UPDATE (a role-play
+    turn); a check-then-write that does neither races on SQLite now as it does on PostgreSQL.
     """
     if conn.dialect.name == "sqlite":
         if reading_request():

@@ -69,7 +69,9 @@ def core_rows(statement, parameters: dict | None = None):
     would: a SELECT of columns, whose rows come back without the ORM's result handling (about 30 µs
     less a statement), or an INSERT or UPDATE on a hot write path (a role-play turn) without the
     unit of work — statements built once. Like a flush, it refuses to change data while answering
-    a request that only looks (lms/web.py)."""
+    a request that only looks (lms/web.py). Read a SELECT's rows before the request's next write:
+    on SQLite a write first takes the write lock, which a result still being read can make fail at
+    once (lms/sqlitegate.py)."""
     if statement.is_dml and reading_request():
         raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
                            "make it an explicit action (a POST)")

@@ -131,6 +131,39 @@ def test_a_lock_takes_the_write_lock_and_a_transaction_that_only_reads_takes_non
     engine.dispose()
 
 
+
+def test_a_write_that_cannot_get_the_lock_fails_and_never_writes_without_it(tmp_path):
+    """Another program holds SQLite's lock (not the gate): the write waits for the busy timeout,
+    fails, gives the gate back and leaves the transaction waiting for the lock; once the lock is
+    free, a second try in the same transaction writes, inside a transaction."""
+    import sqlite3
+
+    path = tmp_path / "e.sqlite3"
+    engine = _engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    gate = gate_for(str(path))
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        dbapi = conn.connection.dbapi_connection
+        dbapi.execute("PRAGMA busy_timeout=100")  # straight to the driver: not a write of the transaction
+        with pytest.raises(Exception, match="locked"):
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert gate.acquire(timeout=0.05)  # given back
+        gate.release()
+        assert dbapi.pending is not None and not dbapi.in_transaction
+        blocker.rollback()
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        assert dbapi.in_transaction
+        transaction.commit()
+    blocker.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM t")).scalars().all() == [2]
+    engine.dispose()
+
+
 def _hold(path, ready):
     engine = _engine(path)
     with engine.begin() as conn:

@@ -19,7 +19,7 @@ from ..courses.models import Module, ModuleProgress
 from ..dbtypes import UTCDateTime
 from ..errors import DomainError
 from ..extensions import core_rows, db
-from ..locks import NOTICE_FAN_OUT, advisory_lock
+from ..locks import NOTICE_FAN_OUT, advisory_lock, lock_row
 from ..sanitize import markdown_problem, render_markdown
 from . import deadlines, tally
 from .deadlines import DONE_STATES, OPEN_STATES, schedule
@@ -173,9 +173,10 @@ def withdraw(notice: Notice, reason: str, actor_id: int) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("撤回通知必须填写原因。")
+    advisory_lock(NOTICE_FAN_OUT)  # nobody's assignment of it opens, moves or completes meanwhile
+    db.session.refresh(notice)  # as it stands now: a second withdrawal at the same moment waited for the first
     if notice.withdrawn_at is not None:
         raise DomainError("这条通知已经撤回。")
-    advisory_lock(NOTICE_FAN_OUT)  # nobody's assignment of it opens, moves or completes meanwhile
     at = now()
     notice.withdrawn_at, notice.withdrawn_by, notice.withdraw_reason = at, actor_id, reason[:500]
     a = NoticeAssignment
@@ -432,6 +433,7 @@ def start_check(assignment: NoticeAssignment):
     notice = assignment.notice
     if not notice.check_category:
         return None
+    lock_row(User, assignment.user_id)  # a double tap waits here, then finds the first one's attempt
     existing = db.session.scalar(select(Attempt).where(
         Attempt.user_id == assignment.user_id, Attempt.notice_id == notice.id, Attempt.status == "open"))
     if existing is not None:

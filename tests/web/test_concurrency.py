@@ -128,8 +128,9 @@ def test_two_sweeps_at_once_send_each_reminder_once(live):
     assert sum(r.sent["inapp"] for r in reports) == 1
 
 
-def _people_and_notice(app, person, prefix: str, title: str, count: int = 8):
-    """`count` new staff in the test store, a notice published to them, and one logged-in client each."""
+def _people_and_notice(app, person, prefix: str, title: str, count: int = 8, check: str | None = None):
+    """`count` new staff in the test store, a notice published to them (with a short check from the
+    question category `check`), and one logged-in client each."""
     from lms.accounts.models import Store, User
     from lms.extensions import limiter
     from lms.notices.service import NoticeData, publish
@@ -144,7 +145,7 @@ def _people_and_notice(app, person, prefix: str, title: str, count: int = 8):
             db.session.add(user)
             people.append(user)
         db.session.flush()
-        notice, _ = publish(NoticeData(title, "内容", None, None, [], [], None), person.id)
+        notice, _ = publish(NoticeData(title, "内容", None, check, [], [], None), person.id)
         db.session.commit()
         logins = [Person(u.id, u.emp_no, u.name, "staff", store_id, "综合受理", "Race-pass-123") for u in people]
         notice_id = notice.id
@@ -291,3 +292,52 @@ def test_people_completing_while_the_notice_is_withdrawn(live):
         assert len(rows) == 6
         assert all((a.completed_at is None) != (a.cancelled_at is None) for a in rows)
         assert tally.differences(db.session, [notice_id]) == []
+
+
+def test_two_withdrawals_at_once_withdraw_the_notice_once(live):
+    """Two trainers withdraw the same notice at the same moment: one withdrawal, with its reason, and
+    the other told it is withdrawn already."""
+    app, person = live
+    from lms.audit import AuditEvent
+    from lms.errors import DomainError
+    from lms.notices.models import Notice
+    from lms.notices.service import withdraw
+
+    _, _, notice_id = _people_and_notice(app, person, "WW", "两人同时撤回", count=1)
+
+    def pull_back(reason):
+        with app.app_context():
+            try:
+                withdraw(db.session.get(Notice, notice_id), reason, person.id)
+                db.session.commit()
+                return reason
+            except DomainError as exc:
+                db.session.rollback()
+                return exc.message
+            finally:
+                db.session.remove()
+
+    results = _together([lambda: pull_back("发错了"), lambda: pull_back("重复发布")])
+    assert sorted(results, key=len) in (["发错了", "这条通知已经撤回。"], ["重复发布", "这条通知已经撤回。"]), results
+    with app.app_context():
+        assert db.session.get(Notice, notice_id).withdraw_reason in results
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "notice.withdrawn", AuditEvent.object_id == str(notice_id))) == 1
+
+
+def test_a_double_tap_on_a_notices_check_opens_one_attempt(live):
+    app, person = live
+    from lms.exams.models import Attempt
+
+    logins, clients, notice_id = _people_and_notice(app, person, "DT", "小测连点", count=1,
+                                                    check="business-handling/证件核验/练习")
+    second = app.test_client()
+    _login_all(app, [second], logins[0])
+    taps = [clients[0], second]
+    tokens = [csrf_token(c, f"/notices/{notice_id}") for c in taps]
+    codes = _together([(lambda c=c, t=t: c.post(f"/notices/{notice_id}/check", data={"csrf_token": t}).status_code)
+                       for c, t in zip(taps, tokens)])
+    assert codes == [302, 302]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Attempt).where(
+            Attempt.notice_id == notice_id, Attempt.user_id == logins[0].id)) == 1

@@ -154,6 +154,9 @@ def revoke(certificate: Certificate, reason: str, actor_id: int) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("撤销上岗证必须填写原因。")
+    from ..locks import lock_row
+
+    certificate = lock_row(Certificate, certificate.id)  # a second revocation at the same moment waits, then sees it
     if certificate.revoked_at is not None:
         raise DomainError("这张上岗证已经撤销。")
     certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = now(), actor_id, reason[:500]

@@ -19,10 +19,13 @@ def _engine(path):
     return create_engine(f"sqlite:///{path}", connect_args={"factory": GatedConnection})
 
 
-def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_path):
+def test_a_second_writer_reads_at_once_and_writes_when_the_first_commits(tmp_path):
+    """Writers queue at the gate, but only from their first change: a save holds the write lock from
+    its first change to its commit, not from its first read."""
     engine = _engine(tmp_path / "a.sqlite3")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE log (who TEXT)"))
+        conn.execute(text("INSERT INTO log VALUES ('before')"))
     events, first_in = [], threading.Event()
 
     def first():
@@ -35,6 +38,8 @@ def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_p
     def second():
         first_in.wait()
         with engine.begin() as conn:
+            seen = conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
+            events.append(f"second read {seen}")  # at once: the first's row is not committed yet
             conn.execute(text("INSERT INTO log VALUES ('second')"))
             events.append("second wrote")
 
@@ -46,9 +51,9 @@ def test_a_second_writer_waits_at_the_gate_and_goes_when_the_first_commits(tmp_p
     assert not gate.acquire(timeout=0.05)  # the first writer holds the gate, not only SQLite's lock
     for t in threads:
         t.join()
-    assert events == ["first commits", "second wrote"]
+    assert events == ["second read ['before']", "first commits", "second wrote"]
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all() == ["first", "second"]
+        assert conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all() == ["before", "first", "second"]
     engine.dispose()
 
 
@@ -76,39 +81,6 @@ def test_the_gate_is_given_back_however_the_transaction_ends(tmp_path, end):
     conn.close()
     engine.dispose()
 
-
-
-def test_a_writer_reads_beside_another_writer_and_waits_only_at_its_first_write(tmp_path):
-    """A save holds the write lock from its first change to its commit, not from its first read."""
-    path = tmp_path / "c.sqlite3"
-    engine = _engine(path)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE log (who TEXT)"))
-        conn.execute(text("INSERT INTO log VALUES ('before')"))
-    events, first_in = [], threading.Event()
-
-    def first():
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO log VALUES ('first')"))
-            first_in.set()
-            time.sleep(0.3)
-            events.append("first commits")
-
-    def second():
-        first_in.wait()
-        with engine.begin() as conn:
-            seen = conn.execute(text("SELECT who FROM log ORDER BY rowid")).scalars().all()
-            events.append(f"second read {seen}")  # at once: the first's row is not committed yet
-            conn.execute(text("INSERT INTO log VALUES ('second')"))
-            events.append("second wrote")
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert events == ["second read ['before']", "first commits", "second wrote"]
-    engine.dispose()
 
 
 def test_a_lock_takes_the_write_lock_and_a_transaction_that_only_reads_takes_none(tmp_path):

@@ -341,3 +341,44 @@ def test_a_double_tap_on_a_notices_check_opens_one_attempt(live):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attempt).where(
             Attempt.notice_id == notice_id, Attempt.user_id == logins[0].id)) == 1
+
+
+def test_revocations_at_once_revoke_the_certificate_once(live):
+    """Trainers revoke the same 上岗证 at the same moment: one revocation, with its reason, and the
+    others told it is revoked already."""
+    from datetime import timedelta
+
+    from lms.audit import AuditEvent
+    from lms.certification.models import Certificate, Certification
+    from lms.certification.service import revoke
+    from lms.clock import now
+    from lms.errors import DomainError
+
+    app, person = live
+    with app.app_context():
+        certification = db.session.scalar(select(Certification).where(Certification.active.is_(True)))
+        certificate = Certificate(code="RACEREV01", user_id=person.id, certification_id=certification.id,
+                                  issued_at=now(), expires_at=now() + timedelta(days=365), basis={})
+        db.session.add(certificate)
+        db.session.commit()
+        certificate_id = certificate.id
+
+    def take_back(reason):
+        with app.app_context():
+            try:
+                revoke(db.session.get(Certificate, certificate_id), reason, person.id)
+                db.session.commit()
+                return reason
+            except DomainError as exc:
+                db.session.rollback()
+                return exc.message
+            finally:
+                db.session.remove()
+
+    reasons = [f"撤销原因{i}" for i in range(6)]
+    results = _together([lambda r=r: take_back(r) for r in reasons])
+    assert sorted(results).count("这张上岗证已经撤销。") == 5 and len(set(results) & set(reasons)) == 1, results
+    with app.app_context():
+        assert db.session.get(Certificate, certificate_id).revoke_reason in results
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "certificate.revoked", AuditEvent.object_id == "RACEREV01")) == 1

@@ -56,6 +56,26 @@ def _together(calls):
     return results
 
 
+
+def _reasoned_at_once(app, act, reasons: list[str]) -> list[str]:
+    """Run `act(reason)` (a use case that refuses with a DomainError) once per reason, all at the same
+    moment, each in its own app context and committed: what each said, its reason or its refusal."""
+    from lms.errors import DomainError
+
+    def one(reason):
+        with app.app_context():
+            try:
+                act(reason)
+                db.session.commit()
+                return reason
+            except DomainError as exc:
+                db.session.rollback()
+                return exc.message
+            finally:
+                db.session.remove()
+
+    return _together([lambda r=r: one(r) for r in reasons])
+
 def test_simultaneous_turn_submissions_record_one_turn(live):
     app, person = live
     from lms.roleplay.models import Run, Turn
@@ -299,25 +319,12 @@ def test_two_withdrawals_at_once_withdraw_the_notice_once(live):
     the other told it is withdrawn already."""
     app, person = live
     from lms.audit import AuditEvent
-    from lms.errors import DomainError
     from lms.notices.models import Notice
     from lms.notices.service import withdraw
 
     _, _, notice_id = _people_and_notice(app, person, "WW", "两人同时撤回", count=1)
-
-    def pull_back(reason):
-        with app.app_context():
-            try:
-                withdraw(db.session.get(Notice, notice_id), reason, person.id)
-                db.session.commit()
-                return reason
-            except DomainError as exc:
-                db.session.rollback()
-                return exc.message
-            finally:
-                db.session.remove()
-
-    results = _together([lambda: pull_back("发错了"), lambda: pull_back("重复发布")])
+    results = _reasoned_at_once(app, lambda reason: withdraw(db.session.get(Notice, notice_id), reason, person.id),
+                                ["发错了", "重复发布"])
     assert sorted(results, key=len) in (["发错了", "这条通知已经撤回。"], ["重复发布", "这条通知已经撤回。"]), results
     with app.app_context():
         assert db.session.get(Notice, notice_id).withdraw_reason in results
@@ -352,7 +359,6 @@ def test_revocations_at_once_revoke_the_certificate_once(live):
     from lms.certification.models import Certificate, Certification
     from lms.certification.service import revoke
     from lms.clock import now
-    from lms.errors import DomainError
 
     app, person = live
     with app.app_context():
@@ -363,20 +369,9 @@ def test_revocations_at_once_revoke_the_certificate_once(live):
         db.session.commit()
         certificate_id = certificate.id
 
-    def take_back(reason):
-        with app.app_context():
-            try:
-                revoke(db.session.get(Certificate, certificate_id), reason, person.id)
-                db.session.commit()
-                return reason
-            except DomainError as exc:
-                db.session.rollback()
-                return exc.message
-            finally:
-                db.session.remove()
-
     reasons = [f"撤销原因{i}" for i in range(6)]
-    results = _together([lambda r=r: take_back(r) for r in reasons])
+    results = _reasoned_at_once(app, lambda reason: revoke(db.session.get(Certificate, certificate_id), reason,
+                                                           person.id), reasons)
     assert sorted(results).count("这张上岗证已经撤销。") == 5 and len(set(results) & set(reasons)) == 1, results
     with app.app_context():
         assert db.session.get(Certificate, certificate_id).revoke_reason in results

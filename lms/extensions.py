@@ -33,6 +33,15 @@ def reading_request() -> bool:
     return has_request_context() and request.method in READS
 
 
+
+def refuse_changes_on_reads() -> None:
+    """Refuse to change data while answering a request that only looks (a flush, lms/web.py, or a
+    Core write, core_rows): looking at a page never changes data, and on PostgreSQL a read runs in
+    autocommit mode, where a change would stay."""
+    if reading_request():
+        raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
+                           "make it an explicit action (a POST)")
+
 class RequestSession(FlaskSession):
     """The app's session. On PostgreSQL a request that only looks reads in autocommit mode.
 
@@ -72,9 +81,8 @@ def core_rows(statement, parameters: dict | None = None):
     a request that only looks (lms/web.py). Read a SELECT's rows before the request's next write:
     on SQLite a write first takes the write lock, which a result still being read can make fail at
     once (lms/sqlitegate.py)."""
-    if statement.is_dml and reading_request():
-        raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
-                           "make it an explicit action (a POST)")
+    if statement.is_dml:
+        refuse_changes_on_reads()
     session = db.session()
     session.flush()
     return session.connection().execute(statement, parameters or {})

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from .accounts.constants import ROLE_LABELS
 from .clock import LOCAL_TZ
 from .errors import DomainError
-from .extensions import READS, db
+from .extensions import READS, db, refuse_changes_on_reads
 from .urls import configured, is_development
 
 ERROR_TEXT = {
@@ -65,11 +65,8 @@ def _no_writes_on_reads(session: Session, flush_context, instances) -> None:
     """Refuse to write while answering a GET: looking at a page never changes data. First of the
     flush hooks, before any of them writes (the content stamp, the notice counts): on PostgreSQL a
     read runs in autocommit mode (lms/extensions.py), where what they wrote would stay."""
-    from flask import has_request_context
-
-    if has_request_context() and request.method in READS and (session.new or session.dirty or session.deleted):
-        raise RuntimeError(f"{request.method} {request.endpoint} tried to change data; "
-                           "make it an explicit action (a POST)")
+    if session.new or session.dirty or session.deleted:
+        refuse_changes_on_reads()
 
 
 def _back_url() -> str:

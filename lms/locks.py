@@ -23,6 +23,10 @@ T = TypeVar("T")
 # advisory lock: publishing, withdrawing and recounting notices and people changing scope take it
 # exclusively, a completion shared (they all move the board's counts: lms/notices/tally.py)
 NOTICE_FAN_OUT = 48_000
+# advisory lock: changes to people, stores, regions and leave take it exclusively (each checks something
+# first: a unique 工号, the last admin, a store's people, overlapping leave: lms/accounts/service.py);
+# taken before NOTICE_FAN_OUT when both are
+ORGANISATION = 48_001
 
 
 def lock_row(model: type[T], row_id: int, *criteria) -> T | None:

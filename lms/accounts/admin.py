@@ -103,7 +103,7 @@ def person_new():
         try:
             user, password = create_person(_person_data(form), current_user)
         except DomainError as exc:
-            form.emp_no.errors.append(str(exc))
+            getattr(form, getattr(exc, "field", "emp_no")).errors.append(str(exc))
         else:
             return render_template("admin/password_once.html", people=[(user, password)],
                                    title="已创建账号")
@@ -120,7 +120,7 @@ def person_edit(user_id: int):
         try:
             changed = update_person(person, _person_data(form), current_user)
         except DomainError as exc:
-            form.emp_no.errors.append(str(exc))
+            getattr(form, getattr(exc, "field", "emp_no")).errors.append(str(exc))
         else:
             flash("已保存。" if changed else "没有改动。", "success" if changed else "info")
             return redirect(url_for("admin.person_edit", user_id=person.id))

@@ -15,6 +15,7 @@ from ..catalog import note_stamp, stamp_column
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import core_rows, db
+from ..locks import ORGANISATION, advisory_lock
 from .models import Leave, Region, Store, User, password_method
 from .passwords import generate_password, password_problem, verify
 from .roster import RosterCheck
@@ -93,10 +94,32 @@ class PersonData:
     email: str = ""
 
 
+def _one_at_a_time(*rows) -> None:
+    """Changes to the organisation take turns (locks.ORGANISATION), each on `rows` as they stand now:
+    each checks something before it writes (a unique 工号 or store, the last admin, a store's people,
+    overlapping leave), and two at the same moment would each check the state before the other's write."""
+    advisory_lock(ORGANISATION)
+    for row in rows:
+        db.session.refresh(row)
+
+
+def _check_store(store_id: int | None, before: int | None = None, refusal: str = "不能调入人员") -> None:
+    """Refuse to place a person in a closed store (staying in the one they are in is no move)."""
+    if store_id is None or store_id == before:
+        return
+    store = db.session.execute(select(Store.name, Store.active).where(Store.id == store_id)).one_or_none()
+    if store is None:
+        raise FieldRefused("没有这个营业厅", "store_id")
+    if not store.active:
+        raise FieldRefused(f"营业厅「{store.name}」已关闭，{refusal}", "store_id")
+
+
 def create_person(data: PersonData, actor: User, password: str | None = None) -> tuple[User, str]:
     """Create a person; return them and their initial password (shown once)."""
+    _one_at_a_time()
     if find_by_emp_no(data.emp_no) is not None:
         raise DomainError(f"工号「{data.emp_no}」已存在")
+    _check_store(data.store_id)
     generated = password is None
     password = password or generate_password(data.emp_no)
     user = User(emp_no=data.emp_no.strip(), active=True)
@@ -112,6 +135,7 @@ def create_person(data: PersonData, actor: User, password: str | None = None) ->
 
 def update_person(user: User, data: PersonData, actor: User) -> list[str]:
     """Change a person's fields; return the names of the fields that changed."""
+    _one_at_a_time(user)
     other = find_by_emp_no(data.emp_no)
     if other is not None and other.id != user.id:
         raise DomainError(f"工号「{data.emp_no}」已被{other.name}使用")
@@ -120,6 +144,7 @@ def update_person(user: User, data: PersonData, actor: User) -> list[str]:
             raise DomainError("不能取消自己的管理员角色")
         if _last_admin(user):
             raise DomainError("这是最后一个在用的管理员账号，不能改成其他角色")
+    _check_store(data.store_id, user.store_id)
     before = _snapshot(user)
     user.emp_no = data.emp_no.strip()
     _apply(user, data)
@@ -161,10 +186,13 @@ def set_active(user: User, active: bool, actor: User) -> None:
     """Deactivate or reactivate a person; their history is kept either way."""
     if user.id == actor.id and not active:
         raise DomainError("不能停用自己的账号")
+    _one_at_a_time(user)
     if user.active == active:
         return
     if not active and user.role == "admin" and _last_admin(user):
         raise DomainError("这是最后一个在用的管理员账号，不能停用")
+    if active:
+        _check_store(user.store_id, refusal="请先把此人调到在用的营业厅，再启用")
     user.active = active
     user.deactivated_at = None if active else now()
     if not active:
@@ -185,12 +213,16 @@ def reset_password(user: User, actor: User) -> str:
     return password
 
 
-class PasswordRefused(DomainError):
-    """A password change refused, with the form field it is about (`current` or `new`)."""
+class FieldRefused(DomainError):
+    """A change refused, with the form field it is about (where the form shows the message)."""
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class PasswordRefused(FieldRefused):
+    """A password change refused (field `current` or `new`)."""
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
@@ -217,9 +249,11 @@ def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> L
     """Record a leave period; overlapping periods are refused."""
     if end < start:
         raise DomainError("结束日期不能早于开始日期")
-    for other in user.leaves:
-        if other.start_date <= end and start <= other.end_date:
-            raise DomainError(f"与已有假期{other.start_date}～{other.end_date}重叠")
+    _one_at_a_time(user)
+    other = db.session.scalar(select(Leave).where(Leave.user_id == user.id, Leave.start_date <= end,
+                                                  Leave.end_date >= start).order_by(Leave.start_date).limit(1))
+    if other is not None:
+        raise DomainError(f"与已有假期{other.start_date}～{other.end_date}重叠")
     leave = Leave(user=user, start_date=start, end_date=end, reason=reason.strip())
     db.session.add(leave)
     db.session.flush()
@@ -245,6 +279,7 @@ def save_store(store: Store | None, code: str, name: str, region_id: int, addres
                webhook_url: str = "") -> Store:
     """Create a store (store=None) or change one; codes and names stay unique."""
     code, name = code.strip().upper(), name.strip()
+    _one_at_a_time()
     clash = db.session.scalar(select(Store).where((func.upper(Store.code) == code) | (Store.name == name)))
     if clash is not None and (store is None or clash.id != store.id):
         raise DomainError(f"营业厅编码或名称已被「{clash.name}」使用")
@@ -265,6 +300,7 @@ def save_store(store: Store | None, code: str, name: str, region_id: int, addres
 
 def set_store_active(store: Store, active: bool, actor: User) -> None:
     """Close or reopen a store; a store with active people cannot be closed."""
+    _one_at_a_time(store)
     if not active:
         staff = db.session.scalar(select(func.count()).select_from(User).where(
             User.store_id == store.id, User.active.is_(True)))
@@ -279,6 +315,7 @@ def set_store_active(store: Store, active: bool, actor: User) -> None:
 def save_region(code: str, name: str, actor: User) -> Region:
     """Create a region (地市公司)."""
     code, name = code.strip().upper(), name.strip()
+    _one_at_a_time()
     if db.session.scalar(select(Region).where(func.upper(Region.code) == code)) is not None:
         raise DomainError(f"地市编码「{code}」已存在")
     region = Region(code=code, name=name)
@@ -345,6 +382,7 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
     """Write a fully valid roster; return the plan and the new people with their passwords."""
     if not check.ok:
         raise DomainError("名单有错误，未写入任何数据")
+    _one_at_a_time()
     plan = plan_roster(check)
     stores = {s.code: s for s in db.session.scalars(select(Store))}
     created: list[tuple[User, str]] = []

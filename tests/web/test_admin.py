@@ -243,3 +243,32 @@ def test_admin_recovery_commands(app):
     result = runner.invoke(args=["lms", "admin", "reset-password", "ROOT2"])
     assert result.exit_code == 0 and "新密码" in result.output
     assert runner.invoke(args=["lms", "admin", "reset-password", "nobody"]).exit_code == 1
+
+
+def test_nobody_is_moved_into_or_reactivated_in_a_closed_store(app, client, world):
+    """The edit form lists closed stores too (a person may still belong to one); choosing one for someone
+    who is elsewhere is refused at the store field, with the form kept, and nobody is reactivated in one."""
+    staff = world["staff_b"]
+    login(client, world["admin"])
+    with app.app_context():
+        from lms.accounts.models import Region
+
+        closed = Store(code="S950", name="已关的厅", region_id=db.session.scalars(select(Region)).first().id,
+                       active=False)
+        db.session.add(closed)
+        db.session.commit()
+        closed_id, before = closed.id, db.session.get(User, staff.id).store_id
+    page_url = f"/admin/people/{staff.id}"
+    page = post(client, page_url, {"emp_no": staff.emp_no, "name": "改了名", "role": "staff", "position": "前台销售",
+                                   "store_id": str(closed_id), "hire_date": "2025-01-01"},
+                page=page_url).get_data(as_text=True)
+    assert "营业厅「已关的厅」已关闭，不能调入人员" in page and 'value="改了名"' in page
+    with app.app_context():
+        assert db.session.get(User, staff.id).store_id == before and db.session.get(User, staff.id).name == staff.name
+        user = db.session.get(User, staff.id)  # someone who left while their store was still open
+        user.active, user.store_id = False, closed_id
+        db.session.commit()
+    page = post(client, f"{page_url}/active", {"active": "1"}, page=page_url, follow_redirects=True
+                ).get_data(as_text=True)
+    assert "营业厅「已关的厅」已关闭，请先把此人调到在用的营业厅，再启用" in page
+    assert _count(app, User, User.id == staff.id, User.active.is_(True)) == 0

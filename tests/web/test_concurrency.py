@@ -377,3 +377,129 @@ def test_revocations_at_once_revoke_the_certificate_once(live):
         assert db.session.get(Certificate, certificate_id).revoke_reason in results
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "certificate.revoked", AuditEvent.object_id == "RACEREV01")) == 1
+
+
+# Changes to the organisation (people, stores, regions, leave) check something and then write. Two of
+# them at the same moment each see the state before the other's write, unless they take turns.
+
+def _staff(app, emp_no: str, name: str, role: str = "staff", store_id: int | None = None) -> int:
+    """A person added directly to the live database (committed); their id."""
+    from lms.accounts.models import User
+
+    with app.app_context():
+        user = User(emp_no=emp_no, name=name, role=role, position="综合受理" if role == "staff" else None,
+                    store_id=store_id)
+        user.set_password("Race-pass-123")
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def _data(app, user_id: int, **changes):
+    """The person's editable fields as they stand, with `changes`."""
+    from dataclasses import replace
+
+    from lms.accounts.models import User
+    from lms.accounts.service import PersonData
+
+    with app.app_context():
+        u = db.session.get(User, user_id)
+        return replace(PersonData(u.emp_no, u.name, u.role, u.position, u.store_id, u.hire_date, u.email), **changes)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(live):
+    """The last-admin rule holds when two admins each take the other's admin role at the same moment."""
+    from sqlalchemy import update
+
+    from lms.accounts.models import User
+    from lms.accounts.service import update_person
+
+    app, _ = live
+    with app.app_context():
+        db.session.execute(update(User).where(User.role == "admin").values(active=False))
+        db.session.commit()
+    first, second = _staff(app, "RACEADM1", "管理甲", "admin"), _staff(app, "RACEADM2", "管理乙", "admin")
+    plan = {"甲": (first, second), "乙": (second, first)}  # who demotes whom
+
+    def demote(name):
+        target, actor = plan[name]
+        update_person(db.session.get(User, target), _data(app, target, role="trainer"), db.session.get(User, actor))
+
+    results = _reasoned_at_once(app, demote, ["甲", "乙"])
+    assert sorted(results) in (["甲", "这是最后一个在用的管理员账号，不能改成其他角色"],
+                               ["乙", "这是最后一个在用的管理员账号，不能改成其他角色"]), results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User).where(
+            User.role == "admin", User.active.is_(True))) == 1
+
+
+def test_the_same_new_emp_no_twice_at_once_makes_one_person(live):
+    """Two admins create the same 工号 at the same moment: one person, and the other told it exists."""
+    from lms.accounts.models import User
+    from lms.accounts.service import PersonData, create_person
+
+    app, person = live
+    results = _reasoned_at_once(app, lambda name: create_person(
+        PersonData("RACEDUP", name, "staff", "综合受理", person.store_id, None), db.session.get(User, person.id)),
+        ["重复甲", "重复乙"])
+    assert sorted(results, key=len)[1] == "工号「RACEDUP」已存在" and set(results) & {"重复甲", "重复乙"}, results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User).where(User.emp_no == "RACEDUP")) == 1
+
+
+def test_the_same_new_store_twice_at_once_makes_one_store(live):
+    from lms.accounts.models import Store, User
+    from lms.accounts.service import save_store
+
+    app, person = live
+    with app.app_context():
+        region_id = db.session.get(Store, person.store_id).region_id
+    results = _reasoned_at_once(app, lambda address: save_store(
+        None, "RACES1", "并发新厅", region_id, address, db.session.get(User, person.id)), ["一号", "二号"])
+    assert sorted(results, key=len)[1].startswith("营业厅编码或名称已被") and set(results) & {"一号", "二号"}, results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Store).where(Store.code == "RACES1")) == 1
+
+
+def test_overlapping_leaves_entered_at_once_record_one(live):
+    """Two people enter overlapping leave for the same person at the same moment: one leave."""
+    from datetime import date
+
+    from lms.accounts.models import Leave, User
+    from lms.accounts.service import add_leave
+
+    app, person = live
+    someone = _staff(app, "RACELV", "请假", store_id=person.store_id)
+    spans = {"年假": (date(2027, 3, 1), date(2027, 3, 5)), "事假": (date(2027, 3, 4), date(2027, 3, 8))}
+    results = _reasoned_at_once(app, lambda reason: add_leave(db.session.get(User, someone), *spans[reason], reason,
+                                                              db.session.get(User, person.id)), list(spans))
+    assert len(set(results) & set(spans)) == 1 and any("重叠" in r for r in results), results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Leave).where(Leave.user_id == someone)) == 1
+
+
+def test_a_store_closed_while_someone_moves_in_keeps_nobody_in_a_closed_store(live):
+    from lms.accounts.models import Store, User
+    from lms.accounts.service import save_store, set_store_active, update_person
+
+    app, person = live
+    with app.app_context():
+        actor = db.session.get(User, person.id)
+        store = save_store(None, "RACES2", "将关闭的厅", db.session.get(Store, person.store_id).region_id, "", actor)
+        db.session.commit()
+        store_id = store.id
+    mover = _staff(app, "RACEMV", "调动", store_id=person.store_id)
+
+    def act(what):
+        actor = db.session.get(User, person.id)
+        if what == "关闭":
+            set_store_active(db.session.get(Store, store_id), False, actor)
+        else:
+            update_person(db.session.get(User, mover), _data(app, mover, store_id=store_id), actor)
+
+    results = _reasoned_at_once(app, act, ["关闭", "调入"])
+    with app.app_context():
+        closed = not db.session.get(Store, store_id).active
+        moved = db.session.get(User, mover).store_id == store_id
+    assert closed != moved, results  # one of the two happened, the other was refused
+    assert results.count("关闭") + results.count("调入") == 1, results

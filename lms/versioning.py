@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .clock import now
 from .dbtypes import UTCDateTime
+from .locks import lock_row
 
 ORIGINS = ("file", "browser")
 
@@ -154,8 +155,12 @@ def sync_items(report: SyncReport, rows: Mapping[str, Row], items: Iterable[File
 def record_edit(row: VersionedContent, new_hash: str, add_version: Callable[[int], None]) -> bool:
     """Make a browser edit (or import) the row's new version; return False when the text is unchanged.
 
-    `add_version(version)` adds the version record; the row is marked dirty until `lms export`.
+    `add_version(version)` adds the version record; the row is marked dirty until `lms export`. A
+    saved row is locked and read again first: of two edits at the same moment, the second then
+    numbers its version after the first's.
     """
+    if row.id is not None:
+        lock_row(type(row), row.id)
     if new_hash == row.source_hash and row.active:
         return False
     if new_hash != row.source_hash:

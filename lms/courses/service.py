@@ -17,6 +17,7 @@ from ..catalog import CourseInfo, ModuleInfo, catalog, contribute
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import core_rows, db
+from ..locks import lock_row
 from ..sanitize import markdown_problem, render_markdown
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .loader import Content, module_file_text
@@ -222,6 +223,10 @@ def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]
     )
     if progress is not None and progress.version == module.version:
         return progress, False
+    if progress is not None:  # a newer version: of two taps at the same moment, the second finds it recorded
+        progress = lock_row(ModuleProgress, progress.id)
+        if progress.version == module.version:
+            return progress, False
     at = now()
     if progress is None:
         progress = ModuleProgress(user_id=user_id, module_id=module.id, version=module.version, completed_at=at)

@@ -503,3 +503,46 @@ def test_a_store_closed_while_someone_moves_in_keeps_nobody_in_a_closed_store(li
         moved = db.session.get(User, mover).store_id == store_id
     assert closed != moved, results  # one of the two happened, the other was refused
     assert results.count("关闭") + results.count("调入") == 1, results
+
+
+def test_two_edits_of_a_module_at_once_make_two_versions(live):
+    """Two trainers save the same module at the same moment: both texts are kept, as consecutive versions."""
+    from lms.courses.models import Module, ModuleVersion
+    from lms.courses.service import edit_module
+
+    app, person = live
+    with app.app_context():
+        module = db.session.scalar(select(Module).where(Module.active.is_(True)).order_by(Module.id).limit(1))
+        module_id, title, before = module.id, module.title, module.version
+    bodies = ["甲改的正文。", "乙改的正文。"]
+    results = _reasoned_at_once(app, lambda body: edit_module(db.session.get(Module, module_id), title, body,
+                                                              person.id), bodies)
+    assert sorted(results) == sorted(bodies), results
+    with app.app_context():
+        module = db.session.get(Module, module_id)
+        assert module.version == before + 2 and module.body_md in bodies
+        kept = db.session.scalars(select(ModuleVersion.body_md).where(
+            ModuleVersion.module_id == module_id, ModuleVersion.version > before)).all()
+        assert sorted(kept) == sorted(bodies)
+
+
+def test_studying_a_new_version_twice_at_once_records_it_once(live):
+    from lms.audit import AuditEvent
+    from lms.courses.models import Module, ModuleProgress
+    from lms.courses.service import complete_module
+    from lms.clock import now
+
+    app, person = live
+    someone = _staff(app, "RACEMOD", "重学", store_id=person.store_id)
+    with app.app_context():
+        module = db.session.scalar(select(Module).where(Module.active.is_(True)).order_by(Module.id.desc()).limit(1))
+        module_id = module.id
+        db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=module.version - 1,
+                                      completed_at=now()))
+        db.session.commit()
+    results = _reasoned_at_once(app, lambda tap: complete_module(someone, db.session.get(Module, module_id)),
+                                ["一", "二"])
+    assert sorted(results) == ["一", "二"], results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "module.completed", AuditEvent.actor_id == someone)) == 1

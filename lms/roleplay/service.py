@@ -133,11 +133,18 @@ def current_phrasebook_version() -> PhrasebookVersion | None:
 
 
 def start_timer(run: Run, node: engine.Node) -> bool:
-    """Start a timed node's clock when the learner first sees it (not when the turn before ended)."""
+    """Start a timed node's clock when the learner first sees it (not when the turn before ended).
+
+    Only while the run still stands where it was read: a press that arrives after the reply was taken
+    (another tab, a resend) would otherwise restart the clock of the node after it."""
     if not node.timed or run.timer_started or run.status != "active":
         return False
-    run.node_shown_at, run.timer_turn = now(), run.turn_count + 1
-    db.session.flush()
+    at = now()
+    if core_rows(_START_TIMER, {"run_id": run.id, "turn": run.turn_count, "at": at}).rowcount != 1:
+        db.session.refresh(run)
+        return False
+    set_committed_value(run, "node_shown_at", at)
+    set_committed_value(run, "timer_turn", run.turn_count + 1)
     return True
 
 
@@ -197,6 +204,10 @@ _CLAIM = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count
                             _RUN.c.status == "active")  # not replaced by a new run since it was read
           .values(turn_count=bindparam("seq"), node=bindparam("next_node"),
                   variables=bindparam("new_variables", type_=_RUN.c.variables.type), node_shown_at=bindparam("at")))
+# Start the clock of the node shown after turn `turn`, if the run is still there (start_timer)
+_START_TIMER = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count == bindparam("turn"),
+                                  _RUN.c.status == "active")
+                .values(node_shown_at=bindparam("at"), timer_turn=_RUN.c.turn_count + 1))
 _INSERT_TURN = insert(_TURN)
 _SCORED_TURNS = (select(_TURN.c.points, _TURN.c.max_points, _TURN.c.fraction, _TURN.c.critical, _TURN.c.stage)
                  .where(_TURN.c.run_id == bindparam("run_id")).order_by(_TURN.c.seq))

@@ -546,3 +546,30 @@ def test_studying_a_new_version_twice_at_once_records_it_once(live):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "module.completed", AuditEvent.actor_id == someone)) == 1
+
+
+def test_a_clock_start_that_arrives_after_the_reply_changes_nothing(live):
+    """「开始（电话响起）」 pressed in one tab while the reply was sent from another: the press, read before
+    the reply and arriving after it, neither restarts the next node's clock nor moves its shown time."""
+    from sqlalchemy import update
+
+    from lms.roleplay.models import Run, Scenario
+    from lms.roleplay.service import run_scenario, start_run, start_timer
+
+    app, person = live
+    with app.test_request_context(method="POST"):
+        run = start_run(person.id, db.session.scalar(select(Scenario).where(Scenario.slug == "phone-call")), "text")
+        db.session.commit()
+        run_id = run.id
+    with app.test_request_context(method="POST"):
+        run = db.session.get(Run, run_id)  # the press's request has read the run
+        node = run_scenario(run).nodes[run.node]
+        assert node.timed
+        with db.engine.begin() as other:  # meanwhile the reply's request took turn 1 and moved on
+            other.execute(update(Run).where(Run.id == run_id).values(turn_count=1, node="listen"))
+            shown = other.scalar(select(Run.node_shown_at).where(Run.id == run_id))
+        assert start_timer(run, node) is False
+        db.session.commit()
+    with app.app_context():
+        run = db.session.get(Run, run_id)
+        assert (run.turn_count, run.node, run.timer_turn, run.node_shown_at) == (1, "listen", None, shown)

@@ -169,10 +169,10 @@ def _sqlite_begin(conn) -> None:
     turn); a check-then-write that does neither races on SQLite now as it does on PostgreSQL.
     """
     if conn.dialect.name == "sqlite":
-        if reading_request():
-            conn.exec_driver_sql("BEGIN")
-            return
         dbapi = conn.connection.dbapi_connection
+        if reading_request():
+            dbapi.execute("BEGIN")  # on the driver: the same statement, without SQLAlchemy's execution around it
+            return
         if isinstance(dbapi, GatedConnection):  # queue behind this installation's other writers then
             dbapi.defer(conn.engine.url.database)
         else:

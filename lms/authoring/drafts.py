@@ -18,6 +18,7 @@ from .. import audit, yamlx
 from ..clock import now
 from ..digest import text_hash
 from ..errors import DomainError
+from ..catalog import changing_content
 from ..extensions import db
 from ..roleplay.models import Scenario, ScenarioDraft, ScenarioVersion
 from ..roleplay.scenario import ID_RE
@@ -105,6 +106,7 @@ def create_from_template(slug: str, title: str, key: str, actor_id: int) -> Scen
     slug, title = (slug or "").strip(), (title or "").strip()
     if not ID_RE.match(slug) or len(slug) > 64:
         raise DomainError("编号只能用小写英文字母、数字和「-」，以字母或数字开头，最多64个字符，例如「refund-complaint」。")
+    changing_content()
     if slug == "new" or db.session.scalar(select(Scenario.id).where(Scenario.slug == slug)) is not None:
         raise DomainError(f"编号「{slug}」已被别的情景使用，请换一个。")
     if not title:

@@ -20,6 +20,7 @@ from .. import audit
 from ..courses.models import Course
 from ..digest import text_hash
 from ..errors import DomainError
+from ..catalog import changing_content
 from ..extensions import db
 from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
 from .definitions import ExamSpec
@@ -104,6 +105,7 @@ def edit_question(question: Question, spec: QuestionSpec, actor_id: int) -> bool
 
 def create_question(course: Course, spec: QuestionSpec, actor_id: int) -> Question:
     """Add a question written in the browser's form to a course's bank (its first version)."""
+    changing_content()
     if db.session.scalar(select(Question.id).where(Question.course_id == course.id, Question.name == spec.name)):
         raise DomainError(f"本课程的题库已有名为「{spec.name}」的题目，请换一个名称")
     question = Question(course_id=course.id, name=spec.name, version=0, source_hash="", origin="browser")
@@ -139,6 +141,7 @@ def import_questions(course: Course, specs: list[QuestionSpec], actor_id: int | 
     added twice.
     """
     report = ImportReport()
+    changing_content()  # the names taken are read after any import or addition running at the same moment
     rows = db.session.scalars(select(Question).where(Question.course_id == course.id)
                               .options(selectinload(Question.versions))).all()  # their current texts, in one query
     taken = {q.name: q for q in rows}

@@ -11,6 +11,7 @@ from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
 from ..errors import DomainError
+from ..catalog import changing_content
 from ..extensions import db
 from ..yamlx import YamlError, load
 from . import bp
@@ -291,6 +292,8 @@ def _save_exam_text(exam: Exam | None, slug: str, text: str,
     if by_form and exam is not None and exam.active and spec == exam_spec(exam):
         flash("内容没有变化。", "info")
         return exam, []
+    if exam is None:
+        changing_content()
     if exam is None and db.session.scalar(select(Exam).where(Exam.slug == slug)) is not None:
         return None, [(None, f"考试编号「{slug}」已存在")]
     if problems := pool_problems(spec):

@@ -573,3 +573,52 @@ def test_a_clock_start_that_arrives_after_the_reply_changes_nothing(live):
     with app.app_context():
         run = db.session.get(Run, run_id)
         assert (run.turn_count, run.node, run.timer_turn, run.node_shown_at) == (1, "listen", None, shown)
+
+
+def test_a_double_tap_on_creating_content_creates_it_once(live):
+    """A trainer's double tap on 「创建」 (a new scenario, a new question): one row, and the second tap
+    told the slug or name is taken — not an error page from the unique constraint."""
+    from lms.courses.models import Course
+    from lms.exams.bank import create_question
+    from lms.exams.models import Question
+    from lms.exams.questions import QuestionSpec
+    from lms.authoring.drafts import create_from_template
+    from lms.roleplay.models import Scenario
+
+    app, person = live
+    results = _reasoned_at_once(app, lambda title: create_from_template("race-new", title, "counter", person.id),
+                                ["连点甲", "连点乙"])
+    assert len(set(results) & {"连点甲", "连点乙"}) == 1 and "编号「race-new」已被别的情景使用，请换一个。" in results, results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Scenario).where(Scenario.slug == "race-new")) == 1
+        course_id = db.session.scalar(select(Course.id).order_by(Course.id).limit(1))
+    spec = QuestionSpec("truefalse", "连点的题", "可以对客户说「你好」代替「您好」。", truth=False)
+    results = _reasoned_at_once(app, lambda tap: create_question(db.session.get(Course, course_id), spec, person.id),
+                                ["一", "二"])
+    assert len(set(results) & {"一", "二"}) == 1 and any("已有名为「连点的题」" in r for r in results if r), results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Question).where(
+            Question.course_id == course_id, Question.name == "连点的题")) == 1
+
+
+def test_a_double_tap_on_saving_a_new_exam_saves_it_once(live):
+    """The same new exam sent twice at once (two taps on 「保存」): one exam, and the second page says the
+    编号 is taken, with the text kept — no error page."""
+    from lms.exams.models import Exam
+
+    app, _ = live
+    trainer_id = _staff(app, "RACETR", "培训", role="trainer")
+    trainer = Person(trainer_id, "RACETR", "培训", "trainer", None, None, "Race-pass-123")
+    with app.app_context():
+        text = db.session.scalar(select(Exam.yaml_text).where(Exam.active.is_(True)).order_by(Exam.id).limit(1))
+    taps = [app.test_client(), app.test_client()]
+    _login_all(app, taps, trainer)
+    tokens = [csrf_token(c, "/exams/manage/new/yaml") for c in taps]
+    responses = _together([(lambda c=c, t=t: c.post("/exams/manage/new/yaml", data={
+        "csrf_token": t, "slug": "race-exam", "yaml_text": text})) for c, t in zip(taps, tokens)])
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 302], codes
+    refused = next(r for r in responses if r.status_code == 200).get_data(as_text=True)
+    assert "考试编号「race-exam」已存在" in refused
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Exam).where(Exam.slug == "race-exam")) == 1

@@ -34,19 +34,9 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .extensions import db, reading_request
-from .locks import lock_row
-from .versioning import CatalogContent
+from .versioning import CatalogContent, ContentStamp
 
 T = TypeVar("T")
-
-
-class ContentStamp(db.Model):
-    """One row whose value goes up with every change of content."""
-
-    __tablename__ = "content_stamp"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[int] = mapped_column(default=1)
 
 
 @dataclass(frozen=True)
@@ -248,14 +238,6 @@ def _bump_on_content_change(session: Session, flush_context, instances) -> None:
     if has_request_context():
         g.pop("lms_catalog", None)
         g.pop("lms_content_stamp", None)  # read before this change: never to be matched again
-
-
-def changing_content() -> None:
-    """Lock the stamp row now, at the start of a change to content that checks something first (a
-    new scenario's or exam's slug, a question's name): of two such changes at the same moment, the
-    second then checks after the first has committed, instead of failing on the unique constraint.
-    Its flush would lock the row anyway (above), but only after the check."""
-    lock_row(ContentStamp, 1)
 
 
 @event.listens_for(Session, "after_transaction_end")

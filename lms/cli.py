@@ -432,7 +432,12 @@ def admin_reset_command(emp_no: str) -> None:
         sys.exit(1)
     actor = _system_actor()
     password = reset_password(user, actor)
-    set_active(user, True, actor)
+    try:
+        set_active(user, True, actor)
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(f"没有重置：{exc.message}", err=True)
+        sys.exit(1)
     db.session.commit()
     click.echo(f"{user.name}（{user.emp_no}）的新密码：{password}（首次登录须修改）")
 

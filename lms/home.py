@@ -27,6 +27,7 @@ from .clock import LOCAL_TZ, now
 from .courses.service import course_progress, next_module, study_of
 from .errors import DomainError
 from .extensions import core_rows, db
+from .locks import lock_row
 from .notices.models import Message
 from .notices.service import MESSAGE_COUNTS, overdue_among, pending_for
 from .reports.matrix import STATUS_ORDER, build as build_matrix
@@ -242,6 +243,7 @@ def remind(user_id: int):
     """Send a person of the manager's store an in-app reminder of what they must do (once a day)."""
     scope = Scope.of(current_user)
     person = scope.person(user_id)
+    lock_row(User, person.id)  # a double tap sends one reminder: the second sees the first's
     if person.id in reminded_today([person.id]):
         raise DomainError(f"今天已经提醒过{person.name}了，明天可以再提醒。", url_for("home.index"))
     row = next(iter(attention_rows([person])), None)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .clock import now
 from .dbtypes import UTCDateTime
+from .extensions import db
 from .locks import lock_row
 
 ORIGINS = ("file", "browser")
@@ -39,6 +40,24 @@ ORIGINS = ("file", "browser")
 
 class CatalogContent:
     """Marker of content rows: a change to one moves the content stamp (lms/catalog.py)."""
+
+
+class ContentStamp(db.Model):
+    """One row whose value goes up with every change of content (lms/catalog.py moves it)."""
+
+    __tablename__ = "content_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=1)
+
+
+def changing_content() -> None:
+    """Lock the stamp row now, at the start of a change to content: the stamp row is always locked
+    before any content row (lms/catalog.py), so two changes queue instead of deadlocking on
+    PostgreSQL, and one that checks something first (a new scenario's or exam's slug, a question's
+    name) checks after any other change at the same moment has committed, instead of failing on
+    the unique constraint. The flush would lock it anyway, but only after the checks."""
+    lock_row(ContentStamp, 1)
 
 
 class VersionedContent(CatalogContent):
@@ -156,11 +175,13 @@ def record_edit(row: VersionedContent, new_hash: str, add_version: Callable[[int
     """Make a browser edit (or import) the row's new version; return False when the text is unchanged.
 
     `add_version(version)` adds the version record; the row is marked dirty until `lms export`. A
-    saved row is locked and read again first: of two edits at the same moment, the second then
-    numbers its version after the first's.
+    saved row is locked (after the stamp) and read again first: of two edits at the same moment,
+    the second then numbers its version after the first's.
     """
-    if row.id is not None:
-        lock_row(type(row), row.id)
+    with db.session.no_autoflush:  # a new row may still lack fields its caller sets after this
+        changing_content()
+        if row.id is not None:
+            lock_row(type(row), row.id)
     if new_hash == row.source_hash and row.active:
         return False
     if new_hash != row.source_hash:

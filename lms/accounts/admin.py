@@ -7,7 +7,6 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +19,7 @@ from .forms import ConfirmForm, choices, LeaveForm, PersonForm, RegionForm, Rost
 from .models import Leave, Region, Store, User
 from .roster import RosterFileError, check_roster, read_table, store_lookup
 from .service import (
-    PersonData, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
+    PersonData, RosterImported, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
     roster_already_imported, save_region, save_store, set_active, set_store_active, update_person,
 )
 
@@ -317,9 +316,9 @@ def roster_confirm():
                                filename="", stores=_store_names())
     try:
         plan, created = apply_roster(check, current_user, nonce)
-    except IntegrityError:  # a second click ran at the same moment and won
+    except RosterImported as exc:  # a second click, which waited for the first
         db.session.rollback()
-        flash("这份名单已经导入过了。", "info")
+        flash(exc.message, "info")
         return redirect(url_for("admin.people"))
     flash(f"导入完成：新增{len(plan.new)}人，更新{len(plan.changed)}人，未变{len(plan.unchanged)}人。", "success")
     if created:

@@ -99,8 +99,9 @@ def _one_at_a_time(*rows) -> None:
     each checks something before it writes (a unique 工号 or store, the last admin, a store's people,
     overlapping leave), and two at the same moment would each check the state before the other's write."""
     advisory_lock(ORGANISATION)
-    for row in rows:
-        db.session.refresh(row)
+    for row in rows:  # read again (changes of this transaction not yet written are written first)
+        model = type(row)
+        db.session.scalar(select(model).where(model.id == row.id).execution_options(populate_existing=True))
 
 
 def _check_store(store_id: int | None, before: int | None = None, refusal: str = "不能调入人员") -> None:
@@ -119,7 +120,7 @@ def create_person(data: PersonData, actor: User, password: str | None = None) ->
     _one_at_a_time()
     if find_by_emp_no(data.emp_no) is not None:
         raise DomainError(f"工号「{data.emp_no}」已存在")
-    _check_store(data.store_id)
+    _check_store(data.store_id, refusal="请选择在用的营业厅")
     generated = password is None
     password = password or generate_password(data.emp_no)
     user = User(emp_no=data.emp_no.strip(), active=True)
@@ -265,7 +266,11 @@ def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> L
 
 
 def remove_leave(leave: Leave, actor: User) -> None:
-    """Delete a leave period entered by mistake (audited)."""
+    """Delete a leave period entered by mistake (audited); one already deleted (a second click) stays so."""
+    _one_at_a_time()
+    if db.session.scalar(select(Leave.id).where(Leave.id == leave.id)) is None:
+        db.session.expunge(leave)
+        return
     audit.record("leave.removed", actor_id=actor.id, subject_id=leave.user_id, object_type="leave",
                  object_id=leave.id, start=leave.start_date.isoformat(), end=leave.end_date.isoformat())
     user = leave.user
@@ -378,13 +383,29 @@ def roster_already_imported(nonce: str) -> bool:
         audit.AuditEvent.verb == "roster.imported", audit.AuditEvent.object_id == nonce)) is not None
 
 
+class RosterImported(DomainError):
+    """The roster of this preview was imported already (a second click, or back and submit again)."""
+
+    def __init__(self) -> None:
+        super().__init__("这份名单已经导入过了（可能是重复点击或后退后重新提交）。")
+
+
 def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[RosterPlan, list[tuple[User, str]]]:
-    """Write a fully valid roster; return the plan and the new people with their passwords."""
+    """Write a fully valid roster; return the plan and the new people with their passwords.
+
+    The check was made before the organisation's lock: what may have changed since (the same
+    preview imported by a second click, a store closed) is asked again after it."""
     if not check.ok:
         raise DomainError("名单有错误，未写入任何数据")
     _one_at_a_time()
+    if nonce and roster_already_imported(nonce):
+        raise RosterImported()
     plan = plan_roster(check)
     stores = {s.code: s for s in db.session.scalars(select(Store))}
+    for row, *_ in (*plan.new, *plan.changed):
+        store = stores.get(row.store_key)
+        if store is not None and not store.active:
+            raise DomainError(f"名单中的营业厅「{store.name}」刚刚已关闭，未写入任何数据。")
     created: list[tuple[User, str]] = []
     for row, _ in plan.new:  # the plan checked that none of these exists: add them all, flush once
         password = generate_password(row.emp_no)
@@ -400,7 +421,8 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
     _reconcile(*(user for user, _ in created))
     for row, user, _ in plan.changed:
         update_person(user, _row_data(row, stores, user), actor)
-        set_active(user, True, actor)
+        if not user.active:
+            set_active(user, True, actor)
     audit.record("roster.imported", actor_id=actor.id, subject_id=None, object_type="roster", object_id=nonce,
                  new=len(plan.new), changed=len(plan.changed), unchanged=len(plan.unchanged))
     return plan, created

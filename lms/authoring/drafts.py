@@ -18,8 +18,9 @@ from .. import audit, yamlx
 from ..clock import now
 from ..digest import text_hash
 from ..errors import DomainError
-from ..catalog import changing_content
 from ..extensions import db
+from ..locks import lock_row
+from ..versioning import changing_content
 from ..roleplay.models import Scenario, ScenarioDraft, ScenarioVersion
 from ..roleplay.scenario import ID_RE
 from ..roleplay.service import current_version, save_scenario_text
@@ -39,6 +40,15 @@ def template_text(key: str) -> str:
     return (TEMPLATE_DIR / f"{key}.yaml").read_text(encoding="utf-8")
 
 
+def editing(row: Scenario) -> None:
+    """Changes to a scenario's draft take turns, each on the draft as the one before left it (the
+    stamp first, then the scenario, as every change to content: lms/versioning.py). Two saves at the
+    same moment, of different nodes, then keep both; a double tap on the first save or on 试玩 makes
+    one draft or test copy, not a 500 from the unique constraint."""
+    changing_content()
+    lock_row(Scenario, row.id)
+
+
 def draft_of(row: Scenario) -> ScenarioDraft | None:
     return db.session.scalar(select(ScenarioDraft).where(ScenarioDraft.scenario_id == row.id))
 
@@ -55,6 +65,7 @@ def working_text(row: Scenario) -> str:
 def save_draft(row: Scenario, text: str, actor_id: int) -> ScenarioDraft:
     """Keep the editor's text as the scenario's draft (problems and all; it must be YAML people may write)."""
     yamlx.load(text)  # no aliases, depth, size: the draft is what will be published
+    editing(row)
     draft = draft_of(row)
     if draft is None:
         version = current_version(row)
@@ -66,6 +77,7 @@ def save_draft(row: Scenario, text: str, actor_id: int) -> ScenarioDraft:
 
 
 def discard_draft(row: Scenario) -> None:
+    editing(row)
     draft = draft_of(row)
     if draft is not None:
         db.session.delete(draft)
@@ -74,6 +86,7 @@ def discard_draft(row: Scenario) -> None:
 
 def publish(row: Scenario, actor_id: int) -> tuple[list[str], bool]:
     """Make the draft the scenario's next version if it is valid: (problems, whether a version was made)."""
+    editing(row)
     draft = draft_of(row)
     if draft is None:
         return [], False
@@ -88,6 +101,7 @@ def publish(row: Scenario, actor_id: int) -> tuple[list[str], bool]:
 
 def test_copy(row: Scenario, text: str, actor_id: int) -> ScenarioVersion:
     """The draft as a playable version (origin `draft`, numbered below zero; one per distinct text)."""
+    editing(row)
     digest = text_hash(text)
     copy = db.session.scalar(select(ScenarioVersion).where(
         ScenarioVersion.scenario_id == row.id, ScenarioVersion.origin == "draft", ScenarioVersion.source_hash == digest))

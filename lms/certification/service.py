@@ -154,11 +154,16 @@ def revoke(certificate: Certificate, reason: str, actor_id: int) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("撤销上岗证必须填写原因。")
+    from ..accounts.models import User
     from ..locks import lock_row
 
+    lock_row(User, certificate.user_id)  # as issuing and renewing do: a renewal at the same moment comes before or after
     certificate = lock_row(Certificate, certificate.id)  # a second revocation at the same moment waits, then sees it
     if certificate.revoked_at is not None:
         raise DomainError("这张上岗证已经撤销。")
+    successor = db.session.scalar(select(Certificate.code).where(Certificate.renewed_from_id == certificate.id))
+    if successor is not None:
+        raise DomainError(f"这张上岗证已续期为新证（编号{successor}），要撤销请撤销新证。")
     certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = now(), actor_id, reason[:500]
     audit.record("certificate.revoked", actor_id=actor_id, subject_id=certificate.user_id,
                  object_type="certificate", object_id=certificate.code, reason=certificate.revoke_reason)

@@ -224,8 +224,8 @@ def complete_module(user_id: int, module: Module) -> tuple[ModuleProgress, bool]
     if progress is not None and progress.version == module.version:
         return progress, False
     if progress is not None:  # a newer version: of two taps at the same moment, the second finds it recorded
-        progress = lock_row(ModuleProgress, progress.id)
-        if progress.version == module.version:
+        progress = lock_row(ModuleProgress, progress.id)  # None if deleted meanwhile: recorded anew below
+        if progress is not None and progress.version == module.version:
             return progress, False
     at = now()
     if progress is None:

@@ -20,9 +20,8 @@ from .. import audit
 from ..courses.models import Course
 from ..digest import text_hash
 from ..errors import DomainError
-from ..catalog import changing_content
 from ..extensions import db
-from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
+from ..versioning import Exporter, FileItem, SyncReport, changing_content, record_edit, sync_items, write_if_changed
 from .definitions import ExamSpec
 from .giftfile import merge_questions
 from .loading import BANK_FILE, ExamContent

@@ -11,8 +11,8 @@ from ..accounts.access import role_required
 from ..accounts.forms import choices
 from ..courses.models import Course
 from ..errors import DomainError
-from ..catalog import changing_content
 from ..extensions import db
+from ..versioning import changing_content
 from ..yamlx import YamlError, load
 from . import bp
 from .forms import EssayGradeForm, ExamForm, ExamMetaForm, ImportForm, QuestionForm, QuestionMetaForm

@@ -14,11 +14,13 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, events, rings
+from ..accounts.models import User
 from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
 from ..errors import DomainError
 from ..extensions import core_rows, db
-from ..versioning import Exporter, FileItem, SyncReport, record_edit, sync_items, write_if_changed
+from ..locks import lock_row
+from ..versioning import Exporter, FileItem, SyncReport, changing_content, record_edit, sync_items, write_if_changed
 from . import scenario as engine
 from .models import Phrasebook, PhrasebookVersion, Run, Scenario, ScenarioVersion, Turn
 from ..digest import text_hash
@@ -171,6 +173,7 @@ def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVers
 
     `version` plays another text than the current one: a draft's test-play copy (mode test only).
     """
+    lock_row(User, user_id)  # a double tap on 开始 starts one run: the second abandons the first
     if mode != "test":  # a trainer's test-play is not training
         events.ensure_may_start(user_id)
         version = None
@@ -206,7 +209,8 @@ _CLAIM = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count
                   variables=bindparam("new_variables", type_=_RUN.c.variables.type), node_shown_at=bindparam("at")))
 # Start the clock of the node shown after turn `turn`, if the run is still there (start_timer)
 _START_TIMER = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn_count == bindparam("turn"),
-                                  _RUN.c.status == "active")
+                                  _RUN.c.status == "active",
+                                  _RUN.c.timer_turn.is_distinct_from(_RUN.c.turn_count + 1))  # not started yet
                 .values(node_shown_at=bindparam("at"), timer_turn=_RUN.c.turn_count + 1))
 _INSERT_TURN = insert(_TURN)
 _SCORED_TURNS = (select(_TURN.c.points, _TURN.c.max_points, _TURN.c.fraction, _TURN.c.critical, _TURN.c.stage)
@@ -295,6 +299,7 @@ def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
 
 def save_scenario_text(row: Scenario, text: str, actor_id: int) -> list[str]:
     """Save a browser edit of a scenario if it is valid; return the problems (empty: saved)."""
+    changing_content()  # checked against the phrasebook as it stands: none is saved meanwhile
     problems = scenario_problems(row.slug, text)
     if problems:
         return problems
@@ -327,6 +332,7 @@ def save_phrasebook_text(text: str, actor_id: int) -> list[str]:
         return [yaml_error_message(exc)]
     except PhrasebookError as exc:
         return [at_line(line) + message for line, message in exc.problems]
+    changing_content()  # every scenario checked as it stands: none is published meanwhile
     problems = []
     for row in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)).order_by(Scenario.slug)):
         problems += [f"情景「{row.title}」{p}" for p in scenario_problems(row.slug, current_version(row).yaml_text, book)]

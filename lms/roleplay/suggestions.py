@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
+from ..versioning import changing_content
 from ..yamlx import YamlError, at_line, yaml_error_message
 from .models import Run, Scenario, ScenarioVersion, Turn
 from .normalize import normalize
@@ -272,6 +273,7 @@ def _changes(book: Phrasebook, candidate: Phrasebook, limit: int) -> tuple[list[
 def save_proposal(key: str, entry: str, base_version: int, actor_id: int) -> list[str]:
     """Save the current phrasebook with the entry added as a new version; return the problems that
     refused it (empty: saved). Refuses if the phrasebook changed since the preview."""
+    changing_content()  # another proposal saved at the same moment is then seen here, not lost
     version, text, book = current_book()
     if version != base_version:
         raise DomainError(f"短语库在预览之后已更新为第{version}版，请重新预览再保存。")

@@ -6,10 +6,13 @@ SQLite file, or — when the suite runs on PostgreSQL — a fresh PostgreSQL dat
 
 from __future__ import annotations
 
+import re
 import threading
+import time
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from lms.extensions import db
 from tests.conftest import Person, add_live_person, csrf_token, live_database, login, make_app
@@ -382,6 +385,26 @@ def test_revocations_at_once_revoke_the_certificate_once(live):
 # Changes to the organisation (people, stores, regions, leave) check something and then write. Two of
 # them at the same moment each see the state before the other's write, unless they take turns.
 
+@contextmanager
+def _slow_writes(app, *tables: str, seconds: float = 0.05):
+    """Widen the gap between a use case's check and its write: every INSERT into or UPDATE of these
+    tables waits a moment first. Two requests at the same moment then both check before either
+    writes unless a lock makes them take turns, so without the lock the test fails every time."""
+    pattern = re.compile(rf'^\s*(INSERT INTO|UPDATE)\s+"?({"|".join(tables)})"?[\s(]', re.I)
+
+    def pause(conn, cursor, statement, *args):
+        if pattern.match(statement):
+            time.sleep(seconds)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", pause)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", pause)
+
+
 def _staff(app, emp_no: str, name: str, role: str = "staff", store_id: int | None = None) -> int:
     """A person added directly to the live database (committed); their id."""
     from lms.accounts.models import User
@@ -425,7 +448,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(live):
         target, actor = plan[name]
         update_person(db.session.get(User, target), _data(app, target, role="trainer"), db.session.get(User, actor))
 
-    results = _reasoned_at_once(app, demote, ["甲", "乙"])
+    with _slow_writes(app, User.__table__.name):
+        results = _reasoned_at_once(app, demote, ["甲", "乙"])
     assert sorted(results) in (["甲", "这是最后一个在用的管理员账号，不能改成其他角色"],
                                ["乙", "这是最后一个在用的管理员账号，不能改成其他角色"]), results
     with app.app_context():
@@ -439,9 +463,10 @@ def test_the_same_new_emp_no_twice_at_once_makes_one_person(live):
     from lms.accounts.service import PersonData, create_person
 
     app, person = live
-    results = _reasoned_at_once(app, lambda name: create_person(
-        PersonData("RACEDUP", name, "staff", "综合受理", person.store_id, None), db.session.get(User, person.id)),
-        ["重复甲", "重复乙"])
+    with _slow_writes(app, User.__table__.name):
+        results = _reasoned_at_once(app, lambda name: create_person(
+            PersonData("RACEDUP", name, "staff", "综合受理", person.store_id, None), db.session.get(User, person.id)),
+            ["重复甲", "重复乙"])
     assert sorted(results, key=len)[1] == "工号「RACEDUP」已存在" and set(results) & {"重复甲", "重复乙"}, results
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User).where(User.emp_no == "RACEDUP")) == 1
@@ -454,8 +479,9 @@ def test_the_same_new_store_twice_at_once_makes_one_store(live):
     app, person = live
     with app.app_context():
         region_id = db.session.get(Store, person.store_id).region_id
-    results = _reasoned_at_once(app, lambda address: save_store(
-        None, "RACES1", "并发新厅", region_id, address, db.session.get(User, person.id)), ["一号", "二号"])
+    with _slow_writes(app, Store.__table__.name):
+        results = _reasoned_at_once(app, lambda address: save_store(
+            None, "RACES1", "并发新厅", region_id, address, db.session.get(User, person.id)), ["一号", "二号"])
     assert sorted(results, key=len)[1].startswith("营业厅编码或名称已被") and set(results) & {"一号", "二号"}, results
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Store).where(Store.code == "RACES1")) == 1
@@ -471,8 +497,9 @@ def test_overlapping_leaves_entered_at_once_record_one(live):
     app, person = live
     someone = _staff(app, "RACELV", "请假", store_id=person.store_id)
     spans = {"年假": (date(2027, 3, 1), date(2027, 3, 5)), "事假": (date(2027, 3, 4), date(2027, 3, 8))}
-    results = _reasoned_at_once(app, lambda reason: add_leave(db.session.get(User, someone), *spans[reason], reason,
-                                                              db.session.get(User, person.id)), list(spans))
+    with _slow_writes(app, Leave.__table__.name):
+        results = _reasoned_at_once(app, lambda reason: add_leave(db.session.get(User, someone), *spans[reason], reason,
+                                                                  db.session.get(User, person.id)), list(spans))
     assert len(set(results) & set(spans)) == 1 and any("重叠" in r for r in results), results
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Leave).where(Leave.user_id == someone)) == 1
@@ -497,10 +524,11 @@ def test_a_store_closed_while_someone_moves_in_keeps_nobody_in_a_closed_store(li
         else:
             update_person(db.session.get(User, mover), _data(app, mover, store_id=store_id), actor)
 
-    results = _reasoned_at_once(app, act, ["关闭", "调入"])
-    with app.app_context():
-        closed = not db.session.get(Store, store_id).active
-        moved = db.session.get(User, mover).store_id == store_id
+    with _slow_writes(app, Store.__table__.name, User.__table__.name):
+        results = _reasoned_at_once(app, act, ["关闭", "调入"])
+        with app.app_context():
+            closed = not db.session.get(Store, store_id).active
+            moved = db.session.get(User, mover).store_id == store_id
     assert closed != moved, results  # one of the two happened, the other was refused
     assert results.count("关闭") + results.count("调入") == 1, results
 
@@ -614,11 +642,81 @@ def test_a_double_tap_on_saving_a_new_exam_saves_it_once(live):
     taps = [app.test_client(), app.test_client()]
     _login_all(app, taps, trainer)
     tokens = [csrf_token(c, "/exams/manage/new/yaml") for c in taps]
-    responses = _together([(lambda c=c, t=t: c.post("/exams/manage/new/yaml", data={
-        "csrf_token": t, "slug": "race-exam", "yaml_text": text})) for c, t in zip(taps, tokens)])
-    codes = sorted(r.status_code for r in responses)
+    with _slow_writes(app, Exam.__table__.name):
+        responses = _together([(lambda c=c, t=t: c.post("/exams/manage/new/yaml", data={
+            "csrf_token": t, "slug": "race-exam", "yaml_text": text})) for c, t in zip(taps, tokens)])
+        codes = sorted(r.status_code for r in responses)
     assert codes == [200, 302], codes
     refused = next(r for r in responses if r.status_code == 200).get_data(as_text=True)
     assert "考试编号「race-exam」已存在" in refused
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Exam).where(Exam.slug == "race-exam")) == 1
+
+
+def _clients_of(app, person, count: int = 2) -> list:
+    clients = [app.test_client() for _ in range(count)]
+    _login_all(app, clients, person)
+    return clients
+
+
+def _tapped_together(clients, page: str, url: str, data: dict) -> list:
+    """The same form posted from each client at the same moment (a double tap): the responses."""
+    tokens = [csrf_token(c, page) for c in clients]
+    return _together([(lambda c=c, t=t: c.post(url, data={**data, "csrf_token": t})) for c, t in zip(clients, tokens)])
+
+
+def test_a_double_tap_on_remind_sends_one_reminder(live):
+    from lms.home import REMINDER_TITLE
+    from lms.notices.models import Message
+
+    app, person = live
+    manager_id = _staff(app, "RACEMGR", "店长", role="manager", store_id=person.store_id)
+    manager = Person(manager_id, "RACEMGR", "店长", "manager", person.store_id, None, "Race-pass-123")
+    with _slow_writes(app, Message.__table__.name):
+        responses = _tapped_together(_clients_of(app, manager), "/", f"/today/remind/{person.id}", {})
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.user_id == person.id, Message.title == REMINDER_TITLE)) == 1
+
+
+def test_a_double_tap_on_starting_a_role_play_leaves_one_run_going(live):
+    from lms.roleplay.models import Run, Scenario
+
+    app, _ = live
+    learner_id = _staff(app, "RACESTART", "开始连点")
+    learner = Person(learner_id, "RACESTART", "开始连点", "staff", None, "综合受理", "Race-pass-123")
+    with _slow_writes(app, Run.__table__.name):
+        responses = _tapped_together(_clients_of(app, learner), "/practice/long-wait", "/practice/long-wait/start",
+                                     {"mode": "text"})
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        scenario_id = db.session.scalar(select(Scenario.id).where(Scenario.slug == "long-wait"))
+        assert db.session.scalar(select(func.count()).select_from(Run).where(
+            Run.user_id == learner_id, Run.scenario_id == scenario_id, Run.status == "active")) == 1
+
+
+def test_double_taps_in_the_scenario_editor_give_no_error_page(live):
+    """The first save of a draft and a test-play, each tapped twice at once: one draft, one test copy."""
+    from lms.roleplay.models import Scenario, ScenarioDraft, ScenarioVersion
+    from lms.roleplay.service import current_version
+
+    app, _ = live
+    trainer_id = _staff(app, "RACEED", "编辑", role="trainer")
+    trainer = Person(trainer_id, "RACEED", "编辑", "trainer", None, None, "Race-pass-123")
+    with app.app_context():
+        row = db.session.scalar(select(Scenario).where(Scenario.slug == "phone-call"))
+        scenario_id, text = row.id, current_version(row).yaml_text
+    editor = "/author/scenarios/phone-call"
+    edited = text.replace("title:", "title: 连点", 1)
+    responses = _tapped_together(_clients_of(app, trainer), f"{editor}/yaml", f"{editor}/yaml",
+                                 {"action": "draft", "yaml_text": edited})
+    assert [r.status_code for r in responses] == [302, 302]
+    responses = _tapped_together(_clients_of(app, trainer), editor, f"{editor}/test", {})
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ScenarioDraft).where(
+            ScenarioDraft.scenario_id == scenario_id)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ScenarioVersion).where(
+            ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.origin == "draft")) == 1
+

@@ -27,10 +27,20 @@ from .models import Message, Notice, NoticeAssignment
 
 MAX_BACKDATE = timedelta(days=7)
 MAX_SCHEDULE = timedelta(days=30)
+REPEAT_WINDOW = timedelta(minutes=10)  # the same notice from the same person within it is a second tap, not a second notice
 CHECK_QUESTIONS = 3
 STORE_ROLES = ("staff", "manager")
 
 
+
+
+class NoticeRepeated(DomainError):
+    """The same notice was just published by the same person (a second tap, or back and publish
+    again): `notice` is the one published."""
+
+    def __init__(self, notice: "Notice") -> None:
+        super().__init__("这条通知刚刚已经发布过了（可能是重复点击），没有再发一次。")
+        self.notice = notice
 
 
 class NoticeRefusal(DomainError):
@@ -92,6 +102,8 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
         raise NoticeRefusal(f"通知内容{problem}。", "body")
     _check_steps(data)
     advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
+    if (twin := _just_published(data, actor_id, at)) is not None:
+        raise NoticeRepeated(twin)
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
                     module_id=data.module_id, check_category=data.check_category or None,
                     store_ids=sorted(set(data.store_ids)), positions=sorted(set(data.positions)),
@@ -111,6 +123,19 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     audit.record("notice.published", actor_id=actor_id, subject_id=None, object_type="notice",
                  object_id=notice.id, title=notice.title, assigned=len(rows), issued_at=issued.isoformat())
     return notice, len(rows)
+
+
+def _just_published(data: NoticeData, actor_id: int, at: datetime) -> Notice | None:
+    """The notice this person published within REPEAT_WINDOW with the same text, step and scope (and
+    not withdrawn), if any: asked under the fan-out lock, so of two taps at once the second finds the
+    first's. (One sent at a wrong time is withdrawn before it is sent again.)"""
+    candidates = db.session.scalars(select(Notice).where(
+        Notice.published_by == actor_id, Notice.title == data.title.strip()[:200],
+        Notice.withdrawn_at.is_(None), Notice.created_at >= at - REPEAT_WINDOW))
+    same = (data.body_md, data.module_id, data.check_category or None, sorted(set(data.store_ids)),
+            sorted(set(data.positions)))
+    return next((n for n in candidates
+                 if (n.body_md, n.module_id, n.check_category, n.store_ids, n.positions) == same), None)
 
 
 def _certification_category(category: str) -> bool:

@@ -8,18 +8,28 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from .. import audit
-from ..accounts.models import User
+from ..accounts.models import Store, User
 from ..clock import LOCAL_TZ, now
 from ..errors import DomainError
 from ..extensions import db
+from ..locks import lock_row
 from .models import SessionAttendance, TrainingSession
 
 
 
 
+class RecordedAlready(DomainError):
+    """The same session was recorded already (a second tap, or back and save again)."""
+
+    def __init__(self) -> None:
+        super().__init__("这次培训已经登记过了（可能是重复点击），没有再登记一次。")
+
+
 def record_session(store_id: int, trainer_name: str, held_at: datetime, place: str, content: str,
                    assessment: str, attendee_ids: list[int], actor_id: int) -> TrainingSession:
-    """Record a session; attendees must be active people of that store."""
+    """Record a session; attendees must be active people of that store. The same session (store,
+    time and content) is recorded once: the store's row is locked first, so of two taps at the same
+    moment the second finds the first's."""
     if held_at > now() + timedelta(minutes=5):
         raise DomainError("培训时间不能晚于现在（先培训，后登记）。")
     if not attendee_ids:
@@ -28,6 +38,11 @@ def record_session(store_id: int, trainer_name: str, held_at: datetime, place: s
                                                          User.active.is_(True))))
     if valid != set(attendee_ids):
         raise DomainError("参加人员必须是本营业厅的在岗人员。")
+    lock_row(Store, store_id)
+    if db.session.scalar(select(TrainingSession.id).where(
+            TrainingSession.store_id == store_id, TrainingSession.held_at == held_at,
+            TrainingSession.content == content.strip()).limit(1)) is not None:
+        raise RecordedAlready()
     session = TrainingSession(store_id=store_id, trainer_name=trainer_name.strip()[:50], held_at=held_at,
                               place=place.strip()[:100], content=content.strip(), assessment=assessment.strip(),
                               recorded_by=actor_id)

@@ -720,3 +720,42 @@ def test_double_taps_in_the_scenario_editor_give_no_error_page(live):
         assert db.session.scalar(select(func.count()).select_from(ScenarioVersion).where(
             ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.origin == "draft")) == 1
 
+
+def test_a_double_tap_on_publishing_a_notice_publishes_it_once(live):
+    """「发布并通知到人」 tapped twice: one notice, everyone assigned once, and the second tap lands on the
+    first's board, told it was published already."""
+    from lms.notices.models import Notice, NoticeAssignment
+
+    app, _ = live
+    trainer_id = _staff(app, "RACEPUB", "发布", role="trainer")
+    trainer = Person(trainer_id, "RACEPUB", "发布", "trainer", None, None, "Race-pass-123")
+    clients = _clients_of(app, trainer)
+    with _slow_writes(app, Notice.__table__.name):
+        responses = _tapped_together(clients, "/notices/new", "/notices/new",
+                                     {"title": "新业务：连点发布", "body": "正文。", "issued_at": ""})
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        notices = db.session.scalars(select(Notice.id).where(Notice.title == "新业务：连点发布")).all()
+        assert len(notices) == 1
+        assert db.session.scalar(select(func.count()).select_from(NoticeAssignment).where(
+            NoticeAssignment.notice_id == notices[0])) > 0
+    assert {r.headers["Location"] for r in responses} == {f"/notices/{notices[0]}/board"}
+    pages = [c.get(f"/notices/{notices[0]}/board").get_data(as_text=True) for c in clients]
+    assert sum("这条通知刚刚已经发布过了（可能是重复点击），没有再发一次。" in p for p in pages) == 1
+
+
+def test_a_double_tap_on_recording_a_training_session_records_it_once(live):
+    from lms.reports.models import TrainingSession
+
+    app, person = live
+    manager_id = _staff(app, "RACESES", "店长乙", role="manager", store_id=person.store_id)
+    manager = Person(manager_id, "RACESES", "店长乙", "manager", person.store_id, None, "Race-pass-123")
+    url = f"/store/{person.store_id}/sessions"
+    with _slow_writes(app, TrainingSession.__table__.name):
+        responses = _tapped_together(_clients_of(app, manager), url, url, {
+            "trainer_name": "店长乙", "held_at": "2026-11-20T09:00", "place": "会议室", "content": "连点登记的培训",
+            "assessment": "", "attendees": [str(person.id)]})
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrainingSession).where(
+            TrainingSession.content == "连点登记的培训")) == 1

@@ -68,7 +68,7 @@ def test_stores_and_positions_are_checkboxes_with_select_all(trainer, org):  # n
 
 def test_select_all_every_box_or_none_means_everyone_and_a_few_mean_those(trainer, org):  # noqa: F811
     assert _publish(trainer, all_stores="y", all_positions="y").store_ids == []
-    notice = _publish(trainer, stores=[str(org["a"]), str(org["b"])])  # every store ticked one by one
+    notice = _publish(trainer, title="新业务：逐个勾选", stores=[str(org["a"]), str(org["b"])])  # every store one by one
     assert notice.store_ids == [] and notice.positions == []
     notice = _publish(trainer, stores=[str(org["a"])], positions=["综合受理", "库管"])
     assert notice.store_ids == [org["a"]] and notice.positions == ["库管", "综合受理"]
@@ -137,3 +137,18 @@ def test_a_body_over_the_markdown_limits_is_refused_beside_it_and_the_preview_sa
     assert "无法预览" in page.split('id="preview"', 1)[1].split("</section>", 1)[0]
     with trainer.application.app_context():
         assert db.session.scalar(select(func.count()).select_from(Notice)) == 0
+
+
+def test_the_same_notice_sent_again_within_minutes_is_not_published_twice(trainer, org):  # noqa: F811
+    """Back and 发布 again (or a second tap): the first notice is shown, nobody is assigned twice; the same
+    text to another store, or after withdrawing the first, is a notice of its own."""
+    first = _publish(trainer, stores=[str(org["a"])])
+    response = post(trainer, "/notices/new", {"title": "新业务：范围测试", "body": "读完并确认。", "issued_at": "",
+                                              "stores": [str(org["a"])]}, page="/notices/new", follow_redirects=True)
+    assert "这条通知刚刚已经发布过了（可能是重复点击），没有再发一次。" in response.get_data(as_text=True)
+    assert response.request.path == f"/notices/{first.id}/board"
+    other = _publish(trainer, stores=[str(org["b"])])
+    assert other.id != first.id
+    post(trainer, f"/notices/{first.id}/withdraw", {"reason": "发错了"}, page=f"/notices/{first.id}/board")
+    again = _publish(trainer, stores=[str(org["a"])])
+    assert again.id not in (first.id, other.id)

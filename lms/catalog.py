@@ -8,7 +8,9 @@ read again when the answer differs from the one it was built at.
 The stamp is moved by the database transaction that changes the content: a flush that writes a
 course, module, certification, scenario, exam, question or one of their versions first runs
 `UPDATE content_stamp SET value = value + 1` in the same transaction (so the stamp row is locked
-before any content row, and two such transactions queue instead of deadlocking). Every process
+before any content row, and two such transactions queue instead of deadlocking; a use case that
+checks or locks a content row before it writes takes the stamp's lock earlier, with
+`versioning.changing_content`). Every process
 on every host sees new content together with the new stamp, and a process never keeps content
 older than the stamp it read (the stamp is read before the content). Inside a transaction that
 changes content itself, the catalogue is read fresh and not kept, so a sync or an edit always

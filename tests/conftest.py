@@ -12,6 +12,7 @@ Tests never hold an app context while using the client (Flask would reuse it, an
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from pathlib import Path
 import os
 import re
@@ -245,6 +246,22 @@ def live_database(tmp: Path):
 
         return TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}", drop
     return f"sqlite:///{tmp / 'live.sqlite3'}", lambda: None
+
+
+@contextmanager
+def isolated_app(tmp: Path, emp_no: str, name: str, password: str, store: tuple[str, str]):
+    """An app on a database of its own (live_database), initialised without demo data, with one
+    staff member in a store of their own: yields (app, person); drops the database afterwards."""
+    url, drop = live_database(tmp)
+    app = make_app(tmp, DATABASE_URL=url)
+    result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    try:
+        yield app, add_live_person(app, emp_no, name, password, store=store)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        drop()
 
 
 def add_live_person(app, emp_no: str, name: str, password: str, store: tuple[str, str],

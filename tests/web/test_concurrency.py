@@ -15,23 +15,15 @@ import pytest
 from sqlalchemy import event, func, select
 
 from lms.extensions import db
-from tests.conftest import Person, add_live_person, csrf_token, live_database, login, make_app
+from tests.conftest import Person, csrf_token, isolated_app, login
 
 pytestmark = pytest.mark.no_db
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("live")
-    url, drop = live_database(tmp)
-    app = make_app(tmp, DATABASE_URL=url)
-    result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    person = add_live_person(app, "RACE01", "并发", "Race-pass-123", store=("C001", "并发测试厅"))
-    yield app, person
-    with app.app_context():
-        db.engine.dispose()
-    drop()
+    with isolated_app(tmp_path_factory.mktemp("live"), "RACE01", "并发", "Race-pass-123", ("C001", "并发测试厅")) as served:
+        yield served
 
 
 def _login_all(app, clients, person):

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 import lms
 from lms.extensions import db
-from tests.conftest import TEST_DB_URL, add_live_person, live_database, login, make_app
+from tests.conftest import TEST_DB_URL, isolated_app, login
 
 pytestmark = [pytest.mark.no_db,
               pytest.mark.skipif(not (TEST_DB_URL or "").startswith("postgresql"), reason="a database server")]
@@ -15,15 +15,8 @@ pytestmark = [pytest.mark.no_db,
 
 @pytest.fixture
 def served(tmp_path):
-    url, drop = live_database(tmp_path)
-    app = make_app(tmp_path, DATABASE_URL=url)
-    result = app.test_cli_runner().invoke(args=["lms", "init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    person = add_live_person(app, "POOL01", "连接", "Pool-pass-123", store=("P001", "连接测试厅"))
-    yield app, person
-    with app.app_context():
-        db.engine.dispose()
-    drop()
+    with isolated_app(tmp_path, "POOL01", "连接", "Pool-pass-123", ("P001", "连接测试厅")) as served:
+        yield served
 
 
 def _end_the_servers_side(app) -> int:

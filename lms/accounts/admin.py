@@ -44,7 +44,8 @@ def _store_choices(include_closed: bool = False) -> list[tuple]:
     stmt = select(Store).order_by(Store.code)
     if not include_closed:
         stmt = stmt.where(Store.active.is_(True))
-    return choices([("", "（无）")] + [(s.id, f"{s.code} {s.name}") for s in db.session.scalars(stmt)])
+    return choices([("", "（无）")] + [(s.id, f"{s.code} {s.name}" + ("" if s.active else "（已关闭）"))
+                                     for s in db.session.scalars(stmt)])
 
 
 @admin_bp.route("/")

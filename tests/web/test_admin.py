@@ -263,6 +263,7 @@ def test_nobody_is_moved_into_or_reactivated_in_a_closed_store(app, client, worl
                                    "store_id": str(closed_id), "hire_date": "2025-01-01"},
                 page=page_url).get_data(as_text=True)
     assert "营业厅「已关的厅」已关闭，不能调入人员" in page and 'value="改了名"' in page
+    assert "S950 已关的厅（已关闭）</option>" in page  # the list says which stores are closed
     with app.app_context():
         assert db.session.get(User, staff.id).store_id == before and db.session.get(User, staff.id).name == staff.name
         user = db.session.get(User, staff.id)  # someone who left while their store was still open

@@ -751,3 +751,31 @@ def test_a_double_tap_on_recording_a_training_session_records_it_once(live):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TrainingSession).where(
             TrainingSession.content == "连点登记的培训")) == 1
+
+
+def test_a_double_tap_on_importing_a_roster_imports_it_once(live):
+    """「确认导入」 tapped twice: the people are created once, one import is recorded, and the second tap
+    is told the roster was imported already."""
+    import io
+
+    from lms.accounts.models import User
+    from lms.audit import AuditEvent
+
+    app, person = live
+    admin_id = _staff(app, "RACEROS", "导入", role="admin")
+    admin = Person(admin_id, "RACEROS", "导入", "admin", None, None, "Race-pass-123")
+    clients = _clients_of(app, admin)
+    token = csrf_token(clients[0], "/admin/roster")
+    roster = "工号,姓名,营业厅,岗位,角色,入职日期\nRACENEW1,新人甲,C001,综合受理,staff,2026-11-20\n".encode()
+    preview = clients[0].post("/admin/roster", data={"csrf_token": token, "file": (io.BytesIO(roster), "r.csv")},
+                              content_type="multipart/form-data").get_data(as_text=True)
+    payload = re.search(r'name="payload" type="hidden" value="([^"]+)"', preview).group(1)
+    with _slow_writes(app, User.__table__.name):
+        responses = _tapped_together(clients, "/admin/roster", "/admin/roster/confirm", {"payload": payload})
+    assert sorted(r.status_code for r in responses) == [200, 302]  # the passwords page, and back to the list
+    page = clients[[r.status_code for r in responses].index(302)].get("/admin/people").get_data(as_text=True)
+    assert "这份名单已经导入过了（可能是重复点击或后退后重新提交）。" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User).where(User.emp_no == "RACENEW1")) == 1
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.verb == "roster.imported", AuditEvent.actor_id == admin_id)) == 1

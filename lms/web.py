@@ -93,7 +93,7 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if request.method in READS and not exc.url:
             return _error_page(409, exc.message)
-        flash(exc.message, "error")
+        flash(exc.message, exc.level)
         return redirect(exc.url or _back_url())
 
     @app.after_request

@@ -19,7 +19,7 @@ from .forms import ConfirmForm, choices, LeaveForm, PersonForm, RegionForm, Rost
 from .models import Leave, Region, Store, User
 from .roster import RosterFileError, check_roster, read_table, store_lookup
 from .service import (
-    PersonData, RosterImported, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
+    PersonData, add_leave, apply_roster, create_person, plan_roster, remove_leave, reset_password,
     roster_already_imported, save_region, save_store, set_active, set_store_active, update_person,
 )
 
@@ -94,6 +94,11 @@ def _person_data(form: PersonForm) -> PersonData:
                       form.store_id.data, form.hire_date.data, form.email.data or "")
 
 
+def _refused_at(form: PersonForm, exc: DomainError) -> None:
+    """Show a refusal beside the field it is about (`FieldRefused.field`), else beside the 工号."""
+    getattr(form, getattr(exc, "field", "emp_no")).errors.append(str(exc))
+
+
 @admin_bp.route("/people/new", methods=["GET", "POST"])
 def person_new():
     """Create a person and show their initial password once."""
@@ -103,7 +108,7 @@ def person_new():
         try:
             user, password = create_person(_person_data(form), current_user)
         except DomainError as exc:
-            getattr(form, getattr(exc, "field", "emp_no")).errors.append(str(exc))
+            _refused_at(form, exc)
         else:
             return render_template("admin/password_once.html", people=[(user, password)],
                                    title="已创建账号")
@@ -120,7 +125,7 @@ def person_edit(user_id: int):
         try:
             changed = update_person(person, _person_data(form), current_user)
         except DomainError as exc:
-            getattr(form, getattr(exc, "field", "emp_no")).errors.append(str(exc))
+            _refused_at(form, exc)
         else:
             flash("已保存。" if changed else "没有改动。", "success" if changed else "info")
             return redirect(url_for("admin.person_edit", user_id=person.id))
@@ -315,12 +320,7 @@ def roster_confirm():
         flash("名单有错误，未写入任何数据。", "error")
         return render_template("admin/roster_preview.html", check=check, plan=None, confirm=form,
                                filename="", stores=_store_names())
-    try:
-        plan, created = apply_roster(check, current_user, nonce)
-    except RosterImported as exc:  # a second click, which waited for the first
-        db.session.rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("admin.people"))
+    plan, created = apply_roster(check, current_user, nonce)  # a second click waits, then is told (AlreadyDone)
     flash(f"导入完成：新增{len(plan.new)}人，更新{len(plan.changed)}人，未变{len(plan.unchanged)}人。", "success")
     if created:
         return render_template("admin/password_once.html", people=created, title="导入完成：新账号的初始密码")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict
@@ -13,9 +13,9 @@ from sqlalchemy.orm.attributes import instance_dict
 from .. import audit, events
 from ..catalog import note_stamp, stamp_column
 from ..clock import now
-from ..errors import DomainError
+from ..errors import AlreadyDone, DomainError
 from ..extensions import core_rows, db
-from ..locks import ORGANISATION, advisory_lock
+from ..locks import ORGANISATION, advisory_lock, lock_row
 from .models import Leave, Region, Store, User, password_method
 from .passwords import generate_password, password_problem, verify
 from .roster import RosterCheck
@@ -99,9 +99,8 @@ def _one_at_a_time(*rows) -> None:
     each checks something before it writes (a unique 工号 or store, the last admin, a store's people,
     overlapping leave), and two at the same moment would each check the state before the other's write."""
     advisory_lock(ORGANISATION)
-    for row in rows:  # read again (changes of this transaction not yet written are written first)
-        model = type(row)
-        db.session.scalar(select(model).where(model.id == row.id).execution_options(populate_existing=True))
+    for row in rows:
+        lock_row(type(row), row.id)  # read again (changes of this transaction not yet written are written first)
 
 
 def _check_store(store_id: int | None, before: int | None = None, refusal: str = "不能调入人员") -> None:
@@ -268,7 +267,7 @@ def add_leave(user: User, start: date, end: date, reason: str, actor: User) -> L
 def remove_leave(leave: Leave, actor: User) -> None:
     """Delete a leave period entered by mistake (audited); one already deleted (a second click) stays so."""
     _one_at_a_time()
-    if db.session.scalar(select(Leave.id).where(Leave.id == leave.id)) is None:
+    if lock_row(Leave, leave.id) is None:
         db.session.expunge(leave)
         return
     audit.record("leave.removed", actor_id=actor.id, subject_id=leave.user_id, object_type="leave",
@@ -383,13 +382,6 @@ def roster_already_imported(nonce: str) -> bool:
         audit.AuditEvent.verb == "roster.imported", audit.AuditEvent.object_id == nonce)) is not None
 
 
-class RosterImported(DomainError):
-    """The roster of this preview was imported already (a second click, or back and submit again)."""
-
-    def __init__(self) -> None:
-        super().__init__("这份名单已经导入过了（可能是重复点击或后退后重新提交）。")
-
-
 def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[RosterPlan, list[tuple[User, str]]]:
     """Write a fully valid roster; return the plan and the new people with their passwords.
 
@@ -399,7 +391,7 @@ def apply_roster(check: RosterCheck, actor: User, nonce: str = "") -> tuple[Rost
         raise DomainError("名单有错误，未写入任何数据")
     _one_at_a_time()
     if nonce and roster_already_imported(nonce):
-        raise RosterImported()
+        raise AlreadyDone("这份名单已经导入过了（可能是重复点击或后退后重新提交）。", url_for("admin.people"))
     plan = plan_roster(check)
     stores = {s.code: s for s in db.session.scalars(select(Store))}
     for row, *_ in (*plan.new, *plan.changed):

@@ -169,7 +169,6 @@ def scenario_check(slug: str):
     """Live validation: the posted form applied to a copy of the draft, checked, nothing saved."""
     row = _scenario_or_404(slug)
     _csrf()
-    drafts.editing(row)  # read the draft after any save of it at the same moment
     doc = _doc_or_yaml_view(row, drafts.working_text(row))
     if doc is None:
         return jsonify(problems=[{"field": "yaml", "node": "", "where": "", "message": "草稿的YAML有格式错误"}])

@@ -14,7 +14,7 @@ from ..accounts.models import Store
 from ..accounts.scoping import Scope
 from ..clock import LOCAL_TZ, now
 from ..courses.models import Course, Module
-from ..errors import DomainError
+from ..errors import AlreadyDone, DomainError
 from ..extensions import db
 from ..sanitize import preview_markdown
 from . import bp
@@ -23,7 +23,7 @@ from ..exports import download
 from .board import board, sign_in_rows, sign_in_table
 from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
-from .service import (NoticeData, NoticeRefusal, NoticeRepeated, assignment_for, attest, audience, check_categories,
+from .service import (NoticeData, NoticeRefusal, assignment_for, attest, audience, check_categories,
                       check_passed, mark_read, may_see_notice, module_done, publish, start_check, visible_notices,
                       visible_store_ids, withdraw)
 
@@ -109,10 +109,8 @@ def new():
                           form.check_category.data or None, store_ids, positions, issued)
         try:
             notice, assigned = publish(data, current_user.id)
-        except NoticeRepeated as exc:  # the first tap published it: show that one
-            db.session.rollback()
-            flash(exc.message, "info")
-            return redirect(url_for("notices.board_page", notice_id=exc.notice.id))
+        except AlreadyDone:  # the first tap published it: the app shows that one (lms/web.py)
+            raise
         except NoticeRefusal as exc:  # shown beside the field it concerns, with what was typed
             form[exc.field].errors = [*form[exc.field].errors, str(exc)]
         except DomainError as exc:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from flask import url_for
 from sqlalchemy import bindparam, false, func, insert, select, update
 
 from .. import audit
@@ -17,7 +18,7 @@ from ..accounts.scoping import Scope
 from ..clock import now
 from ..courses.models import Module, ModuleProgress
 from ..dbtypes import UTCDateTime
-from ..errors import DomainError
+from ..errors import AlreadyDone, DomainError
 from ..extensions import core_rows, db
 from ..locks import NOTICE_FAN_OUT, advisory_lock, lock_row
 from ..sanitize import markdown_problem, render_markdown
@@ -32,15 +33,6 @@ CHECK_QUESTIONS = 3
 STORE_ROLES = ("staff", "manager")
 
 
-
-
-class NoticeRepeated(DomainError):
-    """The same notice was just published by the same person (a second tap, or back and publish
-    again): `notice` is the one published."""
-
-    def __init__(self, notice: "Notice") -> None:
-        super().__init__("这条通知刚刚已经发布过了（可能是重复点击），没有再发一次。")
-        self.notice = notice
 
 
 class NoticeRefusal(DomainError):
@@ -103,7 +95,8 @@ def publish(data: NoticeData, actor_id: int) -> tuple[Notice, int]:
     _check_steps(data)
     advisory_lock(NOTICE_FAN_OUT)  # a person added at the same moment is seen by one side or the other
     if (twin := _just_published(data, actor_id, at)) is not None:
-        raise NoticeRepeated(twin)
+        raise AlreadyDone("这条通知刚刚已经发布过了（可能是重复点击），没有再发一次。",
+                          url_for("notices.board_page", notice_id=twin.id))
     notice = Notice(title=data.title.strip()[:200], body_md=data.body_md, body_html=render_markdown(data.body_md),
                     module_id=data.module_id, check_category=data.check_category or None,
                     store_ids=sorted(set(data.store_ids)), positions=sorted(set(data.positions)),

@@ -14,7 +14,7 @@ from ..accounts.scoping import Scope
 from ..certification.status import STATUS_LEVEL
 from ..clock import LOCAL_TZ, today
 from ..courses.service import active_modules, course_progress, courses_for, progress_for_modules
-from ..errors import DomainError
+from ..errors import AlreadyDone, DomainError
 from ..extensions import db
 from . import bp
 from .forms import SessionForm
@@ -23,7 +23,7 @@ from .archive import KINDS, archive_table, certification_status, entries as arch
 from .matrix import STATUS_ORDER, build as build_matrix, columns as matrix_columns, matrix_table, sort_rows
 from .models import TrainingSession
 from .service import store_rows
-from .sessions import RecordedAlready, record_session, weekly
+from .sessions import record_session, weekly
 from .xapi import statements as xapi_statements
 from ..urls import public_base
 
@@ -164,10 +164,8 @@ def sessions(store_id: int):
         try:
             record_session(store.id, form.trainer_name.data, held, form.place.data, form.content.data,
                            form.assessment.data or "", form.attendees.data, current_user.id)
-        except RecordedAlready as exc:  # the first tap recorded it
-            db.session.rollback()
-            flash(exc.message, "info")
-            return redirect(url_for("reports.sessions", store_id=store.id))
+        except AlreadyDone:  # the first tap recorded it: the app shows it (lms/web.py)
+            raise
         except DomainError as exc:
             flash(str(exc), "error")
         else:

@@ -5,24 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import url_for
 from sqlalchemy import select
 
 from .. import audit
 from ..accounts.models import Store, User
 from ..clock import LOCAL_TZ, now
-from ..errors import DomainError
+from ..errors import AlreadyDone, DomainError
 from ..extensions import db
 from ..locks import lock_row
 from .models import SessionAttendance, TrainingSession
 
 
-
-
-class RecordedAlready(DomainError):
-    """The same session was recorded already (a second tap, or back and save again)."""
-
-    def __init__(self) -> None:
-        super().__init__("这次培训已经登记过了（可能是重复点击），没有再登记一次。")
 
 
 def record_session(store_id: int, trainer_name: str, held_at: datetime, place: str, content: str,
@@ -42,7 +36,8 @@ def record_session(store_id: int, trainer_name: str, held_at: datetime, place: s
     if db.session.scalar(select(TrainingSession.id).where(
             TrainingSession.store_id == store_id, TrainingSession.held_at == held_at,
             TrainingSession.content == content.strip()).limit(1)) is not None:
-        raise RecordedAlready()
+        raise AlreadyDone("这次培训已经登记过了（可能是重复点击），没有再登记一次。",
+                          url_for("reports.sessions", store_id=store_id))
     session = TrainingSession(store_id=store_id, trainer_name=trainer_name.strip()[:50], held_at=held_at,
                               place=place.strip()[:100], content=content.strip(), assessment=assessment.strip(),
                               recorded_by=actor_id)

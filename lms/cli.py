@@ -452,9 +452,11 @@ def _system_actor():
 @lms_cli.command("sweep")
 @click.option("--loop", "every", type=int, default=0, help="Run again every this many seconds (0: once).")
 def sweep_command(every: int) -> None:
-    """Do what is due: hand in expired exam attempts, send 48-hour reminders and escalations."""
+    """Do what is due: hand in expired exam attempts, send 48-hour reminders and escalations, work
+    out the kept 上岗证 standings that are missing or stale (lms/certification/standing.py)."""
     import time
 
+    from .certification.standing import refresh_stale
     from .exams.service import expire_due_attempts
     from .notices.reminders import sweep
 
@@ -463,8 +465,10 @@ def sweep_command(every: int) -> None:
             expired = expire_due_attempts()
             db.session.commit()
             report = sweep()
+            standings = refresh_stale()
             click.echo(f"自动交卷{expired}份超时答卷；新排队提醒{report.queued}条；已发送：站内{report.sent['inapp']}，"
-                       f"邮件{report.sent['email']}，群机器人{report.sent['webhook']}；失败待重试{report.failed}。")
+                       f"邮件{report.sent['email']}，群机器人{report.sent['webhook']}；失败待重试{report.failed}"
+                       + (f"；重新核算{standings}人的上岗证情况" if standings else "") + "。")
         except Exception:  # a loop keeps going; a single run reports the failure
             db.session.rollback()
             if not every:
@@ -527,6 +531,28 @@ def notices_recount_command(check: bool) -> None:
     tally.rebuild(db.session)
     db.session.commit()
     click.echo(f"已按名单重算培训到人统计（修正{len(problems)}处）。" if problems else "已重算，统计原本就与名单一致。")
+
+
+@lms_cli.command("standings")
+@click.option("--check", is_flag=True, help="Only compare; change nothing (exit 1 when they differ).")
+def standings_command(check: bool) -> None:
+    """Compare the kept 上岗证 standings with a fresh evaluation, and work them all out again (they
+    are kept in step with every change; this repairs them after rows were edited outside the app)."""
+    from .certification import standing
+
+    problems = standing.differences()
+    if check:
+        for problem in problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        if problems:
+            click.echo(f"上岗证情况的记录有{len(problems)}处与重新核算的不一致，"
+                       "请运行「flask --app wsgi lms standings」重算。", err=True)
+            sys.exit(1)
+        click.echo("上岗证情况的记录与重新核算的一致。")
+        return
+    done = standing.rebuild()
+    click.echo(f"已重新核算{done}人的上岗证情况（修正{len(problems)}处）。" if problems
+               else f"已重新核算{done}人的上岗证情况，记录原本就一致。")
 
 
 @lms_cli.command("demo")

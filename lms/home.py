@@ -10,11 +10,12 @@ stack (lms/events.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from .accounts.access import role_required
 from .accounts.models import User
@@ -22,6 +23,7 @@ from .accounts.scoping import Scope
 from .accounts.service import STORE_NAME
 from .catalog import catalog
 from .certification.facts import evaluate_person, rule_for
+from .certification.standing import standings, with_kept
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
 from .clock import LOCAL_TZ, now
 from .courses.service import course_progress, next_module, study_of
@@ -29,8 +31,8 @@ from .errors import DomainError
 from .extensions import core_rows, db
 from .locks import lock_row
 from .notices.models import Message
-from .notices.service import MESSAGE_COUNTS, overdue_among, pending_for
-from .reports.matrix import STATUS_ORDER, build as build_matrix
+from .notices.service import MESSAGE_COUNTS, notice_counts, overdue_among, pending_for
+from .reports.matrix import STATUS_ORDER
 from .trainer_home import trainer_home
 
 bp = Blueprint("home", __name__)
@@ -182,28 +184,42 @@ def _first_few(missing: list[str]) -> str:
     return shown if len(missing) <= SHOWN_MISSING else f"{shown}等{len(missing)}项"
 
 
-def attention_rows(people: list[User]) -> list[Attention]:
+def attention_rows(people: list) -> list[Attention]:
     """The people who are overdue on a new-business notice or not certified, most urgent first (the
-    matrix's own rows and order: lms/reports/matrix.py)."""
+    matrix's order: lms/reports/matrix.py), from their kept standings (certification/standing.py)."""
+    notices = notice_counts([p.id for p in people])  # (still to learn, overdue) per person
+    overdue = {user_id for user_id, (_, late) in notices.items() if late}
+    found = standings(people, overdue)
     rows = []
-    for row in build_matrix(people):
+    for person in people:
+        standing, late = found[person.id], notices.get(person.id, (0, 0))[1]
         reasons = []
-        if row.overdue_notices:
-            reasons.append(f"新业务逾期{row.overdue_notices}条")
-        if row.status not in OK_STATUSES:
-            missing = [c.title for c in row.cells if not c.met]
-            reasons.append(f"上岗证{row.status}" + (f"：还差{_first_few(missing)}" if missing else ""))
+        if late:
+            reasons.append(f"新业务逾期{late}条")
+        if standing.status not in OK_STATUSES:
+            reasons.append(f"上岗证{standing.status}"
+                           + (f"：还差{_first_few(list(standing.missing))}" if standing.missing else ""))
         if reasons:
-            rows.append(Attention(row.person, tuple(reasons), row.status, row.level, row.overdue_notices))
+            rows.append(Attention(person, tuple(reasons), standing.status, STATUS_LEVEL[standing.status], late))
     order = {status: i for i, status in enumerate(STATUS_ORDER)}
     return sorted(rows, key=lambda a: (not a.overdue, order.get(a.status, 99), a.person.emp_no))
 
 
-def _store_people(scope: Scope, store_id: int) -> list:
-    """The store's active people but the manager, as rows of what the page shows of them (id, 工号,
-    name, position): the page lists up to a whole store on every visit, and ORM objects cost more."""
-    return core_rows(scope.people().with_only_columns(User.id, User.emp_no, User.name, User.position).where(
-        User.store_id == store_id, User.active.is_(True), User.id != current_user.id).order_by(User.emp_no)).all()
+@lru_cache(maxsize=1)
+def _people_of_store():
+    """The statement of `_store_people`, built once (building it cost more than running it)."""
+    return with_kept(select(User.id, User.emp_no, User.name, User.position, _REMINDED_TODAY).where(
+        User.store_id == bindparam("store_id"), User.active.is_(True), User.id != bindparam("me"))
+        .order_by(User.emp_no))
+
+
+def _store_people(store_id: int) -> list:
+    """The active people of a store in the manager's scope (`Scope.store` said so) but the manager,
+    as rows of what the page shows of them (id, 工号, name, position), each with their kept standing
+    (certification/standing.py) and whether they were reminded today, in one statement: the page
+    lists up to a whole store on every visit."""
+    return core_rows(_people_of_store(), {"store_id": store_id, "me": current_user.id,
+                                          "since": _today_start()}).all()
 
 
 def manager_today():
@@ -212,9 +228,9 @@ def manager_today():
         return courses()
     scope = Scope.of(current_user)
     store = scope.store(current_user.store_id)
-    people = _store_people(scope, store.id)
+    people = _store_people(store.id)
     rows = attention_rows(people)
-    reminded = reminded_today([r.person.id for r in rows])
+    reminded = {r.person.id for r in rows if r.person.reminded}
     return render_template("home/manager.html", store=store, rows=rows, total=len(people), reminded=reminded)
 
 
@@ -228,6 +244,9 @@ def _today_start() -> datetime:
 
 _REMINDED = (select(Message.user_id).where(Message.user_id.in_(bindparam("user_ids", expanding=True)),
                                           Message.title == REMINDER_TITLE, Message.created_at >= bindparam("since")))
+# the same, of the person of a statement's row (the manager's list)
+_REMINDED_TODAY = exists().where(Message.user_id == User.id, Message.title == REMINDER_TITLE,
+                                 Message.created_at >= bindparam("since")).label("reminded")
 
 
 def reminded_today(user_ids: list[int]) -> set[int]:

@@ -22,7 +22,8 @@ from datetime import date
 import pytest
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from lms import create_app
 from lms.extensions import db, limiter
@@ -93,6 +94,8 @@ def _rollback(request):
         limiter.reset()
     try:
         yield
+        with app.app_context():
+            _kept_standings_agree()
     finally:
         # Each app context removed its own session on teardown; drop the outer transaction.
         db.session = original
@@ -101,6 +104,42 @@ def _rollback(request):
         from lms.catalog import forget_cached
 
         forget_cached(app)  # what was cached from the rolled-back transaction
+
+
+SWEEP_AFTER_CONTENT = {"on": True}
+
+
+@event.listens_for(Session, "before_commit")
+def _as_if_the_sweep_ran_at_once(session) -> None:
+    """In tests, a transaction that changes content also works out everyone's kept standing again,
+    as `lms sweep` does a minute later in production (lms/certification/standing.py). Without it a
+    row that a change forgot to work out would merely be of an older basis after a test's content
+    set-up, unused and unchecked; with it every row is in use, and `_kept_standings_agree` checks
+    them all."""
+    if SWEEP_AFTER_CONTENT["on"] and session.info.get("content_changed"):
+        from lms.accounts.models import User
+        from lms.certification.standing import refresh
+
+        refresh(session, session.scalars(select(User.id)).all())
+
+
+def _kept_standings_agree() -> None:
+    """After every test: each person's kept 上岗证 standing in use agrees with evaluating them afresh
+    (lms/certification/standing.py): whatever the test changed, through whatever page or command,
+    left no row behind that the manager's page would show wrongly."""
+    from sqlalchemy.exc import DBAPIError
+
+    from lms.certification.standing import differences
+
+    try:
+        problems = differences()
+    except DBAPIError as exc:  # the test left PostgreSQL's transaction failed on purpose: nothing to read
+        if "current transaction is aborted" in str(exc):
+            return
+        raise
+    finally:
+        db.session.remove()
+    assert not problems, "kept standings differ from a fresh evaluation:\n" + "\n".join(problems)
 
 
 @pytest.fixture

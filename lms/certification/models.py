@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -55,3 +55,22 @@ class Certificate(db.Model):
 
 # Which certificate is a person's current one for a certification: the newest issued (the id breaks a tie).
 NEWEST_FIRST = (Certificate.issued_at.desc(), Certificate.id.desc())
+
+
+class PersonStanding(db.Model):
+    """What the evaluation of a person's certification found that does not move with the clock,
+    kept in the same transaction as what it depends on (lms/certification/standing.py): the
+    certification of their position (None: none needed), whether anything towards it was met or
+    started, the requirements still missing (their titles, in the rule's order) and the newest
+    certificate's dates; `basis`: what in the content it was worked out against (`standing.basis`)."""
+
+    __tablename__ = "person_standing"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    basis: Mapped[int] = mapped_column(BigInteger)
+    certification_id: Mapped[int | None] = mapped_column()
+    progressed: Mapped[bool] = mapped_column(default=False)
+    missing: Mapped[str] = mapped_column(Text, default="")  # the titles, one a line (standing.SEPARATOR)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

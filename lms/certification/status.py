@@ -231,6 +231,15 @@ def certificate_status(certificate: CertificateFacts, now: datetime, suspended: 
     return "有效"
 
 
+def person_status(certificate: CertificateFacts | None, progressed: bool, suspended: bool, now: datetime) -> str:
+    """A person's status for a certification: their newest certificate's state, else 进行中 when
+    some requirement was met or started, else 未开始 (`evaluate`, and the kept standings of
+    lms/certification/standing.py, which hold these three facts and ask the clock when read)."""
+    if certificate is not None:
+        return certificate_status(certificate, now, suspended)
+    return "进行中" if progressed else "未开始"
+
+
 def _course(item: CourseItem, studied: Studied) -> Requirement:
     done = min(studied.modules, item.modules)
     met = item.modules > 0 and done >= item.modules
@@ -279,12 +288,7 @@ def evaluate(rule: Rule, facts: PersonFacts, now: datetime) -> Evaluation:
         *((_exam(rule.exam, facts.examined.get(rule.exam.exam_id, Examined())),) if rule.exam else ()),
     )
     certificate = facts.certificates.get(rule.certification_id)
-    if certificate is not None:
-        status = certificate_status(certificate, now, facts.suspended)
-    elif any(r.met or r.started for r in requirements):
-        status = "进行中"
-    else:
-        status = "未开始"
+    status = person_status(certificate, any(r.met or r.started for r in requirements), facts.suspended, now)
     renewal: tuple[Requirement, ...] = ()
     opens = None
     path = rule.recertification

@@ -75,16 +75,13 @@ def region_figures() -> dict[int, tuple[int, int]]:
 
 
 def certificate_statuses(people: list[User]) -> dict[int, str]:
-    """Each person's status for their position's certification, as the matrix shows it (people
-    whose position needs none are left out), in a fixed number of queries."""
+    """Each person's status for their position's certification, as the matrix shows it (无需认证
+    where the position needs none), from their kept standings (certification/standing.py), in a
+    fixed number of queries."""
     if not people:
         return {}
-    from ..certification.facts import evaluate_people
-    from ..clock import now
+    from ..certification.standing import standings
     from ..notices.service import overdue_people
 
-    at = now()
-    user_ids = [p.id for p in people]
-    overdue = overdue_people(user_ids)
-    evaluations = evaluate_people([(p.id, p.position) for p in people], overdue, at)
-    return {user_id: evaluation.status for user_id, (_, evaluation) in evaluations.items()}
+    found = standings(people, overdue_people([p.id for p in people]))
+    return {user_id: standing.status for user_id, standing in found.items()}

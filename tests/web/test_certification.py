@@ -308,6 +308,7 @@ def test_every_view_shows_the_same_requirements_and_status(app, factory, rule, f
     book = load_workbook(io.BytesIO(client.get(f"/store/{store}/matrix.xlsx").get_data())).active
     rows = {row[1].value: [c.value for c in row] for row in book.iter_rows(min_row=3)}
     store_page = client.get(f"/store/{store}").get_data(as_text=True)
+    today = client.get("/").get_data(as_text=True)  # the manager's 今天, from the kept standings
     for name, (reqs, status, gets_certificate) in expected.items():
         assert (issued[name] is not None) == gets_certificate, name
         learner, learner_status, home_status = _learner_view(app, people[name])
@@ -321,6 +322,12 @@ def test_every_view_shows_the_same_requirements_and_status(app, factory, rule, f
         assert re.search(r"<p>一致性上岗证：<span class=\"badge \w+\">([^<]+)</span>", archive).group(1) == status, name
         store_row = re.search(rf"<strong>{name}</strong>.*?上岗证：([^<]+)</span>", store_page, re.S).group(1)
         assert store_row == status, name
+        card = re.search(rf'<strong>{name}</strong></a><span class="muted">[^<]*</span><span class="badge \w+">([^<]+)<',
+                         today)
+        assert (card.group(1) if card else "有效") == ("有效" if status == "即将到期" else status), name  # the rest act
+        if card:
+            reasons = today.split(f"<strong>{name}</strong>", 1)[1].split("</ul>", 1)[0]
+            assert ("还差" in reasons) == (not all(met for met, _ in reqs)), (name, reasons)
     # What issuance recorded is what the learner's page shows: the exam met when it was passed, not tried.
     assert basis["frontline-certification"]["met_at"] == passed_at.isoformat()
     learner, *_ = _learner_view(app, people["补"])

@@ -779,3 +779,35 @@ def test_a_double_tap_on_importing_a_roster_imports_it_once(live):
         assert db.session.scalar(select(func.count()).select_from(User).where(User.emp_no == "RACENEW1")) == 1
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.verb == "roster.imported", AuditEvent.actor_id == admin_id)) == 1
+
+
+def test_two_things_done_at_once_by_one_person_both_count_in_their_kept_standing(live):
+    """Two tabs of one learner finish two courses at the same moment: each transaction works out the
+    person's kept 上岗证 standing before it commits (lms/certification/standing.py); the second
+    must do so after the first committed, or its row, written last, misses the first course
+    (PostgreSQL only: SQLite's one writer already orders them)."""
+    from lms.certification.models import PersonStanding
+    from lms.certification.standing import SEPARATOR, differences
+    from lms.clock import now
+    from lms.courses.models import Course, Module, ModuleProgress
+
+    app, person = live
+    someone = _staff(app, "RACESTAND", "两门课", store_id=person.store_id)
+    with app.app_context():
+        courses = {}
+        for slug in ("etiquette", "communication"):
+            course = db.session.scalar(select(Course).where(Course.slug == slug))
+            courses[course.title] = [(m.id, m.version) for m in db.session.scalars(
+                select(Module).where(Module.course_id == course.id, Module.active.is_(True)))]
+        assert set(courses) <= set(db.session.get(PersonStanding, someone).missing.split(SEPARATOR))
+
+    def study(title):
+        for module_id, version in courses[title]:
+            db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version, completed_at=now()))
+
+    with _slow_writes(app, "person_standing"):
+        assert sorted(_reasoned_at_once(app, study, list(courses))) == sorted(courses)
+    with app.app_context():
+        missing = db.session.get(PersonStanding, someone).missing.split(SEPARATOR)
+        assert not set(courses) & set(missing), missing
+        assert differences() == []

@@ -66,7 +66,9 @@ class PersonStanding(db.Model):
 
     __tablename__ = "person_standing"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    # a person's id, with no foreign key: derived data, and a key check would lock the person's row
+    # (standing._lock); nobody is ever deleted
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     basis: Mapped[int] = mapped_column(BigInteger)
     certification_id: Mapped[int | None] = mapped_column()
     progressed: Mapped[bool] = mapped_column(default=False)

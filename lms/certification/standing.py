@@ -191,20 +191,22 @@ _POSITIONS = select(User.id, User.position).where(User.id.in_(bindparam("ids", e
 
 
 def refresh(session: Session, user_ids: Iterable[int]) -> int:
-    """Evaluate these people again from the database and write their rows, in the session's
-    transaction; tell how many.
+    """Evaluate these people again from the database and write their rows, in the transaction of
+    `session` (the app's session: the evaluation reads through it); tell how many.
 
-    On PostgreSQL the people's rows are locked first (created where missing), in order of id, to the
-    end of the transaction: of two transactions about one person at the same moment, the second
-    evaluates after the first has committed and sees both changes (row locks, not advisory ones:
-    a roster of thousands would fill PostgreSQL's table of advisory locks)."""
+    The people's rows are locked first (created where missing), in order of id, to the end of the
+    transaction: of two transactions about one person at the same moment, the second evaluates
+    after the first has committed and sees both changes (row locks, not advisory ones: a roster of
+    thousands would fill PostgreSQL's table of advisory locks; on SQLite the first write takes the
+    one write lock)."""
     ids = sorted(set(user_ids))
     connection = session.connection() if ids else None
     done = 0
     for start in range(0, len(ids), BATCH):  # a roster of thousands: statements of a bounded size
         batch = ids[start:start + BATCH]
-        if connection.dialect.name == "postgresql":
-            connection.execute(_lock(), [{"user_id": user_id} for user_id in batch])
+        # first a write, on SQLite too: there it takes the one write lock before the reads, so a
+        # sweep never writes what it read before somebody's progress committed
+        connection.execute(_lock(connection.dialect.name), [{"user_id": user_id} for user_id in batch])
         content = catalog()
         positions = dict(core_rows(_POSITIONS, {"ids": batch}).all())
         rows = [{"user_id": user_id, "basis": basis(positions[user_id], content), **kept}
@@ -215,12 +217,16 @@ def refresh(session: Session, user_ids: Iterable[int]) -> int:
     return done
 
 
-@lru_cache(maxsize=1)
-def _lock():
+@lru_cache(maxsize=2)
+def _lock(dialect: str):
     """Lock each person's row, making it where missing (a placeholder no basis matches): an INSERT
-    that on a conflict updates the row to itself, which waits for any other transaction holding it."""
+    that on a conflict updates the row to itself, which waits for any other transaction holding it.
+    The table has no foreign key to `users`: a new row's key check would share-lock the person's
+    row, which a request holding that row for update (lock_row) and then waiting, at its commit,
+    for this one would turn into a deadlock."""
     table = PersonStanding.__table__
-    statement = postgresql.insert(table).values(user_id=bindparam("user_id"), basis=0, progressed=False, missing="")
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        user_id=bindparam("user_id"), basis=0, progressed=False, missing="")
     return statement.on_conflict_do_update(index_elements=[table.c.user_id], set_={"basis": table.c.basis})
 
 
@@ -328,7 +334,10 @@ def _note_people(session: Session, flush_context) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _refresh_noted(session: Session) -> None:
-    """Work out again the rows of the people this transaction changed, before it commits."""
+    """Work out again the rows of the people this transaction changed, before it commits (the
+    transaction's own commit: a savepoint's leaves them noted for it)."""
+    if session.in_nested_transaction():
+        return
     while True:
         session.flush()
         noted = session.info.pop(_NOTED, None)

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 
 from lms.extensions import db
 from tests.conftest import Person, csrf_token, isolated_app, login
@@ -811,3 +811,112 @@ def test_two_things_done_at_once_by_one_person_both_count_in_their_kept_standing
         missing = db.session.get(PersonStanding, someone).missing.split(SEPARATOR)
         assert not set(courses) & set(missing), missing
         assert differences() == []
+
+
+def _a_course(app, slug: str = "etiquette") -> list[tuple[int, int]]:
+    """(id, version) of the active modules of a course."""
+    from lms.courses.models import Course, Module
+
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == slug))
+        return [(m.id, m.version) for m in db.session.scalars(
+            select(Module).where(Module.course_id == course.id, Module.active.is_(True)))]
+
+
+def _without_kept_row(app, user_id: int) -> None:
+    """Take away a person's kept standing, as before the sweep first filled the table."""
+    from lms.certification.models import PersonStanding
+
+    with app.app_context():
+        db.session.execute(delete(PersonStanding).where(PersonStanding.user_id == user_id))
+        db.session.commit()
+
+
+def test_progress_committed_while_the_sweep_works_a_person_out_is_not_lost(live, monkeypatch):
+    """The sweep reads a person's facts, then writes their row; a learner's progress committed in
+    between must not be overwritten by what the sweep read before it (SQLite: the sweep takes the
+    write lock before it reads; PostgreSQL: the person's row lock)."""
+    from lms.certification import standing
+    from lms.clock import now
+    from lms.courses.models import ModuleProgress
+
+    app, person = live
+    someone = _staff(app, "RACESWEEP", "扫到一半", store_id=person.store_id)
+    modules = _a_course(app)
+    _without_kept_row(app, someone)
+    real, threads = standing._evaluated, []
+
+    def study():
+        with app.app_context():
+            for module_id, version in modules:
+                db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version,
+                                              completed_at=now()))
+            db.session.commit()
+            db.session.remove()
+
+    def evaluated(people, suspended, at):
+        result = real(people, suspended, at)
+        if not threads:  # the learner's request arrives between the sweep's reading and its writing
+            threads.append(threading.Thread(target=study))
+            threads[0].start()
+            time.sleep(0.3)
+        return result
+
+    monkeypatch.setattr(standing, "_evaluated", evaluated)
+    with app.app_context():
+        standing.refresh_stale()
+        db.session.remove()
+    threads[0].join()
+    monkeypatch.setattr(standing, "_evaluated", real)
+    with app.app_context():
+        assert standing.differences() == []
+
+
+def test_a_person_locked_by_a_request_while_the_sweep_makes_their_row_is_no_deadlock(live):
+    """A request holds a person's row (lock_row, as starting an exam does) and at its commit works
+    out their kept standing; the sweep makes that person's first kept row at the same moment. With a
+    foreign key from the kept row to the person, each waited for the other (PostgreSQL)."""
+    from lms.accounts.models import User
+    from lms.certification import standing
+    from lms.clock import now
+    from lms.courses.models import ModuleProgress
+    from lms.locks import lock_row
+
+    app, person = live
+    someone = _staff(app, "RACEFK", "先锁人", store_id=person.store_id)
+    modules = _a_course(app, "communication")
+    _without_kept_row(app, someone)
+    locked = threading.Event()
+
+    def request():
+        with app.app_context():
+            try:
+                lock_row(User, someone)
+                locked.set()
+                time.sleep(0.3)
+                module_id, version = modules[0]
+                db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version,
+                                              completed_at=now()))
+                db.session.commit()
+                return "ok"
+            except Exception as exc:  # noqa: BLE001 - what the learner would have seen
+                db.session.rollback()
+                return repr(exc)
+            finally:
+                db.session.remove()
+
+    def sweep():
+        locked.wait(5)
+        with app.app_context():
+            try:
+                standing.refresh_stale()
+                return "ok"
+            except Exception as exc:  # noqa: BLE001
+                db.session.rollback()
+                return repr(exc)
+            finally:
+                db.session.remove()
+
+    assert _together([request, sweep]) == ["ok", "ok"]
+    with app.app_context():
+        assert standing.differences() == []

@@ -32,7 +32,6 @@ def upgrade():
     sa.Column('issued_at', UTCDateTime(), nullable=True),
     sa.Column('expires_at', UTCDateTime(), nullable=True),
     sa.Column('revoked_at', UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_person_standing_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_person_standing'))
     )
 

@@ -42,6 +42,7 @@ from typing import Collection, Iterable
 from sqlalchemy import Select, bindparam, case, event, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..accounts.models import User
 from ..catalog import Catalog, catalog
@@ -190,31 +191,52 @@ def _upsert(dialect: str):
 _POSITIONS = select(User.id, User.position).where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id)
 
 
-def refresh(session: Session, user_ids: Iterable[int]) -> int:
-    """Evaluate these people again from the database and write their rows, in the transaction of
-    `session` (the app's session: the evaluation reads through it); tell how many.
+def refresh(session: Session, user_ids: Iterable[int], writing: bool = False) -> int:
+    """Evaluate these people again from the database and write their rows where they changed, in
+    the transaction of `session` (the app's session: the evaluation reads through it); tell how
+    many were evaluated. `writing`: the transaction has written already (on SQLite it holds the
+    write lock).
 
     The people's rows are locked first (created where missing), in order of id, to the end of the
     transaction: of two transactions about one person at the same moment, the second evaluates
     after the first has committed and sees both changes (row locks, not advisory ones: a roster of
     thousands would fill PostgreSQL's table of advisory locks; on SQLite the first write takes the
-    one write lock)."""
+    one write lock, which a transaction that has written holds already)."""
     ids = sorted(set(user_ids))
     connection = session.connection() if ids else None
     done = 0
     for start in range(0, len(ids), BATCH):  # a roster of thousands: statements of a bounded size
         batch = ids[start:start + BATCH]
-        # first a write, on SQLite too: there it takes the one write lock before the reads, so a
-        # sweep never writes what it read before somebody's progress committed
-        connection.execute(_lock(connection.dialect.name), [{"user_id": user_id} for user_id in batch])
+        held = None  # the rows as they stand, when the lock read them
+        if connection.dialect.name == "postgresql" or not writing:
+            held = {row.user_id: row for row in connection.execute(
+                _lock(connection.dialect.name), [{"user_id": user_id} for user_id in batch])}
         content = catalog()
-        positions = dict(core_rows(_POSITIONS, {"ids": batch}).all())
+        positions = _positions(session, batch)
         rows = [{"user_id": user_id, "basis": basis(positions[user_id], content), **kept}
                 for user_id, kept in _evaluated(positions.items(), (), now()).items()]
+        if held is not None:  # write only what changed (a finished run that moved nothing, say)
+            rows = [row for row in rows if held.get(row["user_id"]) is None
+                    or any(getattr(held[row["user_id"]], name) != value for name, value in row.items())]
         if rows:
             connection.execute(_upsert(connection.dialect.name), rows)
-        done += len(rows)
+        done += len(positions)
     return done
+
+
+def _positions(session: Session, user_ids: list[int]) -> dict[int, str | None]:
+    """The position of each of these people: of those the transaction has in hand (the person of
+    the request, whose flush noted them) as it holds them, of the rest as the database does."""
+    positions, rest = {}, []
+    for user_id in user_ids:
+        person = session.identity_map.get(identity_key(User, user_id))
+        if person is not None and "position" in person.__dict__:
+            positions[user_id] = person.position
+        else:
+            rest.append(user_id)
+    if rest:
+        positions.update(core_rows(_POSITIONS, {"ids": rest}).all())
+    return positions
 
 
 @lru_cache(maxsize=2)
@@ -227,7 +249,8 @@ def _lock(dialect: str):
     table = PersonStanding.__table__
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
         user_id=bindparam("user_id"), basis=0, progressed=False, missing="")
-    return statement.on_conflict_do_update(index_elements=[table.c.user_id], set_={"basis": table.c.basis})
+    return statement.on_conflict_do_update(index_elements=[table.c.user_id], set_={"basis": table.c.basis}
+                                           ).returning(*table.columns)
 
 
 def stale_people(limit: int) -> list[int]:
@@ -343,7 +366,7 @@ def _refresh_noted(session: Session) -> None:
         noted = session.info.pop(_NOTED, None)
         if not noted:
             return
-        refresh(session, noted)
+        refresh(session, noted, writing=True)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -10,12 +10,12 @@ stack (lms/events.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 
 from .accounts.access import role_required
 from .accounts.models import User
@@ -242,11 +242,10 @@ def _today_start() -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
-_REMINDED = (select(Message.user_id).where(Message.user_id.in_(bindparam("user_ids", expanding=True)),
-                                          Message.title == REMINDER_TITLE, Message.created_at >= bindparam("since")))
+_SENT_TODAY = and_(Message.title == REMINDER_TITLE, Message.created_at >= bindparam("since"))  # a reminder of today
+_REMINDED = select(Message.user_id).where(Message.user_id.in_(bindparam("user_ids", expanding=True)), _SENT_TODAY)
 # the same, of the person of a statement's row (the manager's list)
-_REMINDED_TODAY = exists().where(Message.user_id == User.id, Message.title == REMINDER_TITLE,
-                                 Message.created_at >= bindparam("since")).label("reminded")
+_REMINDED_TODAY = exists().where(Message.user_id == User.id, _SENT_TODAY).label("reminded")
 
 
 def reminded_today(user_ids: list[int]) -> set[int]:

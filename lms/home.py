@@ -22,7 +22,7 @@ from .accounts.models import User
 from .accounts.scoping import Scope
 from .accounts.service import STORE_NAME
 from .catalog import catalog
-from .certification.facts import evaluate_person, rule_for
+from .certification.facts import evaluate_person
 from .certification.standing import standings, with_kept
 from .certification.status import NOT_REQUIRED, RESULT_LEVEL, STATUS_LEVEL, Requirement
 from .clock import LOCAL_TZ, now

@@ -37,6 +37,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Collection, Iterable
 
 from sqlalchemy import Select, bindparam, case, event, inspect, literal, or_, select
@@ -110,18 +111,13 @@ def _kept(evaluation: Evaluation | None, certification_id: int | None) -> dict:
 
 
 def _standing(kept, suspended: bool, at: datetime) -> Standing:
-    """The standing at `at` from a row's columns (a row, or the dict of `_kept`)."""
-    if isinstance(kept, dict):
-        certification_id, progressed, missing = kept["certification_id"], kept["progressed"], kept["missing"]
-        issued_at, expires_at, revoked_at = kept["issued_at"], kept["expires_at"], kept["revoked_at"]
-    else:
-        certification_id, progressed, missing = kept.certification_id, kept.progressed, kept.missing
-        issued_at, expires_at, revoked_at = kept.issued_at, kept.expires_at, kept.revoked_at
-    if certification_id is None:
+    """The standing at `at` from a row's columns (a row, or a namespace of `_kept`'s)."""
+    if kept.certification_id is None:
         return Standing(NOT_REQUIRED)
-    certificate = CertificateFacts(issued_at, expires_at, revoked_at) if expires_at is not None else None
-    return Standing(person_status(certificate, progressed, suspended, at),
-                    tuple(missing.split(SEPARATOR)) if missing else ())
+    certificate = (CertificateFacts(kept.issued_at, kept.expires_at, kept.revoked_at)
+                   if kept.expires_at is not None else None)
+    return Standing(person_status(certificate, kept.progressed, suspended, at),
+                    tuple(kept.missing.split(SEPARATOR)) if kept.missing else ())
 
 
 def _evaluated(people: Iterable[tuple[int, str | None]], suspended: Collection[int],
@@ -172,7 +168,7 @@ def standings(people: Iterable, suspended: Collection[int], at: datetime | None 
         else:
             rest.append((person.id, person.position))
     for user_id, columns in _evaluated(rest, overdue, at).items():
-        result[user_id] = _standing(columns, user_id in overdue, at)
+        result[user_id] = _standing(SimpleNamespace(**columns), user_id in overdue, at)
     return result
 
 
@@ -291,12 +287,11 @@ def rebuild(batch: int = BATCH) -> int:
         after = ids[-1]
 
 
-def differences(session: Session | None = None) -> list[str]:
+def differences() -> list[str]:
     """Where the rows in use (of the current basis) differ from evaluating those people now (empty
     when they agree)."""
-    session = session or db.session()
     content = catalog()
-    people = session.execute(select(User.id, User.position, PersonStanding)
+    people = db.session.execute(select(User.id, User.position, PersonStanding)
                              .join(PersonStanding, PersonStanding.user_id == User.id)).all()
     rows = {user_id: row for user_id, position, row in people if row.basis == basis(position, content)}
     if not rows:
@@ -325,32 +320,25 @@ WATCHED: dict[type, tuple[str, ...] | None] = {
 _NOTED = "standing_people"
 
 
-def _people_of(obj, fields: tuple[str, ...] | None, changed_only: bool) -> set[int]:
-    """The people a changed object concerns (before and after a change of its user_id)."""
-    attribute = "id" if isinstance(obj, User) else "user_id"
-    state = inspect(obj)
-    if changed_only and fields is not None:
-        if not any(state.attrs[name].history.has_changes() for name in fields):
-            return set()
-    people = {getattr(obj, attribute)}
-    if attribute == "user_id":
-        people.update(state.attrs.user_id.history.deleted or ())
-    return {p for p in people if p is not None}
+def _people_of(obj, changed: bool) -> set[int]:
+    """The people a new or deleted object of a watched model concerns, or a changed one (`changed`)
+    whose change touched the columns the evaluation reads (before and after a change of user_id)."""
+    state, fields = inspect(obj), WATCHED[type(obj)]
+    if changed and fields is not None and not any(state.attrs[name].history.has_changes() for name in fields):
+        return set()
+    if isinstance(obj, User):
+        return {obj.id}
+    return {p for p in (obj.user_id, *(state.attrs.user_id.history.deleted or ())) if p is not None}
 
 
 @event.listens_for(Session, "after_flush")
 def _note_people(session: Session, flush_context) -> None:
     """Note the people whose facts this flush changed (evaluated again before the commit)."""
     noted: set[int] = set()
-    for obj in session.new:
-        if type(obj) in WATCHED:
-            noted |= _people_of(obj, None, False)
-    for obj in session.dirty:
-        if type(obj) in WATCHED:
-            noted |= _people_of(obj, WATCHED[type(obj)], True)
-    for obj in session.deleted:
-        if type(obj) in WATCHED:
-            noted |= _people_of(obj, None, False)
+    for objects, changed in ((session.new, False), (session.dirty, True), (session.deleted, False)):
+        for obj in objects:
+            if type(obj) in WATCHED:
+                noted |= _people_of(obj, changed)
     if noted:
         session.info.setdefault(_NOTED, set()).update(noted)
 

@@ -98,7 +98,7 @@ def _statements(batch: bool = True) -> dict:
             select(literal_column(f"'{RUN}'", String), Run.user_id, Run.scenario_id, cast(Run.score, Float),
                    func.max(case((and_(Run.passed.is_(True), Run.typed), Run.finished_at))),
                    moment, moment, moment, cast(nothing, String), cast(nothing, Integer))
-            .where(people(Run.user_id), items(Run.scenario_id, "scenario_ids"), Run.status == "finished")
+            .where(people(Run.user_id), items(Run.scenario_id, "scenario_ids"), Run.finished)
             .group_by(Run.user_id, Run.scenario_id, Run.score),
             # the best score of any sitting, and the last pass
             select(literal_column(f"'{SITTING}'", String), Attempt.user_id, Attempt.exam_id,

@@ -328,6 +328,8 @@ def _people_of(obj, changed: bool) -> set[int]:
         return set()
     if isinstance(obj, User):
         return {obj.id}
+    if isinstance(obj, Run) and Run.FINISHED not in (obj.status, *state.attrs.status.history.deleted):
+        return set()  # the evaluation reads finished runs only: starting or abandoning one changes nothing
     return {p for p in (obj.user_id, *(state.attrs.user_id.history.deleted or ())) if p is not None}
 
 

@@ -48,7 +48,7 @@ def scenario_stats(store_id: int | None = None, position: str | None = None,
     stats = {s.id: ScenarioStats(s) for s in db.session.scalars(select(Scenario).where(Scenario.active.is_(True)))}
     grouped = _people_filter(
         select(Run.scenario_id, func.count(), func.sum(case((Run.passed.is_(True), 1), else_=0)), func.avg(Run.score))
-        .join(User, User.id == Run.user_id).where(Run.status == "finished", Run.typed),
+        .join(User, User.id == Run.user_id).where(Run.finished, Run.typed),
         store_id, position).group_by(Run.scenario_id)
     for scenario_id, runs, passed, average in db.session.execute(grouped):
         if scenario_id in stats:

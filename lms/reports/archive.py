@@ -66,7 +66,7 @@ def entries(user_id: int) -> list[Entry]:
             title, kind, ref = "新业务小测", "check", f"notice-check/{attempt.notice_id}"
         score = "待评分" if attempt.pending else f"{attempt.score:g}分"
         result.append(Entry(attempt.submitted_at, kind, title, score, attempt.passed, ref))
-    for run in db.session.scalars(select(Run).where(Run.user_id == user_id, Run.status == "finished", Run.is_training)):
+    for run in db.session.scalars(select(Run).where(Run.user_id == user_id, Run.finished, Run.is_training)):
         mode = "（新手模式）" if run.mode == "beginner" else ""
         result.append(Entry(run.finished_at, "scenario", f"{run.scenario.title}{mode}", f"{run.score}分", run.passed,
                             f"scenario/{run.scenario.slug}"))

@@ -126,9 +126,12 @@ class Run(db.Model):
     phrasebook_version: Mapped[PhrasebookVersion] = relationship()
     turns: Mapped[list["Turn"]] = relationship(back_populates="run", order_by="Turn.seq")
 
-    @property
+    FINISHED = "finished"
+
+    @hybrid_property
     def finished(self) -> bool:
-        return self.status == "finished"
+        """Played to an ending and scored (Python and SQL)."""
+        return self.status == Run.FINISHED
 
     @hybrid_property
     def is_training(self) -> bool:

@@ -168,32 +168,50 @@ def clean_reply(text: str) -> str:
     return text
 
 
+# The newest phrasebook version's id, and the newest published version (id, number) of a scenario
+# (`scenario_id`): what a new run is played with, read without their texts (the parsed texts are kept
+# per process by version id: run_scenario, run_phrasebook).
+_NEWEST_BOOK = select(PhrasebookVersion.id).order_by(PhrasebookVersion.version.desc()).limit(1)
+_NEWEST_VERSION = (select(ScenarioVersion.id, ScenarioVersion.version)
+                   .where(ScenarioVersion.scenario_id == bindparam("scenario_id"), ScenarioVersion.origin != "draft")
+                   .order_by(ScenarioVersion.version.desc()).limit(1))
+
+
 def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVersion | None = None) -> Run:
     """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned.
 
     `version` plays another text than the current one: a draft's test-play copy (mode test only).
+    What the run is played with is read first; the person's row is locked only for the writes, so
+    on SQLite the one write lock is not held while the scenario is looked up.
     """
-    lock_row(User, user_id)  # a double tap on 开始 starts one run: the second abandons the first
     if mode != "test":  # a trainer's test-play is not training
         events.ensure_may_start(user_id)
         version = None
-    book = current_phrasebook_version()
-    if book is None:
+    book_id = db.session.scalar(_NEWEST_BOOK)
+    if book_id is None:
         raise DomainError("短语库尚未加载，请联系培训岗。")
-    version = version or current_version(scenario)
-    spec = scenario_of(version)
+    if version is not None:
+        version_id, number = version.id, version.version
+    else:
+        newest = db.session.execute(_NEWEST_VERSION, {"scenario_id": scenario.id}).first()
+        if newest is None:
+            raise DomainError("这个情景还没有发布，暂时不能练习。")
+        version_id, number = newest
+    spec = version_cached("lms_scenario_specs", version_id,
+                          lambda: scenario_of(version or db.session.get(ScenarioVersion, version_id)))
+    lock_row(User, user_id)  # a double tap on 开始 starts one run: the second abandons the first
     db.session.execute(
         update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")
         .values(status="abandoned")
     )
-    run = Run(user_id=user_id, scenario=scenario, scenario_version=version, phrasebook_version=book,
+    run = Run(user_id=user_id, scenario=scenario, scenario_version_id=version_id, phrasebook_version_id=book_id,
               mode=mode if mode in ("beginner", "test") else "text", status="active", node=spec.start,
               variables=spec.initial_variables(), turn_count=0, node_shown_at=now(), started_at=now())
     db.session.add(run)
     db.session.flush()
     if run.is_training:  # a trainer's test-play is not a learning record
         audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
-                     run=run.id, version=version.version, mode=run.mode)
+                     run=run.id, version=number, mode=run.mode)
     return run
 
 
@@ -273,7 +291,7 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     ending = spec.nodes[run.node]
     turns = core_rows(_SCORED_TURNS, {"run_id": run.id})
     result = score_run([TurnRecord(*t) for t in turns], spec.pass_score, ending.outcome, spec.require_stages)
-    run.status, run.finished_at, run.score, run.passed = "finished", now(), result.score, result.passed
+    run.status, run.finished_at, run.score, run.passed = Run.FINISHED, now(), result.score, result.passed
     run.outcome = ending.outcome
     run.result = {"reasons": list(result.reasons), "stages": list(result.stages_reached)}
     if not run.is_training:
@@ -291,7 +309,7 @@ def best_scores(user_id: int) -> dict[int, tuple[int, bool]]:
     rows = db.session.execute(
         select(Run.scenario_id, func.max(Run.score),
                func.max(case((Run.passed.is_(True) & Run.typed, 1), else_=0)))
-        .where(Run.user_id == user_id, Run.status == "finished", Run.is_training)
+        .where(Run.user_id == user_id, Run.finished, Run.is_training)
         .group_by(Run.scenario_id)
     ).all()
     return {sid: (best, bool(passed)) for sid, best, passed in rows}

@@ -117,3 +117,45 @@ def test_content_changed_and_rolled_back_is_never_shown(workers):
     page = learner.get("/my-courses").get_data(as_text=True)
     assert "<strong>服务礼仪</strong>" in page and "回滚的标题" not in page
     assert "（已更新）" in page
+
+
+def test_first_turns_on_a_fresh_worker_compile_the_phrasebook_once(workers, monkeypatch):
+    """A worker that has just started gets its threads' first role-play turns together: one of them
+    compiles the phrasebook (about 0.3 s of CPU), the others wait for it and use the same one, instead
+    of each compiling it again while the learners wait."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from lms.roleplay import service
+    from lms.roleplay.models import PhrasebookVersion
+
+    first, second, _, _ = workers
+    compiled, real = [], service.parse_phrasebook
+
+    def slow_compile(text):
+        compiled.append(text)
+        time.sleep(0.2)  # long enough for every thread to ask while it runs
+        return real(text)
+
+    monkeypatch.setattr(service, "parse_phrasebook", slow_compile)
+    service._phrasebook.cache_clear()
+    second.extensions.pop("lms_phrasebooks", None)
+    books, ready = [], threading.Barrier(4)
+
+    def first_turn():
+        with second.app_context():
+            version = db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
+            run = SimpleNamespace(phrasebook_version_id=version.id, phrasebook_version=version)
+            ready.wait()
+            books.append(service.run_phrasebook(run))
+            db.session.remove()
+
+    threads = [threading.Thread(target=first_turn) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(books) == 4 and len(compiled) == 1
+    assert all(book is books[0] for book in books)
+    assert books[0].analyze("您好，请问有什么可以帮您？")  # a working phrasebook

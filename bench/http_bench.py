@@ -240,6 +240,7 @@ class Endpoint:
     target: tuple[float | None, float] | None  # (least ratio to bare, most p95 ms); None: none
     call: object  # (client, state) -> (status, ok)
     prepare: object = None  # (client, state) -> None
+    before: object = None  # (client, state) -> None, before each call, not timed (the server still serves it)
     sessions: str = "learners"
 
 
@@ -258,10 +259,14 @@ def start_run(client, state) -> None:
     state["runs"] = state.get("runs", 0) + 1
 
 
-def turn(client, state):
-    """Post the next reply of the run; a run that reached its ending is replaced by a new one (not timed)."""
+def next_run(client, state) -> None:
+    """Before a turn (not timed): a run that reached its ending is replaced by a new one."""
     if state.get("run") is None:
         start_run(client, state)
+
+
+def turn(client, state):
+    """Post the next reply of the run (next_run has started one)."""
     status, headers, _ = client.request("POST", f"/runs/{state['run']}/turns",
                                         {"csrf_token": client.csrf, "seq": state["seq"],
                                          "reply": REPLIES[min(state["seq"], len(REPLIES)) - 1]})
@@ -312,7 +317,7 @@ def save_answer(client, state):
 def endpoints(ids: dict) -> list[Endpoint]:
     return [
         Endpoint("learner home  GET /", READS, get("/")),
-        Endpoint("scenario turn POST /runs/<id>/turns", WRITES, turn),
+        Endpoint("scenario turn POST /runs/<id>/turns", WRITES, turn, before=next_run),
         Endpoint("exam answer save POST /attempts/<id>/<n>", WRITES, save_answer, start_attempt),
         Endpoint("manager home  GET / (今天)", READS, get("/"), sessions="managers"),
         Endpoint("store page    GET /store/<id>", None, get(lambda s: f"/store/{s['store']}"), sessions="managers"),
@@ -344,7 +349,7 @@ class Result:
 
 
 def load(name: str, clients: list[Client], states: list[dict], call, warmup: float, duration: float,
-         server: Server) -> Result:
+         server: Server, before=None) -> Result:
     """Run every client in a closed loop: warm up, then record for `duration` seconds."""
     result = Result(name, seconds=duration)
     lock = threading.Lock()
@@ -355,7 +360,13 @@ def load(name: str, clients: list[Client], states: list[dict], call, warmup: flo
         latencies, errors, count = [], {}, 0
         barrier.wait()
         start, end = times["start"], times["end"]
-        while True:
+        while time.perf_counter() < end:
+            if before:  # not timed
+                try:
+                    before(client, state)
+                except (OSError, http.client.HTTPException, AssertionError) as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
             t0 = time.perf_counter()
             if t0 >= end:
                 break
@@ -426,10 +437,11 @@ def run_database(label: str, database_url: str | None, args) -> list[Result]:
             for client, state in zip(clients, states):
                 if endpoint.prepare:
                     endpoint.prepare(client, state)
-            result = load(endpoint.name, clients, states, endpoint.call, args.warmup, args.duration, server)
+            result = load(endpoint.name, clients, states, endpoint.call, args.warmup, args.duration, server,
+                          endpoint.before)
             result.target = endpoint.target
             if endpoint.call is turn:
-                result.note = f"{sum(s.get('runs', 0) for s in states)} runs started (inside the window, not timed)"
+                result.note = f"{sum(s.get('runs', 0) for s in states)} runs started between turns (served in the window, not timed)"
             results.append(result)
             report(label, [result], results[0])
     finally:

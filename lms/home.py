@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import and_, bindparam, exists, select
 
@@ -255,10 +255,15 @@ def reminded_today(user_ids: list[int]) -> set[int]:
     return set(core_rows(_REMINDED, {"user_ids": list(user_ids), "since": _today_start()}).scalars())
 
 
-@bp.route("/today/remind/<int:user_id>", methods=["POST"])
+@bp.route("/today/remind", methods=["POST"])
 @role_required("manager")
-def remind(user_id: int):
-    """Send a person of the manager's store an in-app reminder of what they must do (once a day)."""
+def remind():
+    """Send a person of the manager's store (the form's `user_id`: the list on 今天 is one form,
+    each 提醒 button naming its person) an in-app reminder of what they must do (once a day)."""
+    user_id = request.form.get("user_id", "")
+    if not user_id.isdigit() or len(user_id) > 12:
+        abort(400)
+    user_id = int(user_id)
     scope = Scope.of(current_user)
     person = scope.person(user_id)
     lock_row(User, person.id)  # a double tap sends one reminder: the second sees the first's

@@ -93,7 +93,7 @@ TRAINER_POSTS = ["/grading/1", "/certificates/X/revoke", "/notices/1/withdraw",
 # Pages whose access depends on the row (owner, store): tested in test_roleplay, test_exams,
 # test_certification and test_notices.
 OWNER_PAGES = ["/runs/1", "/attempts/1", "/attempts/1/result", "/certificates/X", "/notices/1",
-               "/notices/1/board", "/notices/1/signin.csv", "/today/remind/1"]  # remind: test_today
+               "/notices/1/board", "/notices/1/signin.csv", "/today/remind"]  # remind: test_today
 PUBLIC = ["/verify/X"]
 
 

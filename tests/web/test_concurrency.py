@@ -665,7 +665,7 @@ def test_a_double_tap_on_remind_sends_one_reminder(live):
     manager_id = _staff(app, "RACEMGR", "店长", role="manager", store_id=person.store_id)
     manager = Person(manager_id, "RACEMGR", "店长", "manager", person.store_id, None, "Race-pass-123")
     with _slow_writes(app, Message.__table__.name):
-        responses = _tapped_together(_clients_of(app, manager), "/", f"/today/remind/{person.id}", {})
+        responses = _tapped_together(_clients_of(app, manager), "/", "/today/remind", {"user_id": person.id})
     assert [r.status_code for r in responses] == [302, 302]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Message).where(

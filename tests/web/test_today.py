@@ -103,25 +103,27 @@ def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world,
     assert "新业务逾期1条" in block.group(1) and "上岗证未开始：还差" in block.group(1)
     # the first few missing items and how many: a card a manager can read on a phone
     assert re.search(r"上岗证未开始：还差[^<、]+、[^<、]+、[^<、]+等\d+项</li>", block.group(1)), block.group(1)
-    assert f'action="/today/remind/{staff.id}"' in block.group(1)
+    assert f'<button type="submit" name="user_id" value="{staff.id}" class="secondary">提醒</button>' in block.group(1)
+    assert page.count('action="/today/remind"') == 1 and "csrf_token" not in block.group(1)  # one form for the list
     assert world["staff_b"].name not in page  # another store's people are not the manager's business
 
-    done = post(manager, f"/today/remind/{staff.id}", follow_redirects=True).get_data(as_text=True)
+    done = post(manager, "/today/remind", {"user_id": staff.id}, follow_redirects=True).get_data(as_text=True)
     assert f"已提醒{staff.name}" in done and "今天已提醒" in done
     with app.app_context():
         message = db.session.scalar(select(Message).where(Message.user_id == staff.id))
         assert "新业务逾期1条" in message.body and message.link == "/"
-    again = post(manager, f"/today/remind/{staff.id}", follow_redirects=True).get_data(as_text=True)
+    again = post(manager, "/today/remind", {"user_id": staff.id}, follow_redirects=True).get_data(as_text=True)
     assert f"今天已经提醒过{staff.name}了" in again
     with app.app_context():
         assert len(db.session.scalars(select(Message).where(Message.user_id == staff.id)).all()) == 1
 
     other = app.test_client()
     login(other, world["manager_b"])
-    assert post(other, f"/today/remind/{staff.id}").status_code == 404  # not their store
+    assert post(other, "/today/remind", {"user_id": staff.id}).status_code == 404  # not their store
     learner = app.test_client()
     login(learner, world["staff_b"])
-    assert post(learner, f"/today/remind/{staff.id}").status_code == 403
+    assert post(learner, "/today/remind", {"user_id": staff.id}).status_code == 403
+    assert post(manager, "/today/remind", {"user_id": "x"}).status_code == 400
 
 
 def test_a_learners_today_names_their_store_and_stops_welcoming_once_a_message_came(app, world, frozen):

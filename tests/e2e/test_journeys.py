@@ -164,3 +164,26 @@ def test_manager_sees_the_matrix_and_downloads_it(browser, live_app, shoot):
         other = set(db.session.scalars(select(User.name).join(Store).where(Store.id != store_id)))
     exported = {row[1].value for row in sheet.iter_rows(min_row=3)}
     assert exported <= names and not exported & other
+
+
+def test_manager_reminds_someone_from_today_on_a_phone(browser, live_app, shoot):
+    """The manager's 今天 on a 375 px phone: the list of who needs attention is one form; tapping a
+    person's 提醒 reminds that person only, and their card then says so."""
+    app, base, accounts = live_app
+    page = log_in(browser, base, "DX1001", accounts["DX1001"])
+    page.goto(f"{base}/")
+    cards = page.locator("ul.today-people > li")
+    assert cards.count() >= 2, page.inner_text("main")
+    button = cards.nth(1).locator("button", has_text="提醒")
+    name = cards.nth(1).locator(".who strong").inner_text()
+    first_name = cards.nth(0).locator(".who strong").inner_text()
+    box = button.bounding_box()
+    assert box and box["x"] + box["width"] <= 375 and box["width"] < 200  # a button, not a full-width bar
+    shoot(page, "today")
+    button.click()
+    page.wait_for_load_state()
+    assert f"已提醒{name}" in page.inner_text("main")
+    card = page.locator("ul.today-people > li", has_text=name)
+    assert "今天已提醒" in card.inner_text() and card.locator("button", has_text="提醒").count() == 0
+    assert page.locator("ul.today-people > li", has_text=first_name).locator("button", has_text="提醒").count() == 1
+    shoot(page, "reminded")

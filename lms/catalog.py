@@ -205,13 +205,16 @@ def version_cached(name: str, key: int, load: Callable[[], T], maxsize: int = 51
         return cache[key]
     except KeyError:
         pass
-    with _loading(name, key):  # a load only reads rows, so it never waits for a lock its waiters hold
+    session = db.session()
+    # The load only reads (no autoflush: it writes nothing), so it never waits for a lock that a
+    # thread waiting for it holds (SQLite's write lock, a row lock).
+    with _loading(name, key), session.no_autoflush:
         try:
             return cache[key]
         except KeyError:
             pass
         value = load()
-        if not db.session().info.get("content_changed"):
+        if not session.info.get("content_changed"):
             if len(cache) >= maxsize:
                 cache.clear()
             cache[key] = value

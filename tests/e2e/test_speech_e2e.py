@@ -102,3 +102,38 @@ def test_a_refused_microphone_says_so_in_chinese(live_app, browser):
     expect(page.locator(".speech-status")).to_contain_text("文字练习（情景演练）不受影响", timeout=10000)
     assert "麦克风" in page.inner_text(".speech-status")
     assert page.is_enabled(".speech-start")
+
+
+def test_a_microphone_that_gives_no_sound_is_caught_within_seconds(live_app, microphone):
+    """A browser that keeps the page's audio suspended (as Safari on an iPhone may when the audio was
+    not started by the tap itself) records nothing: the page says so after two seconds, stops, and
+    uploads nothing — not after the learner has read the whole text."""
+    app, base, accounts = live_app
+    context = microphone("speech-read.wav").new_context(viewport={"width": 375, "height": 812})
+    context.add_init_script("""
+        const Real = window.AudioContext;
+        window.AudioContext = function () {
+            const ctx = new Real();
+            ctx.suspend();
+            ctx.resume = () => Promise.resolve();  // resolves, and the audio stays suspended
+            return ctx;
+        };
+    """)
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#emp_no", LEARNER)
+    page.fill("#password", accounts[LEARNER])
+    page.click("#submit")
+    page.wait_for_load_state()
+    page.goto(f"{base}/speech/read/book-service")
+    uploads = []
+    page.on("request", lambda request: uploads.append(request.url) if request.method == "POST" else None)
+    page.click(".speech-start")
+    from playwright.sync_api import expect
+
+    expect(page.locator(".speech-status")).to_contain_text("没有收到麦克风的声音", timeout=10000)
+    assert page.is_enabled(".speech-start") and not page.is_enabled(".speech-stop")
+    assert uploads == []
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        assert db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) is None

@@ -102,10 +102,13 @@
     startButton.disabled = true;
     othersWait(true);
     say("正在打开麦克风……");
+    // Safari on iPhone lets audio run only for a context made (or resumed) inside the tap itself, and
+    // the microphone's permission prompt ends the tap: so the context is made before asking.
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    var ctx = new Ctx();
+    if (ctx.resume) { ctx.resume().catch(function () { /* tried again below */ }); }
     var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
     navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
-      var Ctx = window.AudioContext || window.webkitAudioContext;
-      var ctx = new Ctx();
       var s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
       session = s;
       var source = ctx.createMediaStreamSource(stream);
@@ -126,6 +129,9 @@
         s.started = true;
         stopButton.disabled = false;
         say(cadence ? "电话响了……" : "正在录音：请读出上面的文字，读完点「停止」。");
+        // No sound at all after two seconds (a context the browser kept suspended, a muted input):
+        // say so now rather than after the whole text has been read.
+        setTimeout(function () { if (session === s && !s.done && s.samples === 0) { abandon(s, SILENT_INPUT); } }, 2000);
       }
       var ready = ctx.resume ? ctx.resume() : Promise.resolve();
       if (ctx.audioWorklet && window.AudioWorkletNode && workletUrl) {
@@ -145,11 +151,34 @@
       s.node = processor;
       return ready.then(begin);
     }).catch(function (error) {
+      if (session && session.ctx === ctx) { session.done = true; session = null; }
+      closeQuietly(ctx);
       startButton.disabled = false;
       othersWait(false);
       stopButton.disabled = true;
       say(micProblem(error));
     });
+  }
+
+  var SILENT_INPUT = "没有收到麦克风的声音，录音已停止：请再点一次「" + startButton.textContent + "」。若仍不行，请换用新版Chrome或Safari。文字练习（情景演练）不受影响。";
+
+  function closeQuietly(ctx) {
+    var closing = ctx.close ? ctx.close() : null;  // a promise, but not in older Safari
+    if (closing && closing.catch) { closing.catch(function () { /* already closed */ }); }
+  }
+
+  // End a recording that cannot go on, uploading nothing.
+  function abandon(s, message) {
+    s.done = true;
+    if (session === s) { session = null; }
+    if (s.ring) { s.ring.stop(); }
+    if (s.node) { s.node.disconnect(); }
+    s.stream.getTracks().forEach(function (track) { track.stop(); });
+    closeQuietly(s.ctx);
+    stopButton.disabled = true;
+    startButton.disabled = false;
+    othersWait(false);
+    say(message);
   }
 
   // The drill stops ringing when the learner starts speaking, and stops recording after they finish.

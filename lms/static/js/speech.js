@@ -104,13 +104,21 @@
     say("正在打开麦克风……");
     // Safari on iPhone lets audio run only for a context made (or resumed) inside the tap itself, and
     // the microphone's permission prompt ends the tap: so the context is made before asking.
-    var Ctx = window.AudioContext || window.webkitAudioContext;
-    var ctx = new Ctx();
-    if (ctx.resume) { ctx.resume().catch(function () { /* tried again below */ }); }
+    var ctx;
+    try {
+      ctx = new (window.AudioContext || window.webkitAudioContext)();
+    } catch (error) {  // e.g. too many audio contexts open in an older Safari
+      giveUp(null, micProblem(error));
+      return;
+    }
+    quietly(ctx.resume ? ctx.resume() : null);  // tried again below
     var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
     navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
       var s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
       session = s;
+      // The audio never started (a context the browser keeps suspended: its resume() does not settle):
+      // say so, rather than wait for ever.
+      setTimeout(function () { if (!s.done && !s.started) { abandon(s, SILENT_INPUT); } }, NEVER_STARTED_MS);
       var source = ctx.createMediaStreamSource(stream);
       var mute = ctx.createGain();
       mute.gain.value = 0;
@@ -125,17 +133,19 @@
         if (seconds >= limit) { stop(); }
       }
       function begin() {
+        if (s.done) { return; }  // given up meanwhile
         if (cadence) { s.ring = startRing(ctx); }
         s.started = true;
         stopButton.disabled = false;
         say(cadence ? "电话响了……" : "正在录音：请读出上面的文字，读完点「停止」。");
         // No sound at all after two seconds (a context the browser kept suspended, a muted input):
         // say so now rather than after the whole text has been read.
-        setTimeout(function () { if (session === s && !s.done && s.samples === 0) { abandon(s, SILENT_INPUT); } }, 2000);
+        setTimeout(function () { if (!s.done && s.samples === 0) { abandon(s, SILENT_INPUT); } }, 2000);
       }
       var ready = ctx.resume ? ctx.resume() : Promise.resolve();
       if (ctx.audioWorklet && window.AudioWorkletNode && workletUrl) {
         return ready.then(function () { return ctx.audioWorklet.addModule(workletUrl); }).then(function () {
+          if (s.done) { return; }
           var node = new AudioWorkletNode(ctx, "speech-capture");
           node.port.onmessage = function (event) { take(event.data); };
           source.connect(node);
@@ -151,20 +161,32 @@
       s.node = processor;
       return ready.then(begin);
     }).catch(function (error) {
-      if (session && session.ctx === ctx) { session.done = true; session = null; }
-      closeQuietly(ctx);
-      startButton.disabled = false;
-      othersWait(false);
-      stopButton.disabled = true;
-      say(micProblem(error));
+      if (session && session.ctx === ctx) {
+        if (!session.done) { abandon(session, micProblem(error)); }  // the microphone was open: close it too
+      } else {
+        giveUp(ctx, micProblem(error));
+      }
     });
   }
 
+  function quietly(promise) {
+    if (promise && promise.catch) { promise.catch(function () { /* nothing to do */ }); }
+  }
+
+  // Nothing was recorded: free the audio, let the learner try again, and say why.
+  function giveUp(ctx, message) {
+    if (ctx) { closeQuietly(ctx); }
+    startButton.disabled = false;
+    othersWait(false);
+    stopButton.disabled = true;
+    say(message);
+  }
+
+  var NEVER_STARTED_MS = 6000;  // from the microphone's opening: time enough to load the audio worklet
   var SILENT_INPUT = "没有收到麦克风的声音，录音已停止：请再点一次「" + startButton.textContent + "」。若仍不行，请换用新版Chrome或Safari。文字练习（情景演练）不受影响。";
 
   function closeQuietly(ctx) {
-    var closing = ctx.close ? ctx.close() : null;  // a promise, but not in older Safari
-    if (closing && closing.catch) { closing.catch(function () { /* already closed */ }); }
+    quietly(ctx.close ? ctx.close() : null);  // a promise, but not in older Safari
   }
 
   // End a recording that cannot go on, uploading nothing.
@@ -174,11 +196,7 @@
     if (s.ring) { s.ring.stop(); }
     if (s.node) { s.node.disconnect(); }
     s.stream.getTracks().forEach(function (track) { track.stop(); });
-    closeQuietly(s.ctx);
-    stopButton.disabled = true;
-    startButton.disabled = false;
-    othersWait(false);
-    say(message);
+    giveUp(s.ctx, message);
   }
 
   // The drill stops ringing when the learner starts speaking, and stops recording after they finish.

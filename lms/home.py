@@ -29,6 +29,7 @@ from .clock import LOCAL_TZ, now
 from .courses.service import course_progress, next_module, study_of
 from .errors import DomainError
 from .extensions import core_rows, db
+from .forms import whole_number
 from .locks import lock_row
 from .notices.models import Message
 from .notices.service import MESSAGE_COUNTS, notice_counts, overdue_among, pending_for
@@ -260,10 +261,9 @@ def reminded_today(user_ids: list[int]) -> set[int]:
 def remind():
     """Send a person of the manager's store (the form's `user_id`: the list on 今天 is one form,
     each 提醒 button naming its person) an in-app reminder of what they must do (once a day)."""
-    user_id = request.form.get("user_id", "")
-    if not user_id.isdigit() or len(user_id) > 12:
+    user_id = whole_number(request.form.get("user_id"))
+    if user_id is None:
         abort(400)
-    user_id = int(user_id)
     scope = Scope.of(current_user)
     person = scope.person(user_id)
     lock_row(User, person.id)  # a double tap sends one reminder: the second sees the first's

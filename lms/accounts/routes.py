@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import events
 from ..extensions import db, limiter, login_manager
+from ..forms import whole_number
 from . import bp
 from .forms import LoginForm, PasswordForm
 from .models import User
@@ -24,9 +25,8 @@ login_manager.login_message_category = "info"
 def load_user(session_id: str) -> User | None:
     """Load the logged-in person from the session; a changed token (new password) logs them out."""
     user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or len(user_id) > 12:
-        return None
-    return person_for_request(int(user_id), token)
+    number = whole_number(user_id)
+    return person_for_request(number, token) if number is not None else None
 
 
 def home_url_for(user: User) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .. import yamlx
+from ..forms import whole_number
 from ..roleplay.scenario_parse import ScenarioError
 from ..roleplay.validate import check_scenario, parse_scenario_text
 from . import scenario_doc as sd
@@ -166,8 +167,9 @@ def _number(text: str) -> Any:
 
 
 def _original(items: Any, orig: str) -> CommentedMap | None:
-    if isinstance(items, list) and orig.isdigit() and int(orig) < len(items) and isinstance(items[int(orig)], dict):
-        return items[int(orig)]
+    index = whole_number(orig)
+    if isinstance(items, list) and index is not None and index < len(items) and isinstance(items[index], dict):
+        return items[index]
     return None
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
+from ..forms import whole_number
 from .gift import _ANY, MAX_QUESTION, _num, _pct, parse_gift, question_to_gift, to_gift
 from .questions import Choice, Numeric, Pair, QuestionSpec
 
@@ -248,7 +249,7 @@ def _single(draft: Draft, rows: list[int], errors: dict[str, str]) -> dict:
     if len(rows) < 2:
         errors.setdefault("choices", "单选题至少需要两个选项")
     correct = draft.get("correct")
-    right = int(correct) if correct.isdigit() else None
+    right = whole_number(correct)
     if right is None or right not in rows:
         errors.setdefault("correct", "请选出正确答案（在正确的选项前点选）")
     choices = []

@@ -179,6 +179,8 @@ def test_a_shipped_question_saved_unchanged_from_its_form_is_unchanged(app, trai
 REFUSALS = [
     ("single", {"text": "题干甲", "r0-text": "选项甲", "r1-text": "选项乙"}, "请选出正确答案", "选项乙"),
     ("single", {"text": "题干乙", "r0-text": "同一个", "r1-text": "同一个 ", "correct": "0"}, "与第1个选项重复", "题干乙"),
+    # a tampered choice: "²" passes str.isdigit but is no number (it was a 500)
+    ("single", {"text": "题干乙二", "r0-text": "选项甲", "r1-text": "选项乙", "correct": "²"}, "请选出正确答案", "选项乙"),
     ("multiple", {"text": "题干丙", "r0-text": "甲", "r0-correct": "y", "r0-weight": "50", "r1-text": "乙"},
      "正确选项的得分比例合计应为100%", "题干丙"),
     ("multiple", {"text": "题干丁", "r0-text": "甲", "r1-text": "乙"}, "请至少勾选一个正确选项", "题干丁"),

@@ -123,7 +123,8 @@ def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world,
     learner = app.test_client()
     login(learner, world["staff_b"])
     assert post(learner, "/today/remind", {"user_id": staff.id}).status_code == 403
-    assert post(manager, "/today/remind", {"user_id": "x"}).status_code == 400
+    for bad in ("x", "²", "1" * 13, ""):
+        assert post(manager, "/today/remind", {"user_id": bad}).status_code == 400
 
 
 def test_a_learners_today_names_their_store_and_stops_welcoming_once_a_message_came(app, world, frozen):

@@ -365,7 +365,9 @@ def load(name: str, clients: list[Client], states: list[dict], call, warmup: flo
                 try:
                     before(client, state)
                 except (OSError, http.client.HTTPException, AssertionError) as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    if start <= time.perf_counter() <= end:  # as the call's errors: inside the window only
+                        errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    time.sleep(0.01)
                     continue
             t0 = time.perf_counter()
             if t0 >= end:

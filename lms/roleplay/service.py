@@ -286,6 +286,13 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     return True
 
 
+# The scenario's slug and the version's number of a scenario version (`version_id`), for the record
+# of a finished run: one small statement, not the two rows (the version's with its whole text).
+_SLUG_AND_NUMBER = (select(Scenario.slug, ScenarioVersion.version)
+                    .join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+                    .where(ScenarioVersion.id == bindparam("version_id")))
+
+
 def finish_run(run: Run, spec: engine.Scenario) -> None:
     """Score a run that reached an ending and record the result in the archive."""
     ending = spec.nodes[run.node]
@@ -297,9 +304,10 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     if not run.is_training:
         db.session.flush()
         return
+    slug, number = core_rows(_SLUG_AND_NUMBER, {"version_id": run.scenario_version_id}).one()
     audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
-                 object_type="scenario", object_id=run.scenario.slug, run=run.id, score=result.score,
-                 outcome=ending.outcome, version=run.scenario_version.version, mode=run.mode)
+                 object_type="scenario", object_id=slug, run=run.id, score=result.score,
+                 outcome=ending.outcome, version=number, mode=run.mode)
     db.session.flush()
     events.run_finished.send(None, run=run, passed=result.passed)
 

@@ -110,8 +110,11 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
     with app.app_context():
         run = db.session.get(Run, run_id)
         assert run.status == "finished" and run.passed and run.scenario_version.version == 1
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.subject_id == world["staff_a"].id, AuditEvent.verb == "scenario.passed")) == 1
+        passed = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.subject_id == world["staff_a"].id, AuditEvent.verb == "scenario.passed")).all()
+        assert len(passed) == 1  # the archive's record names the scenario and the version played
+        assert passed[0].object_id == run.scenario.slug and passed[0].data["version"] == 1
+        assert passed[0].data["run"] == run_id and passed[0].data["score"] == 100
     history = client.get("/practice/history").get_data(as_text=True)
     assert "测试情景" in history and "100分" in history
 

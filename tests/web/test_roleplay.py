@@ -97,13 +97,14 @@ def test_full_run_to_a_good_ending_with_debrief(app, client, world, mini):
     run_id = _start(client)
     page = client.get(f"/runs/{run_id}").get_data(as_text=True)
     assert "我的话费不对。" in page and "情绪" in page
+    assert '<a href="/practice/mini">' in page  # the breadcrumb back to the scenario
     _say(client, run_id, "您好，对不起，给您添麻烦了，您慢慢说。")
     _say(client, run_id, "请问您是哪个月的话费？我帮您查询一下。")
     _say(client, run_id, "我们两个工作日内给您答复。")
     response = _say(client, run_id, "谢谢您，请慢走。")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/runs/{run_id}/debrief")
     debrief = client.get(f"/runs/{run_id}/debrief").get_data(as_text=True)
-    assert "100分 · 通过 · 圆满解决" in debrief
+    assert "100分 · 通过 · 圆满解决" in debrief and 'href="/practice/mini">再练一次</a>' in debrief
     assert '<mark class="hit" title="问候语">您好</mark>' in debrief
     assert "依据：第三章 一、接受投诉阶段" in debrief and "四个阶段都做到了" in debrief
     assert "接受投诉 → 解释澄清 → 提出解决 → 跟踪总结" in debrief

@@ -154,8 +154,11 @@ def init_app(app: Flask) -> None:
 
         if not has_request_context() or not current_user.is_authenticated:
             return {"overdue_notices": [], "unread_messages": 0}
-        from .notices.service import overdue_for, unread_count
+        from .notices.service import header_duties, overdue_for, unread_count
 
+        if "overdue_notices" not in g and "unread_messages" not in g:
+            overdue, unread = header_duties(current_user.id)  # both in one statement
+            return {"overdue_notices": overdue, "unread_messages": unread}
         overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know
         unread = g.unread_messages if "unread_messages" in g else unread_count(current_user.id)
         return {"overdue_notices": overdue, "unread_messages": unread}

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import url_for
-from sqlalchemy import bindparam, false, func, insert, select, update
+from sqlalchemy import bindparam, false, func, insert, select, true, update
 
 from .. import audit
 from ..accounts.models import Leave, Store, User
@@ -373,6 +373,22 @@ _UNREAD = select(MESSAGE_COUNTS.c.unread)
 def unread_count(user_id: int) -> int:
     """How many in-app messages the person has not read (the header's badge, on every page)."""
     return core_rows(_UNREAD, {"user_id": user_id}).scalar() or 0
+
+
+@lru_cache(maxsize=None)
+def _duties():
+    """overdue_for and unread_count as one statement (built once): the message counts' one row,
+    joined to each overdue assignment, or to none (its columns then NULL)."""
+    overdue = _mine("overdue").order_by(None).subquery()
+    return (select(*overdue.c, MESSAGE_COUNTS.c.unread).select_from(MESSAGE_COUNTS)
+            .outerjoin(overdue, true()).order_by(overdue.c.due_at, overdue.c.id))
+
+
+def header_duties(user_id: int) -> tuple[list[OpenNotice], int]:
+    """What every page's header shows a logged-in person, in one statement: their overdue notices
+    (overdue_for: the blocking banner) and how many messages they have not read (unread_count)."""
+    rows = core_rows(_duties(), _now_for(user_id)).all()
+    return [OpenNotice(*row[:-1]) for row in rows if row[0] is not None], rows[0][-1] or 0
 
 
 def blocking(user_id: int, module_id: int | None = None) -> OpenNotice | None:

@@ -254,6 +254,8 @@ def test_overdue_person_is_blocked_and_certificate_suspended(app, org, frozen):
     login(client, org["ann"])
     home = client.get("/").get_data(as_text=True)
     assert "新业务培训已逾期" in home and "新业务：测试套餐" in home
+    practice = client.get("/practice").get_data(as_text=True)  # a page whose header reads the banner itself
+    assert "新业务培训已逾期：</strong><a" in practice and "新业务：测试套餐" in practice
     refused = post(client, "/practice/long-wait/start", {"mode": "text"}, page="/practice/long-wait")
     assert refused.status_code == 302 and f"/notices/{notice_id}" in refused.headers["Location"]
     refused = post(client, "/exams/practice-basics/start", page="/exams/practice-basics")
@@ -280,6 +282,8 @@ def test_unread_reminders_show_in_the_header_until_read(app, org, frozen):
     login(client, org["ann"])
     badge = re.compile(r'消息<span class="badge bad">(\d+)</span>')
     assert badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
+    practice = client.get("/practice").get_data(as_text=True)  # a page whose header reads the badge itself
+    assert badge.search(practice).group(1) == "1" and "新业务培训已逾期" not in practice  # not overdue yet
     page = client.get("/messages").get_data(as_text=True)  # looking changes nothing: the button marks them read
     assert "全部标为已读（1）" in page and badge.search(client.get("/").get_data(as_text=True)).group(1) == "1"
     post(client, "/messages/read", page="/messages")

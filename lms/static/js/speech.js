@@ -112,9 +112,10 @@
       return;
     }
     quietly(ctx.resume ? ctx.resume() : null);  // tried again below
+    var s = null;  // this recording, once the microphone is open
     var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
     navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
-      var s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
+      s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
       session = s;
       // The audio never started (a context the browser keeps suspended: its resume() does not settle):
       // say so, rather than wait for ever.
@@ -161,11 +162,11 @@
       s.node = processor;
       return ready.then(begin);
     }).catch(function (error) {
-      if (session && session.ctx === ctx) {
-        if (!session.done) { abandon(session, micProblem(error)); }  // the microphone was open: close it too
-      } else {
+      if (!s) {
         giveUp(ctx, micProblem(error));
-      }
+      } else if (!s.done) {
+        abandon(s, micProblem(error));  // the microphone was open: close it too
+      }  // else given up already, and said why
     });
   }
 

@@ -113,9 +113,16 @@ def scenario_of(version: ScenarioVersion) -> engine.Scenario:
     return _scenario(version.id, version.scenario.slug, version.yaml_text)
 
 
+def version_spec(version_id: int, version: ScenarioVersion | None = None) -> engine.Scenario:
+    """The parsed scenario of a version, by id (kept per process: versions never change); `version`:
+    its row, where the caller has it in hand."""
+    return version_cached("lms_scenario_specs", version_id,
+                          lambda: scenario_of(version or db.session.get(ScenarioVersion, version_id)))
+
+
 def run_scenario(run: Run) -> engine.Scenario:
-    """The parsed scenario a run is played with, by version id (kept per process: versions never change)."""
-    return version_cached("lms_scenario_specs", run.scenario_version_id, lambda: scenario_of(run.scenario_version))
+    """The parsed scenario a run is played with."""
+    return version_spec(run.scenario_version_id)
 
 
 def run_phrasebook(run: Run) -> CompiledPhrasebook:
@@ -129,9 +136,17 @@ def phrasebook_head() -> Phrasebook | None:
     return db.session.get(Phrasebook, 1)
 
 
+def _newest_book(*columns):
+    """The newest phrasebook version (these of its columns)."""
+    return select(*columns).order_by(PhrasebookVersion.version.desc()).limit(1)
+
+
+_NEWEST_BOOK, _NEWEST_BOOK_ID = _newest_book(PhrasebookVersion), _newest_book(PhrasebookVersion.id)
+
+
 def current_phrasebook_version() -> PhrasebookVersion | None:
     """Return the newest phrasebook version."""
-    return db.session.scalar(select(PhrasebookVersion).order_by(PhrasebookVersion.version.desc()).limit(1))
+    return db.session.scalar(_NEWEST_BOOK)
 
 
 def start_timer(run: Run, node: engine.Node) -> bool:
@@ -150,11 +165,22 @@ def start_timer(run: Run, node: engine.Node) -> bool:
     return True
 
 
+def _newest_published(*columns):
+    """The newest published version of a scenario (`scenario_id`; a draft's test-play copy is none),
+    these of its columns."""
+    return (select(*columns).where(ScenarioVersion.scenario_id == bindparam("scenario_id"),
+                                   ScenarioVersion.origin != "draft")
+            .order_by(ScenarioVersion.version.desc()).limit(1))
+
+
+# the row, and what a new run needs of it (read without its text)
+_NEWEST_VERSION, _NEWEST_VERSION_REF = (_newest_published(ScenarioVersion),
+                                        _newest_published(ScenarioVersion.id, ScenarioVersion.version))
+
+
 def current_version(scenario: Scenario) -> ScenarioVersion:
-    """Return the newest published version of a scenario (one row; a draft's test-play copy is none)."""
-    return db.session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id,
-                                                            ScenarioVersion.origin != "draft")
-                             .order_by(ScenarioVersion.version.desc()).limit(1))
+    """Return the newest published version of a scenario (one row)."""
+    return db.session.scalar(_NEWEST_VERSION, {"scenario_id": scenario.id})
 
 
 def clean_reply(text: str) -> str:
@@ -168,15 +194,6 @@ def clean_reply(text: str) -> str:
     return text
 
 
-# The newest phrasebook version's id, and the newest published version (id, number) of a scenario
-# (`scenario_id`): what a new run is played with, read without their texts (the parsed texts are kept
-# per process by version id: run_scenario, run_phrasebook).
-_NEWEST_BOOK = select(PhrasebookVersion.id).order_by(PhrasebookVersion.version.desc()).limit(1)
-_NEWEST_VERSION = (select(ScenarioVersion.id, ScenarioVersion.version)
-                   .where(ScenarioVersion.scenario_id == bindparam("scenario_id"), ScenarioVersion.origin != "draft")
-                   .order_by(ScenarioVersion.version.desc()).limit(1))
-
-
 def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVersion | None = None) -> Run:
     """Start a new run at the scenario's start; earlier unfinished runs of it are abandoned.
 
@@ -187,18 +204,17 @@ def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVers
     if mode != "test":  # a trainer's test-play is not training
         events.ensure_may_start(user_id)
         version = None
-    book_id = db.session.scalar(_NEWEST_BOOK)
+    book_id = db.session.scalar(_NEWEST_BOOK_ID)  # what the run is played with, read without the texts
     if book_id is None:
         raise DomainError("短语库尚未加载，请联系培训岗。")
     if version is not None:
         version_id, number = version.id, version.version
     else:
-        newest = db.session.execute(_NEWEST_VERSION, {"scenario_id": scenario.id}).first()
+        newest = db.session.execute(_NEWEST_VERSION_REF, {"scenario_id": scenario.id}).first()
         if newest is None:
             raise DomainError("这个情景还没有发布，暂时不能练习。")
         version_id, number = newest
-    spec = version_cached("lms_scenario_specs", version_id,
-                          lambda: scenario_of(version or db.session.get(ScenarioVersion, version_id)))
+    spec = version_spec(version_id, version)
     lock_row(User, user_id)  # a double tap on 开始 starts one run: the second abandons the first
     db.session.execute(
         update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")
@@ -286,11 +302,8 @@ def take_turn(run: Run, seq: int, reply: str = "", option_id: str | None = None)
     return True
 
 
-# The scenario's slug and the version's number of a scenario version (`version_id`), for the record
-# of a finished run: one small statement, not the two rows (the version's with its whole text).
-_SLUG_AND_NUMBER = (select(Scenario.slug, ScenarioVersion.version)
-                    .join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
-                    .where(ScenarioVersion.id == bindparam("version_id")))
+# A scenario version's number (`version_id`), for the record of a finished run: not its row, whole text and all.
+_VERSION_NUMBER = select(ScenarioVersion.version).where(ScenarioVersion.id == bindparam("version_id"))
 
 
 def finish_run(run: Run, spec: engine.Scenario) -> None:
@@ -304,9 +317,9 @@ def finish_run(run: Run, spec: engine.Scenario) -> None:
     if not run.is_training:
         db.session.flush()
         return
-    slug, number = core_rows(_SLUG_AND_NUMBER, {"version_id": run.scenario_version_id}).one()
+    number = core_rows(_VERSION_NUMBER, {"version_id": run.scenario_version_id}).scalar_one()
     audit.record("scenario.passed" if result.passed else "scenario.failed", actor_id=run.user_id,
-                 object_type="scenario", object_id=slug, run=run.id, score=result.score,
+                 object_type="scenario", object_id=spec.id, run=run.id, score=result.score,
                  outcome=ending.outcome, version=number, mode=run.mode)
     db.session.flush()
     events.run_finished.send(None, run=run, passed=result.passed)

@@ -55,13 +55,20 @@ class Scope:
         """Select the people in scope."""
         return self.restrict(select(User), User.store_id, User.id)
 
+    @property
+    def store_ids(self) -> list[int] | None:
+        """The ids of the stores in scope (None: every store): a manager's and a staff member's own
+        store, if they have one."""
+        if self.all_stores:
+            return None
+        return [] if self.store_id is None else [self.store_id]
+
     def stores(self) -> Select:
         """Select the stores in scope."""
-        if self.all_stores:
+        ids = self.store_ids
+        if ids is None:
             return select(Store)
-        if self.store_id is None:
-            return select(Store).where(false())
-        return select(Store).where(Store.id == self.store_id)
+        return select(Store).where(Store.id == ids[0]) if ids else select(Store).where(false())
 
     def person(self, user_id: int) -> User:
         """Return the person if in scope, else answer 404."""
@@ -72,7 +79,8 @@ class Scope:
 
     def store(self, store_id: int) -> Store:
         """Return the store if in scope, else answer 404."""
-        store = db.session.scalar(self.stores().where(Store.id == store_id))
+        ids = self.store_ids
+        store = db.session.get(Store, store_id) if ids is None or store_id in ids else None
         if store is None:
             abort(404)
         return store

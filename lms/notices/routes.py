@@ -25,7 +25,7 @@ from .deadlines import OPEN_STATES
 from .models import Message, Notice, NoticeAssignment
 from .service import (NoticeData, NoticeRefusal, assignment_for, attest, audience, check_categories,
                       check_passed, mark_read, may_see_notice, module_done, publish, start_check, visible_notices,
-                      visible_store_ids, withdraw)
+                      withdraw)
 
 TRAINERS = ("trainer", "admin")
 
@@ -61,7 +61,7 @@ def _fill_choices(form: NoticeForm) -> dict:
 
 def _visible_store_ids() -> list[int] | None:
     """Stores whose figures the viewer may see (None: all)."""
-    return visible_store_ids(Scope.of(current_user))
+    return Scope.of(current_user).store_ids
 
 
 def _notice_or_404(notice_id: int) -> tuple[Notice, NoticeAssignment | None]:

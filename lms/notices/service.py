@@ -13,7 +13,7 @@ from flask import url_for
 from sqlalchemy import bindparam, false, func, insert, select, true, update
 
 from .. import audit
-from ..accounts.models import Leave, Store, User
+from ..accounts.models import Leave, User
 from ..accounts.scoping import Scope
 from ..clock import now
 from ..courses.models import Module, ModuleProgress
@@ -442,11 +442,6 @@ def may_see_notice(notice: Notice, scope: Scope, assigned: bool = False) -> bool
         return False
     return assigned or db.session.scalar(
         visible_notices(scope).where(Notice.id == notice.id).with_only_columns(Notice.id)) is not None
-
-
-def visible_store_ids(scope: Scope) -> list[int] | None:
-    """The stores whose board figures a viewer may see (None: all of them)."""
-    return None if scope.all_stores else list(db.session.scalars(scope.stores().with_only_columns(Store.id)))
 
 
 def mark_read(assignment: NoticeAssignment) -> None:

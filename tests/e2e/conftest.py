@@ -73,8 +73,12 @@ def shoot(request):
     return save
 
 
-def log_in(browser, base: str, emp_no: str, password: str, width=375, height=812):
-    page = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True).new_page()
+def log_in(browser, base: str, emp_no: str, password: str, width=375, height=812, script: str | None = None):
+    """A new page logged in as this person; `script` runs first in every page of its context."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    if script:
+        context.add_init_script(script)
+    page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("#emp_no", emp_no)
     page.fill("#password", password)

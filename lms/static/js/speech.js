@@ -115,7 +115,8 @@
     var s = null;  // this recording, once the microphone is open
     var constraints = { audio: { channelCount: 1, echoCancellation: !!cadence, noiseSuppression: false, autoGainControl: false } };
     navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
-      s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, samples: 0, voice: 0, quiet: 0, heard: false, done: false };
+      s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, stated: ctx.sampleRate, marks: [], samples: 0,
+            voice: 0, quiet: 0, heard: false, done: false };
       session = s;
       // The audio never started (a context the browser keeps suspended: its resume() does not settle):
       // say so, rather than wait for ever.
@@ -128,6 +129,8 @@
         if (s.done) { return; }
         s.chunks.push(block);
         s.samples += block.length;
+        s.marks.push([performance.now(), s.samples]);
+        if (s.marks.length % 12 === 0) { s.rate = trueRate(s); }
         var seconds = s.samples / s.rate;
         if (cadence) { watchAnswer(s, block, seconds); }
         var limit = cadence ? ringMax : maxSeconds;
@@ -200,6 +203,31 @@
     giveUp(s.ctx, message);
   }
 
+  // The rate the samples really come at. An older Safari on an iPhone can run an audio context at a
+  // rate other than the one its sampleRate states (a context made before the microphone opened, or
+  // after a file of another rate played): every figure would then be off by that ratio. The blocks
+  // come in real time, so their count over each stretch of WINDOW_MS tells the true rate (the median
+  // of the stretches: a moment the page was busy delays a few blocks, not the count); when that is
+  // clearly one of the usual rates and clearly not the stated one, the recording is read at it.
+  var USUAL_RATES = [8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000];
+  var WINDOW_MS = 1500;
+  function trueRate(s) {
+    var marks = s.marks, rates = [], i, j = 0;
+    for (i = 0; i < marks.length; i++) {
+      while (j < marks.length && marks[j][0] - marks[i][0] < WINDOW_MS) { j++; }
+      if (j === marks.length) { break; }
+      rates.push((marks[j][1] - marks[i][1]) * 1000 / (marks[j][0] - marks[i][0]));
+    }
+    if (rates.length < 10) { return s.rate; }  // too short to tell: as it stands
+    rates.sort(function (a, b) { return a - b; });
+    var measured = rates[rates.length >> 1], nearest = USUAL_RATES[0];
+    for (i = 1; i < USUAL_RATES.length; i++) {
+      if (Math.abs(USUAL_RATES[i] - measured) < Math.abs(nearest - measured)) { nearest = USUAL_RATES[i]; }
+    }
+    var clear = Math.abs(nearest - measured) <= 0.03 * nearest;
+    return clear && Math.abs(s.stated - measured) > 0.05 * s.stated ? nearest : s.stated;
+  }
+
   // The drill stops ringing when the learner starts speaking, and stops recording after they finish.
   function watchAnswer(s, block, seconds) {
     var sum = 0;
@@ -227,7 +255,7 @@
     say("正在计算……");
     var form = new FormData();
     form.append("csrf_token", box.querySelector("input[name=csrf_token]").value);
-    form.append("audio", wav(resample(s.chunks, s.rate)), "recording.wav");
+    form.append("audio", wav(resample(s.chunks, trueRate(s))), "recording.wav");
     fetch(box.getAttribute("data-upload"), { method: "POST", body: form, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 413) { throw new Error("录音太长，超过了上传的大小限制，请分段朗读。"); }

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
-from flask.globals import _cv_request
 from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -26,7 +25,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Create and configure the app: config, extensions, blueprints, CLI. No side effects."""
-    app = App(__name__, instance_relative_config=True,
+    app = Flask(__name__, instance_relative_config=True,
                 instance_path=instance_path or os.environ.get("LMS_INSTANCE_PATH") or None)
     app.config.from_object(default_config)
     app.config.from_pyfile("config.py", silent=True)
@@ -80,23 +79,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance_path: str 
 
     app.cli.add_command(lms_cli)
     return app
-
-
-class App(Flask):
-    """Flask, with `url_for` building the common URL (in a request, of a full endpoint name, with no
-    `_anchor`, `_external`, `_method` or `_scheme`) straight from the request's URL adapter: what
-    Flask's own `url_for` ends in, without its checks for the rarer cases (about 5 µs less a URL;
-    a manager's 今天 builds one a person, bench/floor.py). Any other call, and an app with
-    `url_defaults` functions, takes Flask's way; a URL that cannot be built raises BuildError either way."""
-
-    def url_for(self, /, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
-                _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
-        ctx = _cv_request.get(None)
-        if (ctx is None or ctx.url_adapter is None or _anchor is not None or _method is not None
-                or _scheme is not None or _external or endpoint[:1] == "." or self.url_default_functions):
-            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
-                                   _external=_external, **values)
-        return ctx.url_adapter.build(endpoint, values)
 
 
 class BoundedInt(IntegerConverter):

@@ -9,10 +9,11 @@ a flush during one is a bug and raises (`_no_writes_on_reads`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, redirect, render_template, request
+from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -55,6 +56,21 @@ def local_date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+_STAND_IN = 2**31 - 1  # the largest id a URL takes (lms.BoundedInt): never a real row's in practice
+
+
+def url_for_each(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """`url_for(endpoint, key=n, **values)` for each of many whole numbers n (ids), building the URL
+    once: pages that list people link each of them, and one `url_for` in a template costs about 8 µs
+    (a manager's 今天 lists a whole store). Flask builds the URL with a stand-in id, and each id takes
+    the stand-in's place; where the stand-in's digits show up twice, every URL is built by url_for."""
+    stand_in = str(_STAND_IN)
+    head, found, tail = url_for(endpoint, **values, **{key: _STAND_IN}).partition(stand_in)
+    if not found or stand_in in tail or stand_in in head:
+        return lambda number: url_for(endpoint, **values, **{key: number})
+    return lambda number: f"{head}{int(number)}{tail}"
+
+
 def _error_page(code: int, detail: str | None = None):
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
@@ -86,6 +102,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(local_date, "localdate")
     app.add_template_global(ROLE_LABELS, "role_labels")
+    app.add_template_global(url_for_each)
 
     @app.errorhandler(DomainError)
     def refused(exc: DomainError):

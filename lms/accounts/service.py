@@ -7,14 +7,12 @@ from datetime import date
 
 from flask import current_app, url_for
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
 
 from .. import audit, events
 from ..catalog import note_stamp, stamp_column
 from ..clock import now
 from ..errors import AlreadyDone, DomainError
-from ..extensions import core_rows, db
+from ..extensions import core_rows, db, loaded
 from ..locks import ORGANISATION, advisory_lock, lock_row
 from .models import Leave, Region, Store, User, password_method
 from .passwords import generate_password, password_problem, verify
@@ -28,7 +26,6 @@ FIELD_LABELS = {"emp_no": "工号", "name": "姓名", "role": "角色", "positio
 _PERSON = User.__table__
 # with the content stamp, which nearly every page asks for next (lms/catalog.py): one statement, not two
 _PERSON_BY_ID = select(*_PERSON.c, stamp_column()).where(_PERSON.c.id == bindparam("user_id"))
-_PERSON_KEYS = tuple(User.__mapper__.get_property_by_column(c).key for c in _PERSON.c)
 
 
 def person_for_request(user_id: int, token: str) -> User | None:
@@ -48,11 +45,7 @@ def person_for_request(user_id: int, token: str) -> User | None:
     if row is None or row.auth_token != token:
         return None
     note_stamp(row.content_stamp)
-    person = User.__mapper__.class_manager.new_instance()
-    instance_dict(person).update(zip(_PERSON_KEYS, row))  # a new object: nothing to track yet
-    make_transient_to_detached(person)  # marks what is loaded as committed, as a load would
-    session.add(person)
-    return person
+    return loaded(User, row)
 
 
 # A store's (`store_id`) name without loading the store, as a column for a page's one statement of

@@ -16,7 +16,7 @@ from ..accounts.models import User
 from ..accounts.scoping import Scope
 from ..catalog import catalog
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, get_by_id
 from . import bp
 from .feedback import highlight, mood
 from .forms import TurnForm
@@ -37,7 +37,7 @@ def _scenario_or_404(slug: str) -> Scenario:
 
 
 def _own_run_or_404(run_id: int) -> Run:
-    run = db.session.get(Run, run_id)
+    run = get_by_id(Run, run_id)  # read on every turn: one Core statement
     if run is None or run.user_id != current_user.id:
         abort(404)
     return run
@@ -45,7 +45,7 @@ def _own_run_or_404(run_id: int) -> Run:
 
 def _visible_run_or_404(run_id: int) -> Run:
     """The learner's own run, or one of a person in the viewer's scope (managers: their store)."""
-    run = db.session.get(Run, run_id)
+    run = get_by_id(Run, run_id)
     if run is None:
         abort(404)
     Scope.of(current_user).person(run.user_id)  # one's own, or a person in one's scope; else 404

@@ -16,7 +16,7 @@ from flask import abort
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ..extensions import db
+from ..extensions import db, get_by_id
 from .models import Store, User
 
 WIDE_ROLES = frozenset({"admin", "trainer"})
@@ -80,7 +80,7 @@ class Scope:
     def store(self, store_id: int) -> Store:
         """Return the store if in scope, else answer 404."""
         ids = self.store_ids
-        store = db.session.get(Store, store_id) if ids is None or store_id in ids else None
+        store = get_by_id(Store, store_id) if ids is None or store_id in ids else None
         if store is None:
             abort(404)
         return store

@@ -36,3 +36,15 @@ def test_only_whole_numbers(app):
         link = url_for_each("reports.person", "user_id")
         with pytest.raises(ValueError):
             link("1/../../admin")
+
+
+def test_templates_build_the_headers_links_for_the_path_the_app_is_served_under(app):
+    """Templates reuse the URL of a page without values and of a static file (lms/web.py); served
+    under another path (SCRIPT_NAME), the same template gets that path's links."""
+    source = "{{ url_for('home.index') }}|{{ url_for('static', filename='css/app.css') }}|{{ url_for('roleplay.run', run_id=3) }}"
+    for root in ("", "/lms", "", "/lms"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+            shown = app.jinja_env.from_string(source).render()
+            assert shown == "|".join([url_for("home.index"), url_for("static", filename="css/app.css"),
+                                      url_for("roleplay.run", run_id=3)])
+            assert shown == f"{root}/|{root}/static/css/app.css|{root}/runs/3"

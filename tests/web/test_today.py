@@ -90,6 +90,23 @@ def test_the_certificate_page_links_each_requirement_to_what_meets_it(app, world
     assert ("/exams/frontline-certification", "考试") in links
 
 
+def test_a_managers_today_counts_only_the_overdue_notices_as_overdue(app, world, frozen):
+    """A notice still inside its 48 hours is still to learn, not overdue: of two, one is overdue."""
+    frozen(T0)
+    _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))
+    _publish(app, world, "新业务：刚发布的套餐", T0 - timedelta(hours=1))
+    manager = app.test_client()
+    login(manager, world["manager_a"])
+    page = manager.get("/").get_data(as_text=True)
+    staff = world["staff_a"]
+    block = re.search(rf'<div class="who"><a href="/store/people/{staff.id}"><strong>{staff.name}</strong>(.*?)\n  </li>',
+                      page, re.S)
+    assert block and "新业务逾期1条" in block.group(1), page
+    frozen(T0 + timedelta(hours=48))  # the second is overdue too now
+    page = manager.get("/").get_data(as_text=True)
+    assert "新业务逾期2条" in page
+
+
 def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world, frozen):
     frozen(T0)
     _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))

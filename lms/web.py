@@ -67,7 +67,7 @@ def url_for_each(endpoint: str, key: str, **values) -> Callable[[int], str]:
     the stand-in's place; where the stand-in's digits show up twice, every URL is built by url_for."""
     stand_in = str(_STAND_IN)
     head, found, tail = url_for(endpoint, **values, **{key: _STAND_IN}).partition(stand_in)
-    if not found or stand_in in tail or stand_in in head:
+    if not found or stand_in in tail:
         return lambda number: url_for(endpoint, **values, **{key: number})
     return lambda number: f"{head}{int(number)}{tail}"
 

@@ -90,6 +90,14 @@ def test_the_certificate_page_links_each_requirement_to_what_meets_it(app, world
     assert ("/exams/frontline-certification", "考试") in links
 
 
+def _card(page: str, person) -> str:
+    """What the manager's 今天 shows of one person (their card), after the name."""
+    block = re.search(rf'<div class="who"><a href="/store/people/{person.id}"><strong>{person.name}</strong>(.*?)\n  </li>',
+                      page, re.S)
+    assert block, page
+    return block.group(1)
+
+
 def test_a_managers_today_counts_only_the_overdue_notices_as_overdue(app, world, frozen):
     """A notice still inside its 48 hours is still to learn, not overdue: of two, one is overdue."""
     frozen(T0)
@@ -97,14 +105,9 @@ def test_a_managers_today_counts_only_the_overdue_notices_as_overdue(app, world,
     _publish(app, world, "新业务：刚发布的套餐", T0 - timedelta(hours=1))
     manager = app.test_client()
     login(manager, world["manager_a"])
-    page = manager.get("/").get_data(as_text=True)
-    staff = world["staff_a"]
-    block = re.search(rf'<div class="who"><a href="/store/people/{staff.id}"><strong>{staff.name}</strong>(.*?)\n  </li>',
-                      page, re.S)
-    assert block and "新业务逾期1条" in block.group(1), page
+    assert "新业务逾期1条" in _card(manager.get("/").get_data(as_text=True), world["staff_a"])
     frozen(T0 + timedelta(hours=48))  # the second is overdue too now
-    page = manager.get("/").get_data(as_text=True)
-    assert "新业务逾期2条" in page
+    assert "新业务逾期2条" in _card(manager.get("/").get_data(as_text=True), world["staff_a"])
 
 
 def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world, frozen):
@@ -114,14 +117,12 @@ def test_a_managers_today_lists_who_to_act_on_and_reminds_once_a_day(app, world,
     login(manager, world["manager_a"])
     page = manager.get("/").get_data(as_text=True)
     staff = world["staff_a"]
-    block = re.search(rf'<div class="who"><a href="/store/people/{staff.id}"><strong>{staff.name}</strong>(.*?)\n  </li>',
-                      page, re.S)
-    assert block, page
-    assert "新业务逾期1条" in block.group(1) and "上岗证未开始：还差" in block.group(1)
+    card = _card(page, staff)
+    assert "新业务逾期1条" in card and "上岗证未开始：还差" in card
     # the first few missing items and how many: a card a manager can read on a phone
-    assert re.search(r"上岗证未开始：还差[^<、]+、[^<、]+、[^<、]+等\d+项</li>", block.group(1)), block.group(1)
-    assert f'<button type="submit" name="user_id" value="{staff.id}" class="secondary">提醒</button>' in block.group(1)
-    assert page.count('action="/today/remind"') == 1 and "csrf_token" not in block.group(1)  # one form for the list
+    assert re.search(r"上岗证未开始：还差[^<、]+、[^<、]+、[^<、]+等\d+项</li>", card), card
+    assert f'<button type="submit" name="user_id" value="{staff.id}" class="secondary">提醒</button>' in card
+    assert page.count('action="/today/remind"') == 1 and "csrf_token" not in card  # one form for the list
     assert world["staff_b"].name not in page  # another store's people are not the manager's business
 
     done = post(manager, "/today/remind", {"user_id": staff.id}, follow_redirects=True).get_data(as_text=True)

@@ -17,4 +17,3 @@ def whole_number(text: str | None, digits: int = 12) -> int | None:
     them), or None: `str.isdigit` also takes "²" and "①", which `int` refuses."""
     text = text or ""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= digits else None
-

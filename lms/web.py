@@ -83,9 +83,9 @@ def _url_for_in_templates(app: Flask) -> Callable[..., str]:
         return build(endpoint) if filename is None else build(endpoint, filename=filename)
 
     def url_for_in_templates(endpoint: str, **values) -> str:
-        if not values or (endpoint == "static" and len(values) == 1 and "filename" in values):
-            if endpoint[:1] != "." and has_request_context():  # ".x" would depend on the page's blueprint
-                return fixed(request.script_root, endpoint, values.get("filename"))
+        fixed_url = not values or (endpoint == "static" and values.keys() == {"filename"})
+        if fixed_url and endpoint[:1] != "." and has_request_context():  # ".x" depends on the page's blueprint
+            return fixed(request.script_root, endpoint, values.get("filename"))
         return build(endpoint, **values)
 
     return url_for_in_templates

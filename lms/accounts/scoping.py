@@ -66,9 +66,7 @@ class Scope:
     def stores(self) -> Select:
         """Select the stores in scope."""
         ids = self.store_ids
-        if ids is None:
-            return select(Store)
-        return select(Store).where(Store.id == ids[0]) if ids else select(Store).where(false())
+        return select(Store) if ids is None else select(Store).where(Store.id.in_(ids))
 
     def person(self, user_id: int) -> User:
         """Return the person if in scope, else answer 404."""

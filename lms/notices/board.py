@@ -149,19 +149,25 @@ def _store_page(by_store: bool):
     """One page of stores, the most urgent first — most overdue, then the smallest share done
     (StoreRow.percent, unrounded), then the store's code — ordered and paged in SQL (the page bound
     as `limit` and `offset`), each row also carrying what is over every store: how many stores, and
-    the totals (`all_<state>`, `all_next_due`, `all_last_done`). One statement, built once."""
+    the totals (`all_<state>`, `all_next_due`, `all_last_done`). One statement, built once.
+
+    The totals are one row aggregated from the stores' rows (a CTE both read, which SQLite and
+    PostgreSQL work out once) and joined to each. As window functions over every store (`OVER ()`)
+    they cost a third more: on SQLite at 400 stores the statement ran 24.2 M instructions against
+    18.3 M (bench/README.md, ninth round)."""
     counts = tally.counts(by_store)
     people = {state: func.sum(case((counts.c.state == state, counts.c.people), else_=0)).label(state)
               for state in STATES}
     per_store = select(counts.c.store_id, *people.values(), func.min(counts.c.due).label("next_due"),
-                       func.max(counts.c.done).label("last_done")).group_by(counts.c.store_id).subquery()
+                       func.max(counts.c.done).label("last_done")).group_by(counts.c.store_id).cte("per_store")
+    totals = select(func.count().label("stores"), func.min(per_store.c.next_due).label("all_next_due"),
+                    func.max(per_store.c.last_done).label("all_last_done"),
+                    *(func.sum(per_store.c[s]).label(f"all_{s}") for s in STATES)).subquery("totals")
     done = sum((per_store.c[s] for s in DONE_STATES), literal(0))
     in_scope = done + sum((per_store.c[s] for s in OPEN_STATES), literal(0))
     share = case((in_scope == 0, 1.0), else_=cast(done, Float) / in_scope)
-    over_all = [func.count().over().label("stores"), func.min(per_store.c.next_due).over().label("all_next_due"),
-                func.max(per_store.c.last_done).over().label("all_last_done"),
-                *(func.sum(per_store.c[s]).over().label(f"all_{s}") for s in STATES)]
-    return (select(per_store, Store.code, Store.name, *over_all).join(Store, Store.id == per_store.c.store_id)
+    return (select(per_store, Store.code, Store.name, *totals.c).select_from(per_store)
+            .join(Store, Store.id == per_store.c.store_id).join(totals, true())
             .order_by(per_store.c.overdue.desc(), share, Store.code)
             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
 

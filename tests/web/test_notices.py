@@ -319,6 +319,18 @@ def test_board_numbers_against_a_hand_computed_fixture(app, org, frozen):
     assert "甲厅" in page and "乙厅" not in page and ">程<" not in page and "程、" not in page
 
 
+def test_the_boards_summary_shows_overdue_in_red_only_when_someone_is(app, org, frozen):
+    notice_id = _publish(app, org)
+    manager = app.test_client()
+    login(manager, org["manager"])
+    frozen(T0 + timedelta(hours=5))
+    page = manager.get(f"/notices/{notice_id}/board").get_data(as_text=True)
+    assert "已逾期0" in page and '<span class="errors">已逾期' not in page
+    frozen(T0 + timedelta(hours=49))  # everyone in 甲厅 still to learn is past the 48 hours
+    page = manager.get(f"/notices/{notice_id}/board").get_data(as_text=True)
+    assert re.search(r'<span class="errors">已逾期[1-9]\d*</span>', page)
+
+
 def test_the_board_pages_its_stores_the_most_urgent_first(app, org, frozen, monkeypatch):
     """Totals and the curve count every store; the rows come a page at a time, and the names that
     block 100 % are those of the page's stores."""

@@ -163,3 +163,70 @@ def test_a_microphone_that_gives_no_sound_is_caught_within_seconds(live_app, mic
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
         assert db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) is None
+
+
+# What a phone does to a page that is recording when a call comes in, the screen locks or the learner
+# switches apps, as the page's events see it. The init script keeps the page's stream and audio
+# context within reach and lets a test set the context's state, which Chromium never makes
+# "interrupted" (Safari does).
+REACHABLE = """
+    window.kept = {};
+    const realGet = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (c) => realGet(c).then((stream) => (window.kept.stream = stream));
+    const Real = window.AudioContext;
+    window.AudioContext = function () {
+        const ctx = new Real();
+        const real = Object.getOwnPropertyDescriptor(Real.prototype.__proto__, "state").get;
+        Object.defineProperty(ctx, "state", { get: () => window.kept.state || real.call(ctx) });
+        window.kept.ctx = ctx;
+        return ctx;
+    };
+"""
+INTERRUPTIONS = {
+    "page-hidden": """Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+                      document.dispatchEvent(new Event("visibilitychange"));""",
+    "track-ended": """window.kept.stream.getAudioTracks()[0].dispatchEvent(new Event("ended"));""",
+    "context-interrupted": """window.kept.state = "interrupted"; window.kept.ctx.dispatchEvent(new Event("statechange"));""",
+}
+
+
+@pytest.mark.parametrize("how", INTERRUPTIONS)
+def test_a_recording_interrupted_by_the_phone_is_dropped_and_said(live_app, microphone, how):
+    """A call, the lock screen or another app mid-recording: what was recorded is no longer one
+    reading (a phone stops or mutes a hidden page's microphone, and the gap would count as a pause),
+    so the page stops, uploads nothing and says why; the learner can start again at once."""
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER], script=REACHABLE)
+    page.goto(f"{base}/speech/read/book-service")
+    uploads = []
+    page.on("request", lambda request: uploads.append(request.url) if request.method == "POST" else None)
+    page.click(".speech-start")
+    page.wait_for_selector(".speech-stop:enabled", timeout=10000)
+    time.sleep(1)
+    page.evaluate(INTERRUPTIONS[how])
+    from playwright.sync_api import expect
+
+    expect(page.locator(".speech-status")).to_contain_text("录音被打断了", timeout=5000)
+    assert "这次不算" in page.inner_text(".speech-status")
+    assert page.is_enabled(".speech-start") and not page.is_enabled(".speech-stop")
+    assert page.evaluate("window.kept.stream.getAudioTracks()[0].readyState") == "ended"  # the microphone is let go
+    time.sleep(1)
+    assert uploads == [] and page.inner_text(".speech-result") == ""
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        assert db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) is None
+
+
+def test_an_interruption_over_within_half_a_second_lets_the_recording_go_on(live_app, microphone):
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER], script=REACHABLE)
+    page.goto(f"{base}/speech/read/book-service")
+    page.evaluate("""() => new MutationObserver(() => {  // as soon as the recording runs: a blip
+        if (!document.querySelector(".speech-stop").disabled && !window.kept.blipped) {
+            window.kept.blipped = true;
+            window.kept.state = "interrupted"; window.kept.ctx.dispatchEvent(new Event("statechange"));
+            setTimeout(() => { window.kept.state = undefined; }, 200);
+        }
+    }).observe(document.querySelector(".speech-stop"), { attributes: true })""")
+    _read_shows_the_files_figures(page)
+    assert page.evaluate("window.kept.blipped") is True

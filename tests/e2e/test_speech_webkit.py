@@ -173,3 +173,31 @@ def test_reading_in_webkit_records_as_long_as_the_clock_says(live_app, webkit):
             user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
             db.session.execute(delete(SpeechAttempt).where(SpeechAttempt.user_id == user_id))
             db.session.commit()
+
+
+def test_leaving_the_page_in_webkit_drops_the_recording(live_app, webkit):
+    """Safari's engine, like Chromium's (test_speech_e2e.py): leaving the page mid-recording stops it,
+    uploads nothing and says why."""
+    app, base, accounts = live_app
+    webkit.go(f"{base}/speech/read/book-service")
+    if webkit.run("return location.pathname") == "/login":  # this module's browser logs in once
+        webkit.type("#emp_no", LEARNER)
+        webkit.type("#password", accounts[LEARNER])
+        webkit.click("#submit")
+        webkit.wait("return location.pathname !== '/login'", 10)
+        webkit.go(f"{base}/speech/read/book-service")
+    webkit.click(".speech-start")
+    webkit.wait("return !document.querySelector('.speech-stop').disabled", 15)
+    time.sleep(1)
+    webkit.run('Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true }); '
+               'document.dispatchEvent(new Event("visibilitychange"));')
+    status = webkit.wait("var t = document.querySelector('.speech-status').textContent; "
+                         "return t.indexOf('录音被打断了') >= 0 && t", 5)
+    assert "这次不算" in status
+    assert webkit.run("return [document.querySelector('.speech-start').disabled, "
+                      "document.querySelector('.speech-stop').disabled, "
+                      "document.querySelector('.speech-result').innerHTML]") == [False, True, ""]
+    time.sleep(1)
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        assert db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) is None

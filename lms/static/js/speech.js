@@ -118,6 +118,19 @@
       s = { stream: stream, ctx: ctx, chunks: [], rate: ctx.sampleRate, stated: ctx.sampleRate, marks: [], samples: 0,
             voice: 0, quiet: 0, heard: false, done: false };
       session = s;
+      // The microphone taken away mid-recording (a call, the headset unplugged, the permission withdrawn)
+      // ends its track; Safari marks the context "interrupted" while a call, Siri, the lock screen or
+      // another app has the audio, and may leave it stalled afterwards. What was recorded is then no
+      // longer one reading or one answer: dropped, and the learner is told. An interruption that is
+      // over within half a second (the context running again) lets the recording go on.
+      stream.getAudioTracks().forEach(function (track) {
+        track.addEventListener("ended", function () { interrupt(s); });
+      });
+      ctx.onstatechange = function () {
+        if (ctx.state === "interrupted") {
+          setTimeout(function () { if (ctx.state !== "running") { interrupt(s); } }, 500);
+        }
+      };
       // The audio never started (a context the browser keeps suspended: its resume() does not settle):
       // say so, rather than wait for ever.
       setTimeout(function () { if (!s.done && !s.started) { abandon(s, SILENT_INPUT); } }, NEVER_STARTED_MS);
@@ -192,6 +205,18 @@
   function closeQuietly(ctx) {
     quietly(ctx.close ? ctx.close() : null);  // a promise, but not in older Safari
   }
+
+  var INTERRUPTED = "录音被打断了（离开了本页、锁屏、来电或麦克风断开），这次不算：请再点一次「" + startButton.textContent + "」重新开始。";
+
+  function interrupt(s) {
+    if (s && !s.done) { abandon(s, INTERRUPTED); }
+  }
+
+  // Leaving the page (another app, the lock screen, another tab) while recording ends the recording:
+  // a phone stops or mutes the microphone of a hidden page, and a gap would be measured as a pause.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { interrupt(session); }
+  });
 
   // End a recording that cannot go on, uploading nothing.
   function abandon(s, message) {

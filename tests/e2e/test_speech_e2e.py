@@ -230,3 +230,35 @@ def test_an_interruption_over_within_half_a_second_lets_the_recording_go_on(live
     }).observe(document.querySelector(".speech-stop"), { attributes: true })""")
     _read_shows_the_files_figures(page)
     assert page.evaluate("window.kept.blipped") is True
+
+
+# The Screen Wake Lock API as the page sees it, recording what it is asked.
+WAKE_LOCK = """
+    window.wake = { asked: [], released: 0 };
+    Object.defineProperty(navigator, "wakeLock", { value: { request: (type) => {
+        window.wake.asked.push(type);
+        return Promise.resolve({ release: () => { window.wake.released += 1; return Promise.resolve(); } });
+    } } });
+"""
+
+
+@pytest.mark.parametrize("ending", ["stop", "interrupted"])
+def test_the_screen_stays_on_while_recording(live_app, microphone, ending):
+    """A phone may lock its screen after 30 s without a touch, which would end a reading: the page
+    keeps the screen on from the start of the recording to its end, however it ends."""
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER], script=REACHABLE + WAKE_LOCK)
+    page.goto(f"{base}/speech/read/book-service")
+    assert page.evaluate("window.wake.asked") == []
+    page.click(".speech-start")
+    page.wait_for_selector(".speech-stop:enabled", timeout=10000)
+    page.wait_for_function("window.wake.asked.length === 1", timeout=2000)
+    assert page.evaluate("[window.wake.asked, window.wake.released]") == [["screen"], 0]
+    time.sleep(1)
+    if ending == "stop":
+        page.click(".speech-stop")
+        page.wait_for_selector(".speech-figures", timeout=60000)
+    else:
+        page.evaluate(INTERRUPTIONS["track-ended"])
+        page.wait_for_selector(".speech-start:enabled", timeout=5000)
+    assert page.evaluate("[window.wake.asked, window.wake.released]") == [["screen"], 1]

@@ -153,6 +153,7 @@
         if (s.done) { return; }  // given up meanwhile
         if (cadence) { s.ring = startRing(ctx); }
         s.started = true;
+        keepScreenOn(s);
         stopButton.disabled = false;
         say(cadence ? "电话响了……" : "正在录音：请读出上面的文字，读完点「停止」。");
         // No sound at all after two seconds (a context the browser kept suspended, a muted input):
@@ -218,9 +219,24 @@
     if (document.visibilityState === "hidden") { interrupt(session); }
   });
 
+  // A phone locks its screen after as little as 30 s without a touch, and a locked screen ends the
+  // recording (above): while it records, the page asks the screen to stay on (the Screen Wake Lock
+  // API: Safari 16.4 and later, Chrome; elsewhere nothing happens, as before).
+  function keepScreenOn(s) {
+    if (!navigator.wakeLock || !navigator.wakeLock.request) { return; }
+    navigator.wakeLock.request("screen").then(function (lock) {
+      if (s.done) { quietly(lock.release()); } else { s.wakeLock = lock; }
+    }, function () { /* refused (low battery, say): the screen may lock as usual */ });
+  }
+
+  function letScreenLock(s) {
+    if (s.wakeLock) { quietly(s.wakeLock.release()); s.wakeLock = null; }
+  }
+
   // End a recording that cannot go on, uploading nothing.
   function abandon(s, message) {
     s.done = true;
+    letScreenLock(s);
     if (session === s) { session = null; }
     if (s.ring) { s.ring.stop(); }
     if (s.node) { s.node.disconnect(); }
@@ -271,6 +287,7 @@
     var s = session;
     if (!s || s.done) { return; }
     s.done = true;
+    letScreenLock(s);
     session = null;
     stopButton.disabled = true;
     if (s.ring) { s.ring.stop(); }

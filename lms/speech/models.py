@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
@@ -24,6 +24,9 @@ KIND_LABELS = {"read": "朗读练习", "ring": "三声内接听", "turn": "说�
 
 class SpeechAttempt(db.Model):
     __tablename__ = "speech_attempt"
+    # a recording sent again (its first answer lost on the way) is kept once: the page names each
+    # recording (`upload_key`); rows from before it, without one, are all distinct
+    __table_args__ = (Index("ix_speech_attempt_upload", "user_id", "upload_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -45,6 +48,7 @@ class SpeechAttempt(db.Model):
     ring_limit: Mapped[int | None] = mapped_column()
     answered_in_time: Mapped[bool | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    upload_key: Mapped[str | None] = mapped_column(String(40))  # the page's name for the recording
 
     @property
     def kind_label(self) -> str:

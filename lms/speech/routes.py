@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -12,11 +14,17 @@ from .service import chart, record_reading, record_ring, readings, attempts, set
 from .sets import phrase_set, phrase_sets, ring_greeting
 
 
-def _audio() -> bytes:
+UPLOAD_KEY = re.compile(r"[A-Za-z0-9-]{8,40}")
+
+
+def _audio() -> tuple[bytes, str | None]:
+    """The uploaded recording, and the page's name for it (speech.js: the same name when the upload
+    is sent again), if it is one."""
     if not ConfirmForm().validate_on_submit():  # the CSRF token
         abort(400)
     upload = request.files.get("audio")
-    return upload.read() if upload else b""
+    key = request.form.get("recording", "")
+    return (upload.read() if upload else b""), (key if UPLOAD_KEY.fullmatch(key) else None)
 
 
 def _result(attempt=None, error: str = "", status: int = 200):
@@ -59,9 +67,9 @@ def upload_reading(key: str, passage_id: int):
     item = phrase_set(key)
     if item is None or not 1 <= passage_id <= len(item.passages):
         abort(404)
-    data = _audio()
+    data, key = _audio()
     try:
-        attempt = record_reading(current_user.id, item, passage_id - 1, data)
+        attempt = record_reading(current_user.id, item, passage_id - 1, data, key)
     except SpeechError as exc:
         return _result(error=str(exc), status=422)
     return _result(attempt)
@@ -85,9 +93,9 @@ def upload_ring():
     greeting = ring_greeting()
     if not greeting:
         abort(404)
-    data = _audio()
+    data, key = _audio()
     try:
-        attempt = record_ring(current_user.id, greeting, data)
+        attempt = record_ring(current_user.id, greeting, data, key)
     except SpeechError as exc:
         return _result(error=str(exc), status=422)
     return _result(attempt)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import rings
 from ..extensions import db
@@ -33,46 +34,72 @@ def settings() -> Settings:
                     rings.from_config(c))
 
 
+def earlier_upload(user_id: int, key: str | None) -> SpeechAttempt | None:
+    """The attempt this person's recording `key` (the page's name for it) was already kept as: an
+    upload sent again after its first answer was lost. None for a new recording, or without a key."""
+    if not key:
+        return None
+    return db.session.scalar(select(SpeechAttempt).where(SpeechAttempt.user_id == user_id,
+                                                         SpeechAttempt.upload_key == key))
+
+
 def _store(user_id: int, kind: str, key: str, title: str, text: str, m: Measurement, data: bytes, s: Settings,
-           first_voice: float | None, **ring) -> SpeechAttempt:
+           first_voice: float | None, upload_key: str | None, **ring) -> SpeechAttempt:
     p = pace(m, text, s.band)
     attempt = SpeechAttempt(
         user_id=user_id, kind=kind, set_key=key, title=title[:200], characters=p.characters,
         total_seconds=m.total_seconds, voiced_seconds=m.voiced_seconds, first_voice_at=first_voice,
         pauses=[[x.start, x.length] for x in m.pauses], syllables=m.syllables, rate=p.rate,
-        band_low=s.band[0], band_high=s.band[1], in_band=p.in_band, too_short=p.too_short, **ring)
-    db.session.add(attempt)
-    db.session.flush()
+        band_low=s.band[0], band_high=s.band[1], in_band=p.in_band, too_short=p.too_short,
+        upload_key=upload_key or None, **ring)
+    try:
+        with db.session.begin_nested():  # the same recording sent twice at once: the first one is kept
+            db.session.add(attempt)
+    except IntegrityError:
+        found = earlier_upload(user_id, upload_key)
+        if found is None:
+            raise
+        return found
     if s.keep_audio:
         db.session.add(SpeechAudio(attempt_id=attempt.id, wav=data))
         db.session.flush()
     return attempt
 
 
-def record_reading(user_id: int, phrase_set: PhraseSet, part: int, data: bytes) -> SpeechAttempt:
-    """Measure a reading of one passage and keep its figures; a bad file raises SpeechError and keeps nothing."""
+def record_reading(user_id: int, phrase_set: PhraseSet, part: int, data: bytes,
+                   upload_key: str | None = None) -> SpeechAttempt:
+    """Measure a reading of one passage and keep its figures; a bad file raises SpeechError and keeps
+    nothing; a recording kept already (`upload_key`, sent again) is answered as it was kept."""
+    if (found := earlier_upload(user_id, upload_key)) is not None:
+        return found
     s = settings()
     m = measure(data, s.max_seconds)
     text = "".join(line.text for line in phrase_set.passages[part])
     title = phrase_set.title + (f"（第{part + 1}段）" if len(phrase_set.passages) > 1 else "")
-    return _store(user_id, "read", f"{phrase_set.key}/{part + 1}", title, text, m, data, s, m.first_voice_at)
+    return _store(user_id, "read", f"{phrase_set.key}/{part + 1}", title, text, m, data, s, m.first_voice_at,
+                  upload_key)
 
 
-def record_ring(user_id: int, greeting: str, data: bytes) -> SpeechAttempt:
+def record_ring(user_id: int, greeting: str, data: bytes, upload_key: str | None = None) -> SpeechAttempt:
     """Measure the phone drill: first ring (the recording's start) to the first word, and the greeting's pace."""
+    if (found := earlier_upload(user_id, upload_key)) is not None:
+        return found
     s = settings()
     m = measure(data, s.max_seconds)
     first = first_voice_outside(m, s.rings.windows(m.total_seconds))
-    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first,
+    return _store(user_id, "ring", "ring", "三声内接听", greeting, m, data, s, first, upload_key,
                   rings=None if first is None else s.rings.started(first), ring_limit=s.rings.limit,
                   answered_in_time=s.rings.in_time(first))
 
 
-def record_turn(user_id: int, turn_id: int, title: str, reply: str, data: bytes) -> SpeechAttempt:
+def record_turn(user_id: int, turn_id: int, title: str, reply: str, data: bytes,
+                upload_key: str | None = None) -> SpeechAttempt:
     """Measure a typed role-play reply said aloud; keep its pace for the debrief."""
+    if (found := earlier_upload(user_id, upload_key)) is not None:
+        return found
     s = settings()
     m = measure(data, s.max_seconds)
-    return _store(user_id, "turn", f"turn-{turn_id}", title, reply, m, data, s, m.first_voice_at)
+    return _store(user_id, "turn", f"turn-{turn_id}", title, reply, m, data, s, m.first_voice_at, upload_key)
 
 
 def spoken_turns(turn_ids: list[int]) -> dict[int, SpeechAttempt]:

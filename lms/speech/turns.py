@@ -41,9 +41,10 @@ def upload_turn(turn_id: int):
     turn = db.session.get(Turn, turn_id)
     if turn is None or turn.run.user_id != current_user.id or turn.option_id or not turn.reply.strip():
         abort(404)
-    data = _audio()
+    data, key = _audio()
     try:
-        attempt = record_turn(current_user.id, turn.id, f"{turn.run.scenario.title}（第{turn.seq}轮）", turn.reply, data)
+        attempt = record_turn(current_user.id, turn.id, f"{turn.run.scenario.title}（第{turn.seq}轮）", turn.reply,
+                              data, key)
     except SpeechError as exc:
         return _result(error=str(exc), status=422)
     return _result(attempt)

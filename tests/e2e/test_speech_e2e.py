@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from lms.accounts.models import User
 from lms.extensions import db
@@ -262,3 +262,42 @@ def test_the_screen_stays_on_while_recording(live_app, microphone, ending):
         page.evaluate(INTERRUPTIONS["track-ended"])
         page.wait_for_selector(".speech-start:enabled", timeout=5000)
     assert page.evaluate("[window.wake.asked, window.wake.released]") == [["screen"], 1]
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_an_upload_lost_on_the_way_is_sent_again_and_kept_once(live_app, microphone, lost):
+    """No signal for a moment as the recording goes up: the page keeps it and offers 重新上传, which
+    sends the same recording again — kept once even when the first try had reached the server and
+    only its answer was lost."""
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER])
+    page.goto(f"{base}/speech/read/book-service")
+    tries = []
+
+    def flaky(route):
+        tries.append(route.request.post_data_buffer)
+        if len(tries) > 1:
+            route.continue_()
+        elif lost == "request":
+            route.abort("internetdisconnected")
+        else:
+            route.fetch()  # the server measures and keeps it; its answer never arrives
+            route.abort("connectionreset")
+
+    page.route("**/speech/read/book-service/1", flaky)
+    page.click(".speech-start")
+    page.wait_for_selector(".speech-stop:enabled", timeout=10000)
+    time.sleep(KNOWN["speech-read.wav"]["total_seconds"] + 0.8)
+    page.click(".speech-stop")
+    page.wait_for_selector(".speech-retry:visible", timeout=30000)
+    assert "录音还没有上传" in page.inner_text(".speech-status") and page.inner_text(".speech-result") == ""
+    page.click(".speech-retry")
+    page.wait_for_selector(".speech-figures", timeout=30000)
+    assert page.is_hidden(".speech-retry") and len(tries) == 2
+    names = [re.search(rb'name="recording"\r\n\r\n([^\r]+)\r\n', body).group(1) for body in tries]
+    audio = [body[body.index(b"RIFF"):] for body in tries]
+    assert names[0] == names[1] and len(names[0]) == 36 and audio[0][:-60] == audio[1][:-60]  # the same recording
+    assert "超过1秒的停顿1次" in page.inner_text(".speech-result")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
+        assert db.session.scalar(select(func.count()).select_from(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) == 1

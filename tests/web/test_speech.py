@@ -16,12 +16,14 @@ from tests.conftest import csrf_token, login
 from tests.data.speech_signals import reading, silence
 
 
-def _upload(client, url, data: bytes, page: str):
+def _upload(client, url, data: bytes, page: str, recording: str | None = None):
     token = csrf_token(client, page)
     from io import BytesIO
 
-    return client.post(url, data={"csrf_token": token, "audio": (BytesIO(data), "recording.wav")},
-                       content_type="multipart/form-data")
+    form = {"csrf_token": token, "audio": (BytesIO(data), "recording.wav")}
+    if recording is not None:
+        form["recording"] = recording  # the page's name for the recording (speech.js)
+    return client.post(url, data=form, content_type="multipart/form-data")
 
 
 def _count(app, **where) -> int:
@@ -71,6 +73,55 @@ def test_a_reading_is_measured_and_kept_for_the_person(app, client, factory):
         assert (row.band_low, row.band_high) == (120, 160) and row.in_band == (120 <= row.rate <= 160)
         assert db.session.scalar(select(func.count()).select_from(SpeechAudio)) == 0  # discarded after measuring
     assert "最近一次" in client.get("/speech").get_data(as_text=True)
+
+
+def test_a_recording_sent_again_is_kept_once(app, client, factory):
+    """The page sends a recording again when the answer to the first try was lost (speech.js): the
+    second try answers with the figures kept the first time and keeps nothing more. Another
+    recording, another person's recording of the same name, and a name the page would not make
+    are each kept on their own."""
+    person, other = factory.person(), factory.person()
+    login(client, person)
+    url, page = "/speech/read/book-service/1", "/speech/read/book-service"
+    first = _upload(client, url, wav_bytes(reading([10])[0]), page, recording="2f1c9a0e-5b7d-4c1e-9f00-6a2b3c4d5e6f")
+    again = _upload(client, url, wav_bytes(reading([10])[0]), page, recording="2f1c9a0e-5b7d-4c1e-9f00-6a2b3c4d5e6f")
+    assert first.status_code == again.status_code == 200
+    rate = re.compile(r'class="speech-rate">(\d+)<')
+    assert rate.search(first.get_data(as_text=True)).group(1) == rate.search(again.get_data(as_text=True)).group(1)
+    assert _count(app, user_id=person.id) == 1
+    _upload(client, url, wav_bytes(reading([12])[0]), page, recording="9d8e7f60-0000-4000-8000-000000000001")
+    _upload(client, "/speech/ring", wav_bytes(reading([8])[0]), "/speech/ring", recording="x" * 41)  # not a name
+    _upload(client, "/speech/ring", wav_bytes(reading([8])[0]), "/speech/ring", recording="x" * 41)
+    assert _count(app, user_id=person.id) == 4
+    theirs = app.test_client()
+    login(theirs, other)
+    _upload(theirs, url, wav_bytes(reading([10])[0]), page, recording="2f1c9a0e-5b7d-4c1e-9f00-6a2b3c4d5e6f")
+    assert _count(app, user_id=other.id) == 1
+
+
+def test_the_same_recording_sent_twice_at_once_is_kept_once(app, factory, monkeypatch):
+    """Two tries of one recording measured at the same moment (the first answer was slow, not lost):
+    neither sees the other before it stores, and the second, refused by the unique name, answers
+    with the first's row; the request goes on."""
+    from lms.speech import service
+    from lms.speech.sets import phrase_set
+
+    person = factory.person()
+    data, name = wav_bytes(reading([10])[0]), "6c0ffee0-1234-4abc-8def-0123456789ab"
+    real, looks = service.earlier_upload, []
+
+    def not_yet_there(user_id, key):  # the pre-check misses: the other try is not committed yet
+        looks.append(key)
+        return None if len(looks) == 1 else real(user_id, key)
+
+    with app.test_request_context("/speech/read/book-service/1", method="POST"):
+        first = service.record_reading(person.id, phrase_set("book-service"), 0, data, name)
+        db.session.commit()
+        monkeypatch.setattr(service, "earlier_upload", not_yet_there)
+        second = service.record_reading(person.id, phrase_set("book-service"), 0, data, name)
+        assert second.id == first.id and looks == [name, name]
+        db.session.commit()
+    assert _count(app, user_id=person.id) == 1
 
 
 def test_the_organisation_may_keep_the_audio(app, client, factory):

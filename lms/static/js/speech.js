@@ -17,6 +17,7 @@
   function setup(box) {
   var startButton = box.querySelector(".speech-start");
   var stopButton = box.querySelector(".speech-stop");
+  var retryButton = box.querySelector(".speech-retry");
   var status = box.querySelector(".speech-status");
   var result = box.querySelector(".speech-result");
   var maxSeconds = parseInt(box.getAttribute("data-max"), 10) || 120;
@@ -99,6 +100,8 @@
 
   function start() {
     result.innerHTML = "";
+    pending = null;  // a recording not yet sent is given up for the new one
+    retryButton.hidden = true;
     startButton.disabled = true;
     othersWait(true);
     say("正在打开麦克风……");
@@ -294,21 +297,49 @@
     if (s.node) { s.node.disconnect(); }
     s.stream.getTracks().forEach(function (track) { track.stop(); });
     if (s.ctx.close) { s.ctx.close(); }
-    say("正在计算……");
     var form = new FormData();
     form.append("csrf_token", box.querySelector("input[name=csrf_token]").value);
+    form.append("recording", recordingName());
     form.append("audio", wav(resample(s.chunks, trueRate(s))), "recording.wav");
+    upload(form);
+  }
+
+  // Each recording's name, sent with it: the server keeps a recording sent again (below) once.
+  function recordingName() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }  // Safari 15.4+, Chrome 92+
+    var name = Date.now().toString(16);  // an older browser: unique enough for one person's recordings
+    for (var i = 0; i < 3; i++) { name += "-" + Math.floor(Math.random() * 0x100000000).toString(16); }
+    return name;
+  }
+
+  // Send a recording. When the network fails on the way (or a gateway answers 5xx), the recording
+  // stays on the page and 重新上传 sends it again: a moment without signal loses nothing.
+  var pending = null;
+
+  function upload(form) {
+    pending = null;
+    retryButton.hidden = true;
+    startButton.disabled = true;
+    othersWait(true);
+    say("正在计算……");
     fetch(box.getAttribute("data-upload"), { method: "POST", body: form, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 413) { throw new Error("录音太长，超过了上传的大小限制，请分段朗读。"); }
+        if (response.status >= 500) { throw new Error(""); }  // worth sending again
         if (response.status !== 200 && response.status !== 422) { throw new Error("上传失败（" + response.status + "），请刷新页面后再试。"); }
         return response.text();
       })
       .then(function (html) { result.innerHTML = html; say("点「" + startButton.textContent + "」再练一次。"); })  // rendered and escaped by the server
-      .catch(function (error) { say(error && error.message && /[\u4e00-\u9fff]/.test(error.message) ? error.message : "网络中断，录音没有上传，请再录一次。"); })
+      .catch(function (error) {
+        if (error && error.message && /[\u4e00-\u9fff]/.test(error.message)) { say(error.message); return; }
+        pending = form;
+        retryButton.hidden = false;
+        say("录音还没有上传（网络中断或服务器忙）：点「重新上传」再试。录音只留在本页，离开本页或重新录音就没有了。");
+      })
       .then(function () { startButton.disabled = false; othersWait(false); });
   }
 
+  retryButton.addEventListener("click", function () { if (pending) { upload(pending); } });
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   }

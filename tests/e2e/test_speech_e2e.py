@@ -252,7 +252,7 @@ def test_the_screen_stays_on_while_recording(live_app, microphone, ending):
     assert page.evaluate("window.wake.asked") == []
     page.click(".speech-start")
     page.wait_for_selector(".speech-stop:enabled", timeout=10000)
-    page.wait_for_function("window.wake.asked.length === 1", timeout=2000)
+    page.wait_for_function("() => window.wake.asked.length === 1", timeout=2000)
     assert page.evaluate("[window.wake.asked, window.wake.released]") == [["screen"], 0]
     time.sleep(1)
     if ending == "stop":
@@ -301,3 +301,48 @@ def test_an_upload_lost_on_the_way_is_sent_again_and_kept_once(live_app, microph
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.emp_no == LEARNER))
         assert db.session.scalar(select(func.count()).select_from(SpeechAttempt).where(SpeechAttempt.user_id == user_id)) == 1
+
+
+def test_a_recording_waiting_to_be_sent_again_waits_while_another_records(live_app, microphone):
+    """A page with two recorders (the role-play debrief has one a turn): while one records, the
+    other's 录音 and 重新上传 both wait — one microphone, one recording at a time — and come back
+    when it is done; 重新上传 then sends its own recording."""
+    app, base, accounts = live_app
+    page = log_in(microphone("speech-read.wav"), base, LEARNER, accounts[LEARNER])
+    page.goto(f"{base}/speech/read/book-service")
+    page.evaluate("""() => {  // a second recorder, set up by the script included a second time
+        const first = document.querySelector(".speech-recorder"), second = first.cloneNode(true);
+        second.removeAttribute("data-ready");
+        second.id = "second";
+        first.id = "first";
+        first.after(second);
+        const old = document.querySelector("script[data-worklet]"), again = document.createElement("script");
+        again.src = old.src;
+        again.setAttribute("data-worklet", old.getAttribute("data-worklet"));
+        document.body.append(again);
+    }""")
+    page.wait_for_selector("#second[data-ready]")
+    tries = []
+
+    def first_lost(route):
+        tries.append(1)
+        route.abort("internetdisconnected") if len(tries) == 1 else route.continue_()
+
+    page.route("**/speech/read/book-service/1", first_lost)
+    page.click("#first .speech-start")
+    page.wait_for_selector("#first .speech-stop:enabled", timeout=10000)
+    assert page.is_disabled("#second .speech-start")
+    time.sleep(2)
+    page.click("#first .speech-stop")
+    page.wait_for_selector("#first .speech-retry:visible", timeout=30000)
+    assert page.is_enabled("#second .speech-start") and page.is_enabled("#first .speech-retry")
+    page.click("#second .speech-start")
+    page.wait_for_selector("#second .speech-stop:enabled", timeout=10000)
+    assert page.is_disabled("#first .speech-retry") and page.is_disabled("#first .speech-start")
+    time.sleep(1)
+    page.click("#second .speech-stop")
+    page.wait_for_function("() => !document.querySelector('#second').hasAttribute('data-busy')", timeout=30000)
+    assert page.is_enabled("#first .speech-retry") and page.is_enabled("#second .speech-start")
+    page.click("#first .speech-retry")
+    page.wait_for_selector("#first .speech-figures", timeout=30000)
+    assert len(tries) == 3 and page.is_hidden("#first .speech-retry")

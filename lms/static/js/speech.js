@@ -48,9 +48,17 @@
     say("此浏览器不能在本页使用麦克风：需要用HTTPS地址（或本机地址）打开，并使用新版Chrome或Safari。文字练习（情景演练）不受影响。");
     return;
   }
-  function othersWait(waiting) {  // one microphone: the page's other recorders wait while this one records
-    var others = document.querySelectorAll(".speech-recorder .speech-start");
-    for (var i = 0; i < others.length; i++) { if (others[i] !== startButton) { others[i].disabled = waiting; } }
+  // One microphone: while a recorder records or uploads (data-busy), every other recorder of the page
+  // waits — its 录音 and its 重新上传 too. A recorder that is done may start only when none is busy.
+  function othersWait(waiting) {
+    if (waiting) { box.setAttribute("data-busy", "1"); } else { box.removeAttribute("data-busy"); }
+    var blocked = !!document.querySelector(".speech-recorder[data-busy]");
+    var recorders = document.querySelectorAll(".speech-recorder");
+    for (var i = 0; i < recorders.length; i++) {
+      if (recorders[i].hasAttribute("data-busy")) { continue; }  // its own buttons follow its own recording
+      var buttons = recorders[i].querySelectorAll(".speech-start, .speech-retry");
+      for (var j = 0; j < buttons.length; j++) { buttons[j].disabled = blocked; }
+    }
   }
 
   // Box-filter resampling to 16 kHz: each output sample is the mean of the input samples it covers
@@ -197,8 +205,7 @@
   // Nothing was recorded: free the audio, let the learner try again, and say why.
   function giveUp(ctx, message) {
     if (ctx) { closeQuietly(ctx); }
-    startButton.disabled = false;
-    othersWait(false);
+    othersWait(false);  // 录音 again, unless another recorder of the page is busy
     stopButton.disabled = true;
     say(message);
   }
@@ -336,10 +343,12 @@
         retryButton.hidden = false;
         say("录音还没有上传（网络中断或服务器忙）：点「重新上传」再试。录音只留在本页，离开本页或重新录音就没有了。");
       })
-      .then(function () { startButton.disabled = false; othersWait(false); });
+      .then(function () { othersWait(false); });
   }
 
-  retryButton.addEventListener("click", function () { if (pending) { upload(pending); } });
+  retryButton.addEventListener("click", function () {
+    if (pending && !document.querySelector(".speech-recorder[data-busy]")) { upload(pending); }
+  });
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   }

@@ -50,7 +50,19 @@ REPLIES = [
     "好的，张先生，退费到账后我会给您回电确认结果，这两天有进展也会电话告知您。请问您对这样的处理满意吗？谢谢您的理解，请慢走。",
 ]
 KEEP_ALIVE = 5  # seconds
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", str(KEEP_ALIVE), "--backlog", "256"]
+WORKERS, THREADS = 2, 4
+GUNICORN = ["-w", str(WORKERS), "-k", "gthread", "--threads", str(THREADS), "--keep-alive", str(KEEP_ALIVE),
+            "--backlog", "256"]
+
+
+def worker_connections(clients: int) -> list[str]:
+    """gunicorn's cap on each worker's open connections, so that the clients' keep-alive connections
+    are shared evenly between the workers. Without it whichever worker wakes first may accept all of
+    them: in issue 16's tenth round the bare endpoint then gave about 2,000 req/s on one worker (its
+    server at 1.0 CPU) against about 4,300 on two, in alternate starts of the same server, and that
+    decided whether the LMS's ratios to it were met. With the cap it gave 4,240–4,270 in every start.
+    (At least one connection over the threads, or gunicorn keeps none alive.)"""
+    return ["--worker-connections", str(max(-(-clients // WORKERS), THREADS + 1))]
 # Issue 16's targets: (least share of the bare endpoint's throughput, most p95 in ms); None: no target.
 READS, WRITES, BOARD = (0.15, 150.0), (0.10, 150.0), (None, 300.0)
 
@@ -132,10 +144,10 @@ def populate(people: int, stores: int, clients: int, instance: Path) -> dict:
 class Server:
     """gunicorn serving one app on a free loopback port."""
 
-    def __init__(self, target: str, env: dict):
+    def __init__(self, target: str, env: dict, clients: int):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), *GUNICORN, "-b", f"127.0.0.1:{self.port}", "--pythonpath", str(ROOT),
+            [str(VENV_BIN / "gunicorn"), *GUNICORN, *worker_connections(clients), "-b", f"127.0.0.1:{self.port}", "--pythonpath", str(ROOT),
              "--log-level", "warning", target],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
@@ -190,6 +202,14 @@ class Client:
         if self.conn is not None:
             self.conn.close()
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def close(self) -> None:
+        """Close the connection, as a browser does with a tab left alone: gunicorn takes only so many
+        connections per worker (`worker_connections`), and an idle one would hold a place until its
+        keep-alive ran out."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     def request(self, method: str, path: str, form: dict | list | None = None) -> tuple[int, dict, bytes]:
         # gunicorn closes a keep-alive connection idle for KEEP_ALIVE seconds (between endpoints,
@@ -413,7 +433,7 @@ def run_database(label: str, database_url: str | None, args) -> list[Result]:
     print(f"[{label}] built in {time.perf_counter() - t:.0f} s", flush=True)
     results = []
 
-    bare = Server("bench.bare_app:app", env)
+    bare = Server("bench.bare_app:app", env, args.clients)
     try:
         clients = [Client(bare.port) for _ in range(args.clients)]
         results.append(load("bare Flask    GET /", clients, [{} for _ in clients], get("/"), args.warmup,
@@ -422,7 +442,7 @@ def run_database(label: str, database_url: str | None, args) -> list[Result]:
         bare.stop()
     report(label, results[:1], results[0])
 
-    server = Server("wsgi:app", env)
+    server = Server("wsgi:app", env, args.clients)
     try:
         sessions = {}
         for kind, people in (("learners", ids["learners"]), ("managers", [m for m, _ in ids["managers"]]),
@@ -431,9 +451,14 @@ def run_database(label: str, database_url: str | None, args) -> list[Result]:
             for emp_no in people[:args.clients]:
                 client = Client(server.port)
                 client.login(emp_no)
+                client.close()
                 sessions[kind].append(client)
         stores = [s for _, s in ids["managers"]]
         for endpoint in endpoints(ids):
+            for kind, others in sessions.items():  # the other people's connections go before this load
+                if kind != endpoint.sessions:
+                    for client in others:
+                        client.close()
             clients = sessions[endpoint.sessions]
             states = [{"store": stores[i]} for i in range(len(clients))]
             for client, state in zip(clients, states):
@@ -500,7 +525,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.people, args.stores, args.duration, args.warmup = 2000, 40, 1.0, 0.3
-    print(f"{os.cpu_count()} CPUs; gunicorn {' '.join(GUNICORN)}; {args.clients} clients; "
+    print(f"{os.cpu_count()} CPUs; gunicorn {' '.join(GUNICORN + worker_connections(args.clients))}; {args.clients} clients; "
           f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint", flush=True)
     all_results = {}
     if not args.no_sqlite:

@@ -37,7 +37,7 @@ from flask_login import current_user, login_required  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, answer_for, prepare_postgres  # noqa: E402
+from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, analyze_postgres, answer_for, prepare_postgres  # noqa: E402
 from bench.notices import build, login, publish_under_way  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
@@ -177,6 +177,8 @@ def organisation(people: int, stores: int, database_url: str | None = None):
         learner_emp = db.session.scalar(select(User.emp_no).where(
             User.role == "staff", User.id.not_in(select(Leave.user_id))).order_by(User.id.desc()).limit(1))
         engine = db.engine
+    if database_url:
+        analyze_postgres(database_url)  # the statistics autovacuum keeps on a production server
     learner, manager, trainer = app.test_client(), app.test_client(), app.test_client()
     login(learner, learner_emp)
     login(manager, manager_emp)

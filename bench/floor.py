@@ -37,7 +37,8 @@ from flask_login import current_user, login_required  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from bench.http_bench import CSRF_RE, EXAM, REPLIES, SCENARIO, analyze_postgres, answer_for, prepare_postgres  # noqa: E402
+from bench.http_bench import (CSRF_RE, EXAM, REPLIES, SCENARIO, analyze_postgres, answer_for,  # noqa: E402
+                              prepare_postgres)
 from bench.notices import build, login, publish_under_way  # noqa: E402
 from lms.extensions import db  # noqa: E402
 

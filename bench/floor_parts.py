@@ -50,14 +50,21 @@ def _samples(call, reps: int) -> list[float]:
     return times
 
 
-def variants(app, engine):
-    """(label, the replacement for person_for_request, or None for the product's own)."""
+def variants(engine, product):
+    """(label, the replacement for person_for_request, or None for `product`, the product's own)."""
     from lms.accounts import service
     from lms.accounts.models import User
 
-    with app.app_context():
-        me = db.session.scalar(db.select(User).order_by(User.id.desc()).limit(1))
-        db.session.expunge(me)  # a detached copy: what "from memory" hands out
+    remembered: dict[int, User] = {}
+
+    def from_memory(user_id: int, token: str):
+        """The person the product loads for this id, loaded once (a warm-up request) and kept
+        detached: the same person, with no database."""
+        person = remembered.get(user_id)
+        if person is None:
+            person = remembered[user_id] = product(user_id, token)
+            db.session.expunge(person)
+        return person
 
     statement = service._PERSON_BY_ID
     compiled = statement.compile(dialect=engine.dialect)
@@ -83,10 +90,7 @@ def variants(app, engine):
 
     def transaction_only(user_id: int, token: str):
         db.session().connection()
-        return me
-
-    def from_memory(user_id: int, token: str):
-        return me
+        return from_memory(user_id, token)
 
     return [("the product", None), ("the row through the driver", through_driver),
             ("a transaction, no statement", transaction_only), ("no database", from_memory)]
@@ -103,11 +107,11 @@ def main() -> None:
 
     from lms.accounts import routes
 
-    app, engine, rows = organisation(args.people, args.stores, args.database_url)
+    _, engine, rows = organisation(args.people, args.stores, args.database_url)
     calls = dict(rows)
     anonymous, logged_in = calls[ANONYMOUS], calls[FLOOR]
     product = routes.person_for_request
-    table = variants(app, engine)
+    table = variants(engine, product)
     settle()
     for call in (anonymous, logged_in):
         _samples(call, 200)

@@ -161,8 +161,8 @@ class Server:
     def __init__(self, target: str, env: dict, clients: int):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), *GUNICORN, *worker_connections(clients), "-b", f"127.0.0.1:{self.port}", "--pythonpath", str(ROOT),
-             "--log-level", "warning", target],
+            [str(VENV_BIN / "gunicorn"), *GUNICORN, *worker_connections(clients), "-b", f"127.0.0.1:{self.port}",
+             "--pythonpath", str(ROOT), "--log-level", "warning", target],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -539,8 +539,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.people, args.stores, args.duration, args.warmup = 2000, 40, 1.0, 0.3
-    print(f"{os.cpu_count()} CPUs; gunicorn {' '.join(GUNICORN + worker_connections(args.clients))}; {args.clients} clients; "
-          f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint", flush=True)
+    print(f"{os.cpu_count()} CPUs; gunicorn {' '.join(GUNICORN + worker_connections(args.clients))}; "
+          f"{args.clients} clients; {args.warmup:g} s warm-up + {args.duration:g} s per endpoint", flush=True)
     all_results = {}
     if not args.no_sqlite:
         all_results["SQLite"] = run_database("SQLite", None, args)

@@ -20,6 +20,7 @@ from ..extensions import db
 from .facts import StudiedByCourse, certificate_facts, evaluate_person, rule_for
 from .models import NEWEST_FIRST, Certificate, Certification
 from .rules import CertificationRule
+from .standing import evaluate_for_decision
 from .status import Evaluation, add_months, due_for_issue, due_for_renewal, renewal_period, window_opening
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -116,8 +117,9 @@ def check_and_issue(user_id: int, position: str | None) -> Certificate | None:
 
     lock_row(User, user_id)  # two last requirements met at once issue one certificate
     # An overdue notice does not hold issuance back (the new certificate then shows 已暂停), so
-    # the notices area is not asked here.
-    evaluation = evaluate_person(user_id, certification, suspended=False)
+    # the notices area is not asked here. The evaluation also gives the person's kept standing at
+    # the commit, unless something they did changes after it (standing.py).
+    evaluation = evaluate_for_decision(db.session(), user_id, certification)
     at = now()
     if due_for_renewal(evaluation, at):
         return _issue(user_id, certification, evaluation, at, None,

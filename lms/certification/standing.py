@@ -46,13 +46,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..accounts.models import User
-from ..catalog import Catalog, catalog
+from ..catalog import Catalog, CertificationInfo, catalog
 from ..clock import now
 from ..courses.models import ModuleProgress
 from ..exams.models import Attempt
 from ..extensions import core_rows, db
 from ..roleplay.models import Run
-from .facts import evaluate_people, rule_for
+from .facts import evaluate_people, evaluate_person, rule_for
 from .models import Certificate, PersonStanding
 from .status import NOT_REQUIRED, CertificateFacts, Evaluation, person_status
 
@@ -197,27 +197,48 @@ def refresh(session: Session, user_ids: Iterable[int], writing: bool = False) ->
     transaction: of two transactions about one person at the same moment, the second evaluates
     after the first has committed and sees both changes (row locks, not advisory ones: a roster of
     thousands would fill PostgreSQL's table of advisory locks; on SQLite the first write takes the
-    one write lock, which a transaction that has written holds already)."""
+    one write lock, which a transaction that has written holds already). A person this transaction
+    evaluated already, under that lock, to decide on their 上岗证 (`evaluate_for_decision`) and has
+    not changed since is not evaluated again."""
     ids = sorted(set(user_ids))
     connection = session.connection() if ids else None
+    decided = session.info.get(_DECIDED) or {}
     done = 0
     for start in range(0, len(ids), BATCH):  # a roster of thousands: statements of a bounded size
         batch = ids[start:start + BATCH]
-        held = None  # the rows as they stand, when the lock read them
-        if connection.dialect.name == "postgresql" or not writing:
-            held = {row.user_id: row for row in connection.execute(
-                _lock(connection.dialect.name), [{"user_id": user_id} for user_id in batch])}
+        known = {user_id: decided.pop(user_id) for user_id in batch if user_id in decided}
+        rest = [user_id for user_id in batch if user_id not in known]
+        held = {user_id: row for user_id, (row, _) in known.items()}  # the rows as the lock read them
+        if rest and (connection.dialect.name == "postgresql" or not writing):
+            held.update((row.user_id, row) for row in connection.execute(
+                _lock(connection.dialect.name), [{"user_id": user_id} for user_id in rest]))
         content = catalog()
         positions = _positions(session, batch)
-        rows = [{"user_id": user_id, "basis": basis(positions[user_id], content), **kept}
-                for user_id, kept in _evaluated(positions.items(), (), now()).items()]
-        if held is not None:  # write only what changed (a finished run that moved nothing, say)
-            rows = [row for row in rows if held.get(row["user_id"]) is None
-                    or any(getattr(held[row["user_id"]], name) != value for name, value in row.items())]
+        kept = {user_id: columns for user_id, (_, columns) in known.items()}
+        kept.update(_evaluated([(user_id, positions[user_id]) for user_id in rest if user_id in positions], (), now()))
+        rows = [{"user_id": user_id, "basis": basis(position, content), **kept[user_id]}
+                for user_id, position in positions.items()]
+        # write only what changed (a finished run that moved nothing, say), where the row was read
+        rows = [row for row in rows if (was := held.get(row["user_id"])) is None
+                or any(getattr(was, name) != value for name, value in row.items())]
         if rows:
             connection.execute(_upsert(connection.dialect.name), rows)
         done += len(positions)
     return done
+
+
+def evaluate_for_decision(session: Session, user_id: int, certification: CertificationInfo) -> Evaluation:
+    """Evaluate a person to decide on a change (issuing or renewing their 上岗证), holding their row
+    of this table first, as `refresh` holds it before evaluating: the row this transaction keeps at
+    its commit is then made from this evaluation instead of a second one (at a run's end, issue 16),
+    unless a later flush of the transaction changes one of the facts it read (`_note_people` forgets
+    it then, and `refresh` evaluates as usual)."""
+    session.flush()  # pending changes are noted now, not after the evaluation that counts them
+    connection = session.connection()
+    held = connection.execute(_lock(connection.dialect.name), {"user_id": user_id}).one()
+    evaluation = evaluate_person(user_id, certification, suspended=False)
+    session.info.setdefault(_DECIDED, {})[user_id] = (held, _kept(evaluation, certification.id))
+    return evaluation
 
 
 def _positions(session: Session, user_ids: list[int]) -> dict[int, str | None]:
@@ -318,6 +339,8 @@ WATCHED: dict[type, tuple[str, ...] | None] = {
     User: ("position",),
 }
 _NOTED = "standing_people"
+# person -> (their row as `evaluate_for_decision` locked it, the columns its evaluation gives them)
+_DECIDED = "standing_decided"
 
 
 def _people_of(obj, changed: bool) -> set[int]:
@@ -343,6 +366,9 @@ def _note_people(session: Session, flush_context) -> None:
                 noted |= _people_of(obj, changed)
     if noted:
         session.info.setdefault(_NOTED, set()).update(noted)
+        decided = session.info.get(_DECIDED)
+        for user_id in noted.intersection(decided or ()):
+            del decided[user_id]  # evaluated before this change: refresh evaluates them again
 
 
 @event.listens_for(Session, "before_commit")
@@ -361,6 +387,11 @@ def _refresh_noted(session: Session) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
-    """Forget what was noted when the session's own transaction ends (rolled back: nothing to do)."""
+    """Forget what was noted when the session's own transaction ends (rolled back: nothing to do),
+    and the evaluations kept for the commit when a savepoint ends too (rolled back, it undoes changes
+    an evaluation may have counted, and on PostgreSQL the lock taken inside it); a flush's own inner
+    transaction ending changes neither."""
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_DECIDED, None)
     if transaction.parent is None:
         session.info.pop(_NOTED, None)

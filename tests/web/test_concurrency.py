@@ -813,6 +813,54 @@ def test_two_things_done_at_once_by_one_person_both_count_in_their_kept_standing
         assert differences() == []
 
 
+
+def test_a_certificate_decision_and_another_change_at_once_both_count_in_the_kept_standing(live):
+    """One tab finishes a course and the 上岗证 is decided on: that evaluation also gives the kept
+    standing at the commit (standing.evaluate_for_decision), so it must be made holding the
+    person's row, as the commit's own evaluation is. At the same moment another transaction brings
+    the person's study of a second course up to its current version, an UPDATE that does not wait
+    for the decision's lock on the person (no new row, so no key check on them): the row written
+    last counts both courses (PostgreSQL only: SQLite's one writer orders them)."""
+    from lms.certification.models import PersonStanding
+    from lms.certification.service import after_progress
+    from lms.certification.standing import SEPARATOR, differences
+    from lms.clock import now
+    from lms.courses.models import Course, Module, ModuleProgress
+
+    app, person = live
+    someone = _staff(app, "RACEDECIDE", "边考边学", store_id=person.store_id)
+    with app.app_context():
+        courses = {}
+        for slug in ("etiquette", "communication"):
+            course = db.session.scalar(select(Course).where(Course.slug == slug))
+            courses[course.title] = [(m.id, m.version) for m in db.session.scalars(
+                select(Module).where(Module.course_id == course.id, Module.active.is_(True)))]
+        deciding, updating = courses
+        for module_id, version in courses[updating]:  # studied in an older version: not counted yet
+            db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version - 1,
+                                          completed_at=now()))
+        db.session.commit()
+        assert set(courses) <= set(db.session.get(PersonStanding, someone).missing.split(SEPARATOR))
+
+    def act(title):
+        if title == deciding:
+            for module_id, version in courses[title]:
+                db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version,
+                                              completed_at=now()))
+            after_progress(someone)
+        else:
+            for module_id, version in courses[title]:
+                row = db.session.scalar(select(ModuleProgress).where(ModuleProgress.user_id == someone,
+                                                                     ModuleProgress.module_id == module_id))
+                row.version, row.completed_at = version, now()
+
+    with _slow_writes(app, "person_standing"):
+        assert sorted(_reasoned_at_once(app, act, list(courses))) == sorted(courses)
+    with app.app_context():
+        missing = db.session.get(PersonStanding, someone).missing.split(SEPARATOR)
+        assert not set(courses) & set(missing), missing
+        assert differences() == []
+
 def _a_course(app, slug: str = "etiquette") -> list[tuple[int, int]]:
     """(id, version) of the active modules of a course."""
     from lms.courses.models import Course, Module

@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import delete, select
 
 from lms.certification.models import Certificate, Certification, PersonStanding
+from lms.certification.service import after_progress
 from lms.certification.standing import SEPARATOR, differences, refresh_stale, stale_people
 from lms.courses.models import Course, Module, ModuleProgress
 from lms.courses.service import active_modules
 from lms.extensions import db
+from lms.roleplay.models import Scenario
 from tests.conftest import SWEEP_AFTER_CONTENT, login
+from tests.web.trainer_activity import play
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing
 
@@ -73,6 +76,63 @@ def test_a_persons_row_follows_what_they_do_and_the_manager_sees_it_at_once(app,
     card = _card(manager.get("/").get_data(as_text=True), staff)
     assert "上岗证进行中：还差" in card and f"等{len(after.missing)}项" in card
 
+
+
+def _course_title(app, slug: str) -> str:
+    with app.app_context():
+        return db.session.scalar(select(Course.title).where(Course.slug == slug))
+
+
+def test_a_passed_run_shows_in_the_row_made_from_the_certificate_decision(app, world, frozen):
+    """A passed typed run ends: deciding on the 上岗证 evaluates the person, and the row kept at the
+    commit is made from that evaluation (no second one); it shows what the run changed."""
+    frozen(T0)
+    staff = world["staff_a"]
+    before = _row(app, staff.id)
+    with app.app_context():
+        slug = next(s.slug for s in db.session.scalars(select(Scenario).order_by(Scenario.id))
+                    if s.title in before.missing)
+        play(staff.id, slug, good=True)
+        db.session.commit()
+    after = _row(app, staff.id)
+    assert after.progressed is True and len(after.missing) == len(before.missing) - 1
+
+
+def test_a_change_after_the_certificate_check_in_the_same_transaction_still_counts(app, world, frozen):
+    """The evaluation made to decide on the 上岗证 is kept for the commit only while nothing the
+    person did changes after it: a course finished later in the same transaction still counts."""
+    frozen(T0)
+    staff = world["staff_a"]
+    first, second = _modules(app, "etiquette"), _modules(app, "communication")
+    titles = {_course_title(app, "etiquette"), _course_title(app, "communication")}
+    assert titles <= set(_row(app, staff.id).missing)
+    with app.app_context():
+        for module in first:
+            db.session.add(ModuleProgress(user_id=staff.id, module_id=module.id, version=module.version,
+                                          completed_at=T0))
+        after_progress(staff.id)  # decides (nothing to issue yet) and keeps its evaluation
+        for module in second:
+            db.session.add(ModuleProgress(user_id=staff.id, module_id=module.id, version=module.version,
+                                          completed_at=T0))
+        db.session.commit()
+    assert not titles & set(_row(app, staff.id).missing)
+
+
+def test_an_evaluation_inside_a_savepoint_rolled_back_is_not_kept(app, world, frozen):
+    """A savepoint that rolls back undoes what the decision counted: the row stays as it was."""
+    frozen(T0)
+    staff = world["staff_a"]
+    before = _row(app, staff.id)
+    modules = _modules(app, "etiquette")
+    with app.app_context():
+        with db.session.begin_nested() as savepoint:
+            for module in modules:
+                db.session.add(ModuleProgress(user_id=staff.id, module_id=module.id, version=module.version,
+                                              completed_at=T0))
+            after_progress(staff.id)
+            savepoint.rollback()
+        db.session.commit()
+    assert _row(app, staff.id).missing == before.missing
 
 def test_the_status_moves_with_the_clock_without_a_write(app, world, frozen):
     frozen(T0)

@@ -14,7 +14,8 @@ requests, in one run:
   security headers, the NUL check, CSRF set-up, the rate limiter);
 - the same route behind `login_required` (session cookie, the person's row, the database
   transaction) — the floor under every page a logged-in person opens;
-- the five endpoints of the HTTP benchmark, with the SQL statements each one issues.
+- the five endpoints of the HTTP benchmark, with the SQL statements each one issues, and the start
+  of a run, which the HTTP benchmark's turns include (a turn that ends its run is followed by one).
 
 The two no-op routes are added to this script's own app instance only; the product has no such
 routes.
@@ -73,6 +74,22 @@ class Turns:
             self.run = None
         else:
             self.seq += 1
+
+
+class Starts:
+    """Start a run of the scenario, as 开始练习 does (302); the run left before is abandoned. Under
+    load one turn in five ends its run and the next turn starts one (bench/http_bench.py)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = CSRF_RE.search(client.get(f"/practice/{SCENARIO}").get_data(as_text=True)).group(1)
+
+    def prepare(self):
+        pass
+
+    def __call__(self):
+        r = self.client.post(f"/practice/{SCENARIO}/start", data={"mode": "text", "csrf_token": self.token})
+        assert r.status_code == 302, r.status_code
 
 
 class Answers:
@@ -189,6 +206,7 @@ def organisation(people: int, stores: int, database_url: str | None = None):
         (FLOOR, Get(learner, "/_bench/logged-in")),
         ("learner home `GET /`", Get(learner, "/")),
         ("scenario turn", Turns(learner)),
+        ("scenario start", Starts(learner)),
         ("exam answer save", Answers(learner)),
         ("manager home `GET /` (今天)", Get(manager, "/")),
         ("store page `GET /store/<id>`", Get(manager, f"/store/{store_id}")),
@@ -226,7 +244,7 @@ def main() -> None:
 
     def reps(label: str) -> int:
         return args.reps if label in (FLOOR, "LMS, a no-op route, anonymous") or "home" in label or "turn" in label \
-            or "save" in label else max(20, args.reps // 10)
+            or "start" in label or "save" in label else max(20, args.reps // 10)
 
     app, engine, rows = organisation(args.people, args.stores, args.database_url)
     settle()

@@ -10,9 +10,10 @@ serialises it with every other writer.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import event, select, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session
 
 from .extensions import db, reading_request
@@ -43,11 +44,21 @@ def lock_row(model: type[T], row_id: int, *criteria) -> T | None:
         row = session.get(model, row_id)  # from the identity map
         if row is not None:
             return row
-    row = session.scalar(select(model).where(model.id == row_id, *criteria).with_for_update()
-                         .execution_options(populate_existing=True))
+    if criteria:
+        row = session.scalar(_locking(model).where(*criteria), {"row_id": row_id})
+    else:
+        row = session.scalar(_locking(model), {"row_id": row_id})
     if row is not None:
         locked.add((model, row_id))
     return row
+
+
+@lru_cache(maxsize=None)
+def _locking(model):
+    """The locking read of a row of `model` by id (`row_id`), built once per model: a person's row
+    is locked at every start of a run and every certificate decision."""
+    return (select(model).where(model.id == bindparam("row_id")).with_for_update()
+            .execution_options(populate_existing=True))
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -7,7 +7,7 @@ from typing import Callable
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import rings
 from ..accounts.constants import POSITIONS
@@ -16,7 +16,7 @@ from ..accounts.models import User
 from ..accounts.scoping import Scope
 from ..catalog import catalog
 from ..errors import DomainError
-from ..extensions import db, get_by_id
+from ..extensions import core_rows, db, get_by_id, loaded
 from . import bp
 from .feedback import highlight, mood
 from .forms import TurnForm
@@ -29,11 +29,17 @@ from .service import (
 )
 
 
+_SCENARIO = Scenario.__table__
+# an active scenario by its slug (`slug`): read on every start of a run, so one Core statement built once
+_ACTIVE_SCENARIO = select(*_SCENARIO.c).where(_SCENARIO.c.slug == bindparam("slug"), _SCENARIO.c.active.is_(True))
+
+
 def _scenario_or_404(slug: str) -> Scenario:
-    row = db.session.scalar(select(Scenario).where(Scenario.slug == slug, Scenario.active.is_(True)))
+    row = core_rows(_ACTIVE_SCENARIO, {"slug": slug}).first()
     if row is None:
         abort(404)
-    return row
+    session = db.session()
+    return session.identity_map.get(session.identity_key(Scenario, row.id)) or loaded(Scenario, row)
 
 
 def _own_run_or_404(run_id: int) -> Run:

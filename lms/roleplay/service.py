@@ -18,7 +18,7 @@ from ..accounts.models import User
 from ..catalog import ItemInfo, contribute, version_cached
 from ..clock import now
 from ..errors import DomainError
-from ..extensions import core_rows, db
+from ..extensions import core_rows, db, loaded
 from ..locks import lock_row
 from ..versioning import Exporter, FileItem, SyncReport, changing_content, record_edit, sync_items, write_if_changed
 from . import scenario as engine
@@ -204,27 +204,29 @@ def start_run(user_id: int, scenario: Scenario, mode: str, version: ScenarioVers
     if mode != "test":  # a trainer's test-play is not training
         events.ensure_may_start(user_id)
         version = None
-    book_id = db.session.scalar(_NEWEST_BOOK_ID)  # what the run is played with, read without the texts
+    book_id = core_rows(_NEWEST_BOOK_ID).scalar()  # what the run is played with, read without the texts
     if book_id is None:
         raise DomainError("短语库尚未加载，请联系培训岗。")
     if version is not None:
         version_id, number = version.id, version.version
     else:
-        newest = db.session.execute(_NEWEST_VERSION_REF, {"scenario_id": scenario.id}).first()
+        newest = core_rows(_NEWEST_VERSION_REF, {"scenario_id": scenario.id}).first()
         if newest is None:
             raise DomainError("这个情景还没有发布，暂时不能练习。")
         version_id, number = newest
     spec = version_spec(version_id, version)
     lock_row(User, user_id)  # a double tap on 开始 starts one run: the second abandons the first
-    db.session.execute(
-        update(Run).where(Run.user_id == user_id, Run.scenario_id == scenario.id, Run.status == "active")
-        .values(status="abandoned")
-    )
-    run = Run(user_id=user_id, scenario=scenario, scenario_version_id=version_id, phrasebook_version_id=book_id,
-              mode=mode if mode in ("beginner", "test") else "text", status="active", node=spec.start,
-              variables=spec.initial_variables(), turn_count=0, node_shown_at=now(), started_at=now())
-    db.session.add(run)
-    db.session.flush()
+    core_rows(_ABANDON, {"person": user_id, "played": scenario.id})
+    for held in list(db.session.identity_map.values()):  # runs in hand: as the database now holds them
+        if (isinstance(held, Run) and held.__dict__.get("status") == "active" and held.user_id == user_id
+                and held.scenario_id == scenario.id):
+            set_committed_value(held, "status", "abandoned")
+    at = now()
+    run = loaded(Run, core_rows(_INSERT_RUN, {
+        "user_id": user_id, "scenario_id": scenario.id, "scenario_version_id": version_id,
+        "phrasebook_version_id": book_id, "mode": mode if mode in ("beginner", "test") else "text",
+        "status": "active", "node": spec.start, "variables": spec.initial_variables(), "turn_count": 0,
+        "node_shown_at": at, "started_at": at}).one())
     if run.is_training:  # a trainer's test-play is not a learning record
         audit.record("scenario.attempted", actor_id=user_id, object_type="scenario", object_id=scenario.slug,
                      run=run.id, version=number, mode=run.mode)
@@ -247,6 +249,11 @@ _START_TIMER = (update(_RUN).where(_RUN.c.id == bindparam("run_id"), _RUN.c.turn
                                   _RUN.c.timer_turn.is_distinct_from(_RUN.c.turn_count + 1))  # not started yet
                 .values(node_shown_at=bindparam("at"), timer_turn=_RUN.c.turn_count + 1))
 _INSERT_TURN = insert(_TURN)
+# Starting a run (start_run): the person's unfinished runs of the scenario are abandoned, and the new
+# one is inserted and read back whole, without the unit of work (one start follows every ending).
+_ABANDON = (update(_RUN).where(_RUN.c.user_id == bindparam("person"), _RUN.c.scenario_id == bindparam("played"),
+                               _RUN.c.status == "active").values(status="abandoned"))
+_INSERT_RUN = insert(_RUN).returning(*_RUN.c)
 _SCORED_TURNS = (select(_TURN.c.points, _TURN.c.max_points, _TURN.c.fraction, _TURN.c.critical, _TURN.c.stage)
                  .where(_TURN.c.run_id == bindparam("run_id")).order_by(_TURN.c.seq))
 

@@ -270,3 +270,19 @@ def test_a_failing_ending_after_good_turns_shows_below_the_pass_mark(app, client
     with app.app_context():
         run = db.session.get(Run, run_id)
         assert run.score == 69 and not run.passed
+
+
+def test_starting_again_abandons_the_earlier_run_also_as_the_session_holds_it(app, world, mini):
+    """A second start (a double tap) abandons the first run: in the database, and on the run object
+    the same transaction still holds (the insert and the update bypass the unit of work)."""
+    from lms.roleplay.service import start_run
+
+    with app.app_context():
+        scenario = db.session.scalar(select(Scenario).where(Scenario.slug == "mini"))
+        first = start_run(world["staff_a"].id, scenario, "text")
+        second = start_run(world["staff_a"].id, scenario, "beginner")
+        assert (first.status, second.status, second.mode) == ("abandoned", "active", "beginner")
+        assert second.scenario is scenario and second.node == first.node and second.turn_count == 0
+        db.session.commit()
+        statuses = dict(db.session.execute(select(Run.id, Run.status).where(Run.id.in_([first.id, second.id]))).all())
+        assert statuses == {first.id: "abandoned", second.id: "active"}

@@ -11,12 +11,14 @@ overdue notice (已暂停), which the notices area tells at that moment.
 
 How the rows stay right:
 - **A person's own changes.** What the evaluation reads — module progress, exam sittings, finished
-  role-play runs, certificates, the person's position — is only changed through the ORM (no Core
-  statement of the app changes those columns). A flush that changes any of it notes the person; just
+  role-play runs, certificates, the person's position — is only changed through the ORM (the app's
+  Core statements on runs, a turn's and a start's, touch only unfinished ones). A flush that changes any of it notes the person; just
   before the transaction commits, the noted people are evaluated again from the database and their
   rows written, in the same transaction. On PostgreSQL the people's rows are locked first, so of two
   transactions about one person at the same moment, the second evaluates after the first has
-  committed and sees both changes.
+  committed and sees both changes. Where the transaction already evaluated the person to decide on
+  their 上岗证 (`evaluate_for_decision`, which locks the row first in the same way), that evaluation
+  is used, unless a later flush changed one of their facts.
 - **Content changes.** Each row carries its `basis`: the certification of the person's position,
   its rule as it stands and the versions of its courses' modules, as one number. A row whose basis
   is not the current one for the person's position is not used: the page evaluates that person as

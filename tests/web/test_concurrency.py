@@ -789,16 +789,12 @@ def test_two_things_done_at_once_by_one_person_both_count_in_their_kept_standing
     from lms.certification.models import PersonStanding
     from lms.certification.standing import SEPARATOR, differences
     from lms.clock import now
-    from lms.courses.models import Course, Module, ModuleProgress
+    from lms.courses.models import ModuleProgress
 
     app, person = live
     someone = _staff(app, "RACESTAND", "两门课", store_id=person.store_id)
+    courses = _courses_by_title(app, "etiquette", "communication")
     with app.app_context():
-        courses = {}
-        for slug in ("etiquette", "communication"):
-            course = db.session.scalar(select(Course).where(Course.slug == slug))
-            courses[course.title] = [(m.id, m.version) for m in db.session.scalars(
-                select(Module).where(Module.course_id == course.id, Module.active.is_(True)))]
         assert set(courses) <= set(db.session.get(PersonStanding, someone).missing.split(SEPARATOR))
 
     def study(title):
@@ -825,16 +821,12 @@ def test_a_certificate_decision_and_another_change_at_once_both_count_in_the_kep
     from lms.certification.service import after_progress
     from lms.certification.standing import SEPARATOR, differences
     from lms.clock import now
-    from lms.courses.models import Course, Module, ModuleProgress
+    from lms.courses.models import ModuleProgress
 
     app, person = live
     someone = _staff(app, "RACEDECIDE", "边考边学", store_id=person.store_id)
+    courses = _courses_by_title(app, "etiquette", "communication")
     with app.app_context():
-        courses = {}
-        for slug in ("etiquette", "communication"):
-            course = db.session.scalar(select(Course).where(Course.slug == slug))
-            courses[course.title] = [(m.id, m.version) for m in db.session.scalars(
-                select(Module).where(Module.course_id == course.id, Module.active.is_(True)))]
         deciding, updating = courses
         for module_id, version in courses[updating]:  # studied in an older version: not counted yet
             db.session.add(ModuleProgress(user_id=someone, module_id=module_id, version=version - 1,
@@ -860,6 +852,15 @@ def test_a_certificate_decision_and_another_change_at_once_both_count_in_the_kep
         missing = db.session.get(PersonStanding, someone).missing.split(SEPARATOR)
         assert not set(courses) & set(missing), missing
         assert differences() == []
+
+def _courses_by_title(app, *slugs: str) -> dict[str, list[tuple[int, int]]]:
+    """Each course's title, with (id, version) of its active modules."""
+    from lms.courses.models import Course
+
+    with app.app_context():
+        titles = [db.session.scalar(select(Course.title).where(Course.slug == slug)) for slug in slugs]
+    return {title: _a_course(app, slug) for title, slug in zip(titles, slugs)}
+
 
 def _a_course(app, slug: str = "etiquette") -> list[tuple[int, int]]:
     """(id, version) of the active modules of a course."""

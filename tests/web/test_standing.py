@@ -77,7 +77,6 @@ def test_a_persons_row_follows_what_they_do_and_the_manager_sees_it_at_once(app,
     assert "上岗证进行中：还差" in card and f"等{len(after.missing)}项" in card
 
 
-
 def _course_title(app, slug: str) -> str:
     with app.app_context():
         return db.session.scalar(select(Course.title).where(Course.slug == slug))
@@ -85,7 +84,8 @@ def _course_title(app, slug: str) -> str:
 
 def test_a_passed_run_shows_in_the_row_made_from_the_certificate_decision(app, world, frozen):
     """A passed typed run ends: deciding on the 上岗证 evaluates the person, and the row kept at the
-    commit is made from that evaluation (no second one); it shows what the run changed."""
+    commit is made from that evaluation (standing.evaluate_for_decision): it shows what the run
+    changed."""
     frozen(T0)
     staff = world["staff_a"]
     before = _row(app, staff.id)
@@ -133,6 +133,7 @@ def test_an_evaluation_inside_a_savepoint_rolled_back_is_not_kept(app, world, fr
             savepoint.rollback()
         db.session.commit()
     assert _row(app, staff.id).missing == before.missing
+
 
 def test_the_status_moves_with_the_clock_without_a_write(app, world, frozen):
     frozen(T0)

@@ -54,28 +54,6 @@ def _noop_routes(app) -> None:
     app.add_url_rule("/_bench/logged-in", "bench_logged_in", logged_in)
 
 
-class Turns:
-    """Post the model answers of a scenario, starting a new run after each ending (not timed)."""
-
-    def __init__(self, client):
-        self.client, self.run, self.seq = client, None, 1
-        self.token = CSRF_RE.search(client.get(f"/practice/{SCENARIO}").get_data(as_text=True)).group(1)
-
-    def prepare(self):
-        if self.run is None:
-            r = self.client.post(f"/practice/{SCENARIO}/start", data={"mode": "text", "csrf_token": self.token})
-            self.run, self.seq = int(re.search(r"/runs/(\d+)", r.headers["Location"]).group(1)), 1
-
-    def __call__(self):
-        r = self.client.post(f"/runs/{self.run}/turns", data={"csrf_token": self.token, "seq": self.seq,
-                                                              "reply": REPLIES[min(self.seq, len(REPLIES)) - 1]})
-        assert r.status_code == 302, r.status_code
-        if r.headers["Location"].endswith("/debrief"):
-            self.run = None
-        else:
-            self.seq += 1
-
-
 class Starts:
     """Start a run of the scenario, as 开始练习 does (302); the run left before is abandoned. Under
     load one turn in five ends its run and the next turn starts one (bench/http_bench.py)."""
@@ -87,9 +65,32 @@ class Starts:
     def prepare(self):
         pass
 
-    def __call__(self):
+    def __call__(self) -> int:
+        """Start a run; its id."""
         r = self.client.post(f"/practice/{SCENARIO}/start", data={"mode": "text", "csrf_token": self.token})
         assert r.status_code == 302, r.status_code
+        return int(re.search(r"/runs/(\d+)", r.headers["Location"]).group(1))
+
+
+class Turns:
+    """Post the model answers of a scenario, starting a new run after each ending (not timed)."""
+
+    def __init__(self, client):
+        self.start, self.run, self.seq = Starts(client), None, 1
+        self.client, self.token = client, self.start.token
+
+    def prepare(self):
+        if self.run is None:
+            self.run, self.seq = self.start(), 1
+
+    def __call__(self):
+        r = self.client.post(f"/runs/{self.run}/turns", data={"csrf_token": self.token, "seq": self.seq,
+                                                              "reply": REPLIES[min(self.seq, len(REPLIES)) - 1]})
+        assert r.status_code == 302, r.status_code
+        if r.headers["Location"].endswith("/debrief"):
+            self.run = None
+        else:
+            self.seq += 1
 
 
 class Answers:

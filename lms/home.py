@@ -32,7 +32,8 @@ from .extensions import core_rows, db
 from .forms import whole_number
 from .locks import lock_row
 from .notices.models import Message
-from .notices.service import MESSAGE_COUNTS, notice_counts, overdue_among, pending_for
+from .notices.deadlines import OPEN_STATES
+from .notices.service import MESSAGE_COUNTS, header_duties, notice_counts, overdue_among, overdue_count_column
 from .reports.matrix import STATUS_ORDER
 from .trainer_home import trainer_home
 
@@ -110,15 +111,15 @@ def certification_steps(studies: Studies, position: str | None, suspended: bool)
     return certification, evaluation, steps
 
 
-_HEADER = select(STORE_NAME, MESSAGE_COUNTS.c.unread, MESSAGE_COUNTS.c.sent)
-
-
-def header_facts() -> tuple[str | None, int]:
-    """The small facts at the top of a learner's page, in one statement: their store's name, and how
-    many messages they were ever sent; the unread ones are kept for the header's badge (web.py)."""
-    store_name, g.unread_messages, sent = core_rows(_HEADER, {"store_id": current_user.store_id,
-                                                              "user_id": current_user.id}).one()
-    return store_name, sent
+def learner_facts(at: datetime) -> tuple[list, str | None, int]:
+    """What a learner's page reads of them besides their study, in one statement (header_duties):
+    their notices still to learn (pending_for's), their store's name and how many messages they were
+    ever sent. The header's overdue banner and unread badge (lms/web.py) are kept from it."""
+    duties = header_duties(current_user.id, STORE_NAME, MESSAGE_COUNTS.c.sent, states=OPEN_STATES,
+                           store_id=current_user.store_id)
+    g.overdue_notices, g.unread_messages = overdue_among(duties.notices, at), duties.unread
+    store_name, sent = duties.extra
+    return duties.notices, store_name, sent
 
 
 @bp.route("/")
@@ -138,8 +139,7 @@ def learner_today():
     """What a learner does now, in order: overdue then pending new-business notices, the open steps
     to their 上岗证, then where they left off and practice."""
     at = now()
-    pending = pending_for(current_user.id)
-    g.overdue_notices = overdue_among(pending, at)  # the header's banner asks for these too
+    pending, store_name, sent = learner_facts(at)
     steps = []
     for a in sorted(pending, key=lambda a: (not a.in_state(at, "overdue"), a.due_at)):
         standing = a.standing(at)
@@ -157,7 +157,6 @@ def learner_today():
             steps.append(Step("继续学习", f"{course.title}：{module.title}",
                               f"已学{progress.done}/{progress.total}章", url))
     steps.append(Step("练习", "情景演练", "练一练接待客户，按规范用语回复", url_for("roleplay.catalogue")))
-    store_name, sent = header_facts()
     first_visit = not studies.by_course and not sent  # nothing studied, never a message
     return render_template("home/today.html", steps=steps, certification=certification, evaluation=evaluation,
                            store_name=store_name,
@@ -187,13 +186,17 @@ def _first_few(missing: list[str]) -> str:
 
 def attention_rows(people: list) -> list[Attention]:
     """The people who are overdue on a new-business notice or not certified, most urgent first (the
-    matrix's order: lms/reports/matrix.py), from their kept standings (certification/standing.py)."""
-    notices = notice_counts([p.id for p in people])  # (still to learn, overdue) per person
-    overdue = {user_id for user_id, (_, late) in notices.items() if late}
-    found = standings(people, overdue)
+    matrix's order: lms/reports/matrix.py), from their kept standings (certification/standing.py).
+    `people`: rows of `_store_people` (their overdue notices counted in the same statement), or
+    people whose notices are counted here."""
+    if all(hasattr(p, "late") for p in people):
+        late_of = {p.id: p.late for p in people}
+    else:
+        late_of = {user_id: late for user_id, (_, late) in notice_counts([p.id for p in people]).items()}
+    found = standings(people, {user_id for user_id, late in late_of.items() if late})
     rows = []
     for person in people:
-        standing, late = found[person.id], notices.get(person.id, (0, 0))[1]
+        standing, late = found[person.id], late_of.get(person.id, 0)
         reasons = []
         if late:
             reasons.append(f"新业务逾期{late}条")
@@ -209,26 +212,38 @@ def attention_rows(people: list) -> list[Attention]:
 @lru_cache(maxsize=1)
 def _people_of_store():
     """The statement of `_store_people`, built once (building it cost more than running it)."""
-    return with_kept(select(User.id, User.emp_no, User.name, User.position, _REMINDED_TODAY).where(
+    return with_kept(select(User.id, User.emp_no, User.name, User.position, _REMINDED_TODAY,
+                            overdue_count_column()).where(
         User.store_id == bindparam("store_id"), User.active.is_(True), User.id != bindparam("me"))
         .order_by(User.emp_no))
 
 
 def _store_people(store_id: int) -> list:
-    """The active people of a store in the manager's scope (`Scope.store` said so) but the manager,
-    as rows of what the page shows of them (id, 工号, name, position), each with their kept standing
-    (certification/standing.py) and whether they were reminded today, in one statement: the page
-    lists up to a whole store on every visit."""
+    """The active people of the manager's own store but the manager, as rows of what the page shows
+    of them (id, 工号, name, position), each with their kept standing (certification/standing.py),
+    how many of their notices are overdue (overdue_count_column) and whether they were reminded
+    today, in one statement: the page lists up to a whole store on every visit."""
     return core_rows(_people_of_store(), {"store_id": store_id, "me": current_user.id,
-                                          "since": _today_start()}).all()
+                                          "since": _today_start(), "at": now()}).all()
+
+
+@dataclass(frozen=True)
+class StoreHead:
+    """What the page shows of the manager's store: its id and name."""
+
+    id: int
+    name: str
 
 
 def manager_today():
     """Who in the manager's store is overdue or not certified, and what to do about it."""
     if current_user.store_id is None:
         return courses()
-    scope = Scope.of(current_user)
-    store = scope.store(current_user.store_id)
+    # A manager's scope is their own store (accounts/scoping.py), so its name is read with the
+    # header's duties, in their statement, rather than loading the store.
+    duties = header_duties(current_user.id, STORE_NAME, store_id=current_user.store_id)
+    g.overdue_notices, g.unread_messages = duties.notices, duties.unread  # the header's (lms/web.py)
+    store = StoreHead(current_user.store_id, duties.extra[0])
     people = _store_people(store.id)
     rows = attention_rows(people)
     reminded = {r.person.id for r in rows if r.person.reminded}
@@ -290,12 +305,10 @@ def courses():
     progress = course_progress(current_user.id, courses, studied)
     where = resume(studies, courses)
     at = now()
-    pending = pending_for(current_user.id)
-    g.overdue_notices = overdue_among(pending, at)  # the header's banner asks for these too
+    pending, store_name, _ = learner_facts(at)
     certification = content.certification_for(current_user.position)
     cert_status = (evaluate_person(current_user.id, certification, bool(g.overdue_notices), studied).status
                    if certification else None)
-    store_name, _ = header_facts()
     return render_template("courses/home.html", courses=courses, progress=progress, where=where,
                            store_name=store_name,
                            pending=pending, now=at,

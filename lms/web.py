@@ -194,8 +194,8 @@ def init_app(app: Flask) -> None:
         from .notices.service import header_duties, overdue_for, unread_count
 
         if "overdue_notices" not in g and "unread_messages" not in g:
-            overdue, unread = header_duties(current_user.id)  # both in one statement
-            return {"overdue_notices": overdue, "unread_messages": unread}
+            duties = header_duties(current_user.id)  # both in one statement
+            return {"overdue_notices": duties.notices, "unread_messages": duties.unread}
         overdue = g.overdue_notices if "overdue_notices" in g else overdue_for(current_user.id)  # a page may know
         unread = g.unread_messages if "unread_messages" in g else unread_count(current_user.id)
         return {"overdue_notices": overdue, "unread_messages": unread}

@@ -229,6 +229,26 @@ def factory(app):
 CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
+class Statements:
+    """Count the SQL statements the app's engine runs inside a `with` block (not the savepoints with
+    which the tests' bound session wraps each request: BoundSession)."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.count = 0
+
+    def _seen(self, conn, cursor, statement, *args, **kwargs):
+        self.count += not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
 def csrf_token(client, url: str = "/login") -> str:
     """Fetch a page and return the CSRF token in its first form."""
     response = client.get(url)

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask import url_for
 from sqlalchemy import bindparam, false, func, insert, select, true, update
@@ -255,11 +256,15 @@ def active_notices() -> list[Notice]:
     return db.session.scalars(select(Notice).where(Notice.withdrawn_at.is_(None))).all()
 
 
+def _issued_in(at, *states: str) -> tuple:
+    """Assignments of issued notices (the statement joins Notice) in one of `states` at `at`."""
+    return NoticeAssignment.in_state(at, *states), Notice.out_at(at)
+
+
 def _mine_where(*states: str) -> tuple:
     """A person's assignments of issued notices in one of `states`: the person (`user_id`) and the
     moment (`at`) are parameters bound when the statement runs."""
-    at = bindparam("at", type_=UTCDateTime())
-    return (NoticeAssignment.user_id == bindparam("user_id"), NoticeAssignment.in_state(at, *states), Notice.out_at(at))
+    return NoticeAssignment.user_id == bindparam("user_id"), *_issued_in(bindparam("at", type_=UTCDateTime()), *states)
 
 
 @dataclass(frozen=True)
@@ -348,12 +353,23 @@ def _open_states_of_people():
     moment (`at`); built once, as it runs on every manager's home and store page."""
     a, at = NoticeAssignment, bindparam("at", type_=UTCDateTime())
     return (select(a.user_id, a.state(at)).join(Notice)
-            .where(a.user_id.in_(bindparam("user_ids", expanding=True)), a.in_state(at, *OPEN_STATES),
-                   Notice.out_at(at)))
+            .where(a.user_id.in_(bindparam("user_ids", expanding=True)), *_issued_in(at, *OPEN_STATES)))
+
+
+@lru_cache(maxsize=None)
+def overdue_count_column():
+    """How many of the person's issued notices are overdue (notice_counts' second count), as a column
+    `late` of a statement whose rows are people (it selects from User), at a moment (`at`) bound when
+    it runs: a page that lists a store's people reads it with them in one statement (the manager's
+    今天); built once."""
+    a, at = NoticeAssignment, bindparam("at", type_=UTCDateTime())
+    return (select(func.count()).select_from(a).join(Notice)
+            .where(a.user_id == User.id, *_issued_in(at, "overdue")).scalar_subquery().label("late"))
 
 
 def notice_counts(user_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per person: issued notices still to learn, and how many of those are overdue (one query)."""
+    """Per person: issued notices still to learn, and how many of those are overdue (one query;
+    overdue_count_column reads the second with a statement of people)."""
     if not user_ids:
         return {}
     counts: dict[int, tuple[int, int]] = {}
@@ -376,19 +392,32 @@ def unread_count(user_id: int) -> int:
 
 
 @lru_cache(maxsize=None)
-def _duties():
-    """overdue_for and unread_count as one statement (built once): the message counts' one row,
-    joined to each overdue assignment, or to none (its columns then NULL)."""
-    overdue = _mine("overdue").order_by(None).subquery()
-    return (select(*overdue.c, MESSAGE_COUNTS.c.unread).select_from(MESSAGE_COUNTS)
-            .outerjoin(overdue, true()).order_by(overdue.c.due_at, overdue.c.id))
+def _duties(states: tuple[str, ...], *extra):
+    """overdue_for (or pending_for, or another set of `states`) and unread_count as one statement
+    (built once per set of states and `extra` columns): the message counts' one row, with the
+    `extra` columns, joined to each of the person's notices in those states, or to none (its columns
+    then NULL)."""
+    notices = _mine(*states).order_by(None).subquery()
+    return (select(MESSAGE_COUNTS.c.unread, *extra, *notices.c).select_from(MESSAGE_COUNTS)
+            .outerjoin(notices, true()).order_by(notices.c.due_at, notices.c.id))
 
 
-def header_duties(user_id: int) -> tuple[list[OpenNotice], int]:
+class Duties(NamedTuple):
+    notices: list[OpenNotice]  # the person's notices in the states asked for (the overdue ones by default)
+    unread: int  # how many messages they have not read (unread_count: the header's badge)
+    extra: tuple  # the values of the columns a page asked for too
+
+
+def header_duties(user_id: int, *extra, states: tuple[str, ...] = ("overdue",), **params) -> Duties:
     """What every page's header shows a logged-in person, in one statement: their overdue notices
-    (overdue_for: the blocking banner) and how many messages they have not read (unread_count)."""
-    rows = core_rows(_duties(), _now_for(user_id)).all()
-    return [OpenNotice(*row[:-1]) for row in rows if row[0] is not None], rows[0][-1] or 0
+    (overdue_for: the blocking banner) and how many messages they have not read (unread_count). A
+    page that lists the person's notices in other `states` reads those instead (pending_for's:
+    OPEN_STATES), and one that needs `extra` columns of one value reads them in the same statement
+    (the 今天 pages: the person's store's name), with the parameters they take (`params`)."""
+    rows = core_rows(_duties(tuple(states), *extra), {**params, **_now_for(user_id)}).all()
+    start = 1 + len(extra)
+    return Duties([OpenNotice(*row[start:]) for row in rows if row[start] is not None], rows[0][0] or 0,
+                  tuple(rows[0][1:start]))
 
 
 def blocking(user_id: int, module_id: int | None = None) -> OpenNotice | None:

@@ -16,7 +16,7 @@ from lms.courses.models import Course
 from lms.courses.service import active_modules, complete_module
 from lms.extensions import db
 from lms.notices.service import NoticeData, publish
-from tests.conftest import login, post
+from tests.conftest import Statements, login, post
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 
@@ -199,29 +199,6 @@ def test_trainer_analytics_shows_pass_rates_missed_phrases_and_the_funnel(app, w
     assert "新员工上岗进度" in page and "取得上岗证" in page
 
 
-class _Statements:
-    """Count the SQL statements the app's engine runs inside a `with` block."""
-
-    def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
-        self.count = 0
-
-    def _seen(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        from sqlalchemy import event
-
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
 def test_matrix_statements_do_not_grow_with_the_head_count(app, factory, world, frozen):
     frozen(T0)
     a = world["store_a"]
@@ -230,7 +207,7 @@ def test_matrix_statements_do_not_grow_with_the_head_count(app, factory, world, 
 
     def statements(url):
         manager.get(url)  # warm: the content catalogue is read once per process
-        with _Statements(app) as counted:
+        with Statements(app) as counted:
             assert manager.get(url).status_code == 200
         return counted.count
 
@@ -264,7 +241,7 @@ def test_load_facts_is_two_queries_whatever_the_head_count(app, factory, world, 
         content = catalog()
         rules = [rule_for(c, content) for c in content.certifications]
         for batch in ([people[0].id], [p.id for p in people]):
-            with _Statements(app) as counted:
+            with Statements(app) as counted:
                 facts = load_facts(batch, rules, suspended=batch[:1])
             assert counted.count == 2 and set(facts) == set(batch)  # what was studied; all else done
             assert [facts[i].suspended for i in batch] == [True] + [False] * (len(batch) - 1)

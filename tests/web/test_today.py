@@ -13,7 +13,7 @@ from lms.courses.service import active_modules
 from lms.extensions import db
 from lms.notices.models import Message
 from lms.notices.service import NoticeData, publish
-from tests.conftest import login, post
+from tests.conftest import Statements, login, post
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing
 
@@ -192,3 +192,33 @@ def test_one_read_of_study_counts_what_the_course_pages_count(app, world, frozen
         assert versions[first.id] == first.version - 1  # the version that was studied
         assert second.id in versions  # the version studied is kept, whether the module counts or not
         db.session.rollback()
+
+
+def test_the_today_pages_read_a_whole_store_in_the_same_few_statements(app, factory, world, frozen):
+    """The manager's 今天 lists every person of the store with their overdue notices and 上岗证, and a
+    learner's pages name their store, messages and notices: each page reads what it shows in the same
+    few statements (one of them the logged-in person's) however many people the store holds."""
+    frozen(T0)
+    _publish(app, world, "新业务：已逾期的套餐", T0 - timedelta(hours=50))
+    manager, learner = app.test_client(), app.test_client()
+    login(manager, world["manager_a"])
+    login(learner, world["staff_a"])
+
+    def statements(client, url):
+        client.get(url)  # warm: the content catalogue is read once per process
+        with Statements(app) as counted:
+            page = client.get(url)
+        assert page.status_code == 200
+        return counted.count, page.get_data(as_text=True)
+
+    pages = {"今天 (manager)": (manager, "/"), "今天 (learner)": (learner, "/"), "我的课程": (learner, "/my-courses")}
+    few = {name: statements(*where)[0] for name, where in pages.items()}
+    joined = [factory.person("staff", world["store_a"], position)
+              for position in ["前台销售", "综合受理", "值班经理", "库管"] * 3]
+    _publish(app, world, "新业务：又一条逾期的套餐", T0 - timedelta(hours=49))
+    many = {name: statements(*where) for name, where in pages.items()}
+    assert {name: count for name, (count, _) in many.items()} == few
+    assert few == {"今天 (manager)": 3, "今天 (learner)": 4, "我的课程": 4}, few
+    today = many["今天 (manager)"][1]
+    assert "新业务逾期2条" in _card(today, world["staff_a"])
+    assert all("上岗证未开始" in _card(today, person) for person in joined)

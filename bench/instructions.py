@@ -28,13 +28,14 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = "LMS_BENCH_INSTRUCTIONS_CHILD"
 
 
-def child(people: int, stores: int, reps: int, only: list[str]) -> None:
+def child(people: int, stores: int, reps: int, only: Sequence[str]) -> None:
     """Inside valgrind: build the organisation, then count each request (switching counting on and off
     with callgrind_control, which talks to this very process)."""
     sys.path.insert(0, os.environ["LMS_BENCH_ROOT"])
@@ -71,7 +72,7 @@ def child(people: int, stores: int, reps: int, only: list[str]) -> None:
 
 
 def count(root: Path, people: int, stores: int, reps: int, keep: Path | None = None,
-          only: list[str] = ()) -> dict[str, float]:
+          only: Sequence[str] = ()) -> dict[str, float]:
     """Instructions per request of each row, for the checkout at `root` (callgrind's files kept in
     `keep`, for callgrind_annotate, when given)."""
     with tempfile.TemporaryDirectory() as scratch:

@@ -184,14 +184,12 @@ def _first_few(missing: list[str]) -> str:
     return shown if len(missing) <= SHOWN_MISSING else f"{shown}等{len(missing)}项"
 
 
-def attention_rows(people: list) -> list[Attention]:
+def attention_rows(people: list, late_of: dict[int, int] | None = None) -> list[Attention]:
     """The people who are overdue on a new-business notice or not certified, most urgent first (the
     matrix's order: lms/reports/matrix.py), from their kept standings (certification/standing.py).
-    `people`: rows of `_store_people` (their overdue notices counted in the same statement), or
-    people whose notices are counted here."""
-    if all(hasattr(p, "late") for p in people):
-        late_of = {p.id: p.late for p in people}
-    else:
+    `late_of`: each person's overdue notices, where the caller read them with the people
+    (`_store_people`); else they are counted here."""
+    if late_of is None:
         late_of = {user_id: late for user_id, (_, late) in notice_counts([p.id for p in people]).items()}
     found = standings(people, {user_id for user_id, late in late_of.items() if late})
     rows = []
@@ -245,7 +243,7 @@ def manager_today():
     g.overdue_notices, g.unread_messages = duties.notices, duties.unread  # the header's (lms/web.py)
     store = StoreHead(current_user.store_id, duties.extra[0])
     people = _store_people(store.id)
-    rows = attention_rows(people)
+    rows = attention_rows(people, {p.id: p.late for p in people})
     reminded = {r.person.id for r in rows if r.person.reminded}
     return render_template("home/manager.html", store=store, rows=rows, total=len(people), reminded=reminded)
 

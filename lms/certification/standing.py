@@ -12,8 +12,8 @@ overdue notice (已暂停), which the notices area tells at that moment.
 How the rows stay right:
 - **A person's own changes.** What the evaluation reads — module progress, exam sittings, finished
   role-play runs, certificates, the person's position — is only changed through the ORM (the app's
-  Core statements on runs, a turn's and a start's, touch only unfinished ones). A flush that changes any of it notes the person; just
-  before the transaction commits, the noted people are evaluated again from the database and their
+  Core statements on runs, a turn's and a start's, touch only unfinished ones). A flush that changes
+  any of it notes the person; just before the transaction commits, the noted people are evaluated again from the database and their
   rows written, in the same transaction. On PostgreSQL the people's rows are locked first, so of two
   transactions about one person at the same moment, the second evaluates after the first has
   committed and sees both changes. Where the transaction already evaluated the person to decide on
